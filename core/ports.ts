@@ -1,0 +1,144 @@
+// Ports: the only way time, randomness, the network and the disk reach core/.
+// The runtime implements them with real time, crypto randomness, HTTP (undici) and the file system; the
+// simulator with a virtual clock, a seeded RNG, a simulated network and simulated disks.
+// Bodies are a type parameter: the runtime passes streams, the simulator sizes with a content hash, and
+// core never looks inside one. That is what lets the same coordinator run in both worlds.
+
+import type { ClusterMap } from "./cluster-map.ts";
+import type { Epoch, NodeId, PartitionId } from "./ids.ts";
+import type { ObjectVersion, VersionStamp } from "./object-version.ts";
+import type { Result } from "./result.ts";
+
+export interface Clock {
+  /** Milliseconds since the epoch of this process's clock; may be skewed between processes. */
+  nowMs(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface Rng {
+  /** Uniform in [0, 1). */
+  nextFloat(): number;
+  /** Uniform integer in [0, maxExclusive). */
+  nextInt(maxExclusive: number): number;
+}
+
+export type LogFields = Readonly<Record<string, unknown>>;
+
+/** Structured log: one event name and its fields; the runtime writes one JSON line per call. */
+export interface Log {
+  debug(event: string, fields?: LogFields): void;
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+}
+
+/** An inclusive byte range, as HTTP Range gives it. */
+export interface ByteRange {
+  readonly start: number;
+  readonly endInclusive: number;
+}
+
+// ---- Transport: request/response between processes (router → node, node → node) ----
+
+export type TransportFailureKind =
+  | "unreachable" // connection refused or reset: the process is down or partitioned away
+  | "timeout" // no answer in time: the process may still act on the request
+  | "not-caught-up" // the node has not synced this partition since it (re)joined; ask another
+  | "corrupt" // the node found its copy fails its checksum
+  | "checksum-mismatch" // the bytes a node received do not match what the sender computed
+  | "disk-full"
+  | "not-found" // no such version on that node
+  | "forbidden" // the cluster secret did not verify
+  | "stale-epoch" // the receiver holds a newer cluster map; the sender must refresh
+  | "remote"; // anything else the other side reported
+
+export interface TransportFailure {
+  readonly kind: TransportFailureKind;
+  readonly detail: string;
+}
+
+/** What a writer knows before the body has streamed: everything but the body's digests. */
+export type VersionHeader = Omit<ObjectVersion, "etag" | "checksum">;
+
+export interface PartitionEntry {
+  readonly bucket: string;
+  readonly key: string;
+  readonly stamp: VersionStamp;
+  readonly deleted: boolean;
+  readonly checksum: string;
+}
+
+/** The node-internal API. Each kind is one HTTP route in the runtime and one message in the simulator. */
+export type ReplicaRequest<Body> =
+  /** Store a version's body durably, not yet visible (pending). `hintFor` names the primary a handoff stands in for. */
+  | { readonly kind: "put"; readonly partition: PartitionId; readonly header: VersionHeader; readonly hintFor?: NodeId; readonly body: Body }
+  /** Make a pending version visible, once the coordinator has W durable copies whose checksums agree. */
+  | { readonly kind: "commit"; readonly partition: PartitionId; readonly version: ObjectVersion; readonly hintFor?: NodeId }
+  /** The newest committed version (tombstones included) this node holds for a key. */
+  | { readonly kind: "head"; readonly partition: PartitionId; readonly bucket: string; readonly key: string }
+  /** The body of one committed version, whole or a range; the node verifies the checksum as it reads. */
+  | { readonly kind: "get"; readonly partition: PartitionId; readonly bucket: string; readonly key: string; readonly stamp: VersionStamp; readonly range?: ByteRange }
+  /** Drop one copy (handoff clean-up, surplus removal, tombstone collection). */
+  | { readonly kind: "drop"; readonly partition: PartitionId; readonly bucket: string; readonly key: string; readonly stamp: VersionStamp }
+  /** Committed versions of a partition in (bucket, key, stamp) order, after a cursor: for repair. */
+  | { readonly kind: "list-partition"; readonly partition: PartitionId; readonly after?: { bucket: string; key: string; stamp: VersionStamp }; readonly limit: number }
+  /** A digest of a partition's committed (key, stamp) pairs, tombstones included. */
+  | { readonly kind: "digest"; readonly partition: PartitionId }
+  /** Newest version per key of a bucket, in key order after `after`: the listing fan-out. */
+  | { readonly kind: "list-bucket"; readonly bucket: string; readonly prefix: string; readonly after: string; readonly limit: number }
+  /** Liveness and map gossip. */
+  | { readonly kind: "heartbeat"; readonly from: NodeId; readonly epoch: Epoch; readonly mapHash: string }
+  | { readonly kind: "get-map" };
+
+export type ReplicaResponse<Body> = {
+  put: { readonly checksum: string; readonly size: number };
+  commit: { readonly committed: true };
+  head: { readonly version: ObjectVersion | null };
+  get: { readonly version: ObjectVersion; readonly body: Body };
+  drop: { readonly dropped: boolean };
+  "list-partition": { readonly entries: readonly PartitionEntry[]; readonly done: boolean };
+  digest: { readonly hash: string; readonly count: number };
+  "list-bucket": { readonly versions: readonly ObjectVersion[]; readonly done: boolean };
+  heartbeat: { readonly epoch: Epoch; readonly mapHash: string };
+  "get-map": { readonly map: ClusterMap };
+};
+
+export type RequestKind = ReplicaRequest<unknown>["kind"];
+export type RequestOf<K extends RequestKind, Body> = Extract<ReplicaRequest<Body>, { kind: K }>;
+
+export interface Transport<Body> {
+  send<K extends RequestKind>(to: NodeId, request: RequestOf<K, Body>): Promise<Result<ReplicaResponse<Body>[K], TransportFailure>>;
+}
+
+// ---- BlobStore: one node's durable storage (blobs and their metadata index) ----
+
+export interface StoredVersion extends ObjectVersion {
+  readonly partition: PartitionId;
+  readonly committed: boolean;
+  /** The primary this copy is held for, when this node holds it as a handoff. */
+  readonly hintFor?: NodeId;
+}
+
+export type StoreFailureKind = "not-found" | "corrupt" | "disk-full" | "io";
+
+export interface StoreFailure {
+  readonly kind: StoreFailureKind;
+  readonly detail: string;
+}
+
+export interface BlobStore<Body> {
+  /** Write the body and a pending record durably; resolves with the xxhash64 and size of what was written. */
+  writePending(partition: PartitionId, header: VersionHeader, body: Body, hintFor: NodeId | undefined): Promise<Result<{ checksum: string; size: number }, StoreFailure>>;
+  /** Make a pending version visible, durably; fails if the stored checksum differs from the version's. */
+  commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>>;
+  /** Store a committed copy in one step (repair and handoff delivery). */
+  writeCommitted(partition: PartitionId, version: ObjectVersion, body: Body, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>>;
+  headCommitted(bucket: string, key: string): Promise<Result<StoredVersion | null, StoreFailure>>;
+  readBody(bucket: string, key: string, stamp: VersionStamp, range?: ByteRange): Promise<Result<{ version: StoredVersion; body: Body }, StoreFailure>>;
+  drop(bucket: string, key: string, stamp: VersionStamp): Promise<Result<boolean, StoreFailure>>;
+  listPartition(partition: PartitionId, after: { bucket: string; key: string; stamp: VersionStamp } | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>>;
+  partitionsHeld(): Promise<Result<readonly PartitionId[], StoreFailure>>;
+  listBucket(bucket: string, prefix: string, after: string, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>>;
+  /** Remove pending records older than a cut-off (writes whose coordinator never committed them). */
+  dropPendingBefore(stampCutoff: VersionStamp): Promise<Result<number, StoreFailure>>;
+}

@@ -245,10 +245,26 @@ function bestCandidate(b: Builder, p: number, slot: number, members: readonly nu
   return best;
 }
 
+/** Holders first in each partition's slots, and no more than the effective N (it shrinks below N nodes). */
+function compactSlots(b: Builder, replicas: number): void {
+  for (let p = 0; p < b.partitionCount; p++) {
+    const base = p * b.replicasWanted;
+    let write = 0;
+    for (let i = 0; i < b.replicasWanted; i++) {
+      const holder = b.slots[base + i]!;
+      if (holder === UNASSIGNED) continue;
+      b.slots[base + i] = UNASSIGNED;
+      if (write < replicas) b.slots[base + write++] = holder;
+      else b.load[holder]! -= 1;
+    }
+  }
+}
+
 function fillUnassigned(b: Builder): void {
   const members = activeIndices(b);
   const replicas = effectiveReplicas(b);
   const zonesDiffer = zonesMustDiffer(b);
+  compactSlots(b, replicas);
   for (let p = 0; p < b.partitionCount; p++) {
     for (let i = 0; i < replicas; i++) {
       const s = p * b.replicasWanted + i;

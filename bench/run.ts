@@ -1,0 +1,15 @@
+// `npm run bench -- <name>`: runs one benchmark program (or all) and writes its report under reports/bench/.
+const benches: Record<string, () => Promise<void>> = {
+  ring: async () => (await import("./ring.ts")).main(),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const names = wanted.length > 0 ? wanted : Object.keys(benches);
+for (const name of names) {
+  const bench = benches[name];
+  if (!bench) {
+    console.error(`unknown benchmark ${JSON.stringify(name)}; known: ${Object.keys(benches).join(", ")}`);
+    process.exit(2);
+  }
+  await bench();
+}

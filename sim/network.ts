@@ -1,0 +1,223 @@
+// The simulated network: request/response between processes with latency, loss, and partitions.
+// Guarantees: a request reaches its receiver only if the receiver is up and the link from sender to receiver
+// is open when the request arrives; its response reaches the sender only if the reverse link is open and the
+// sender's incarnation is still up; a request to a down process fails "unreachable" after one round trip;
+// any request with no answer fails "timeout" after the timeout; every draw comes from the network's own RNG
+// stream, so the same seed gives the same deliveries. Partitions are directed (one-way) blocks; a symmetric
+// partition blocks both directions.
+// Assumes: handlers never hold on to request objects across crashes; bodies are values (sim/body.ts).
+
+import { assert } from "../core/assert.ts";
+import type { NodeId } from "../core/ids.ts";
+import type { ReplicaRequest, ReplicaResponse, RequestKind, RequestOf, Transport, TransportFailure } from "../core/ports.ts";
+import { type Result, err } from "../core/result.ts";
+import { type SimBody, flipped } from "./body.ts";
+import type { EventLoop } from "./event-loop.ts";
+import type { SimProcess } from "./process.ts";
+import type { SimRng } from "./rng.ts";
+import type { Trace } from "./trace.ts";
+
+export interface NetworkSettings {
+  /** Minimum one-way latency. */
+  readonly latencyMsMin: number;
+  /** Mean of the exponential part of one-way latency. */
+  readonly latencyMsMean: number;
+  /** Probability that a message takes 20x longer (a congested queue, a retransmit). */
+  readonly tailProbability: number;
+  /** Bytes per ms a body moves at (1,000,000 = 1 GB/s). */
+  readonly bytesPerMs: number;
+  /** Probability that one message (request or response) is lost. */
+  readonly lossProbability: number;
+  /** Probability that a body is damaged on the wire (the receiver's checksum catches it). */
+  readonly bodyCorruptProbability: number;
+  /** A request with no response fails "timeout" after this plus twice its body's transfer time. */
+  readonly requestTimeoutMs: number;
+}
+
+export const defaultNetwork: NetworkSettings = {
+  latencyMsMin: 0.1,
+  latencyMsMean: 0.4,
+  tailProbability: 0.01,
+  bytesPerMs: 1_000_000,
+  lossProbability: 0,
+  bodyCorruptProbability: 0,
+  requestTimeoutMs: 1_000,
+};
+
+export type Handler = (from: NodeId, request: ReplicaRequest<SimBody>) => Promise<Result<unknown, TransportFailure>>;
+
+interface Endpoint {
+  readonly process: SimProcess;
+  handler: Handler | undefined;
+}
+
+export interface NetworkCounters {
+  requests: number;
+  lost: number;
+  blocked: number;
+  unreachable: number;
+  timeouts: number;
+}
+
+export class SimNetwork {
+  private readonly endpoints = new Map<NodeId, Endpoint>();
+  /** Directed blocked links, "from>to". */
+  private readonly blocked = new Set<string>();
+  settings: NetworkSettings;
+  readonly counters: NetworkCounters = { requests: 0, lost: 0, blocked: 0, unreachable: 0, timeouts: 0 };
+  /** Trace every message (costly); otherwise only failures are traced. */
+  traceMessages = false;
+
+  constructor(
+    private readonly loop: EventLoop,
+    private readonly rng: SimRng,
+    private readonly trace: Trace,
+    settings: NetworkSettings,
+  ) {
+    this.settings = settings;
+  }
+
+  attach(process: SimProcess): void {
+    assert(!this.endpoints.has(process.id), `process ${process.id} attached twice`);
+    this.endpoints.set(process.id, { process, handler: undefined });
+  }
+
+  /** Install the request handler of the process's current incarnation. */
+  serve(id: NodeId, handler: Handler): void {
+    const endpoint = this.endpoints.get(id);
+    assert(endpoint !== undefined, `serve: unknown process ${id}`);
+    endpoint.handler = handler;
+  }
+
+  block(from: NodeId, to: NodeId): void {
+    this.blocked.add(`${from}>${to}`);
+  }
+
+  unblock(from: NodeId, to: NodeId): void {
+    this.blocked.delete(`${from}>${to}`);
+  }
+
+  healAll(): void {
+    this.blocked.clear();
+  }
+
+  get blockedLinks(): number {
+    return this.blocked.size;
+  }
+
+  isOpen(from: NodeId, to: NodeId): boolean {
+    return this.blocked.size === 0 || !this.blocked.has(`${from}>${to}`);
+  }
+
+  transportFor(process: SimProcess): Transport<SimBody> {
+    const network = this;
+    return {
+      send<K extends RequestKind>(to: NodeId, request: RequestOf<K, SimBody>): Promise<Result<ReplicaResponse<SimBody>[K], TransportFailure>> {
+        return network.send(process, to, request) as Promise<Result<ReplicaResponse<SimBody>[K], TransportFailure>>;
+      },
+    };
+  }
+
+  private latencyMs(bytes: number): number {
+    const s = this.settings;
+    let latency = s.latencyMsMin + this.rng.exponential(s.latencyMsMean);
+    if (this.rng.chance(s.tailProbability)) latency *= 20;
+    return latency + bytes / s.bytesPerMs;
+  }
+
+  private send(sender: SimProcess, to: NodeId, request: ReplicaRequest<SimBody>): Promise<Result<unknown, TransportFailure>> {
+    return new Promise((resolve) => {
+      if (!sender.up) return; // a dead incarnation sends nothing and hears nothing
+      const incarnation = sender.incarnation;
+      const from = sender.id;
+      this.counters.requests += 1;
+      const bytes = request.kind === "put" ? request.body.size : 0;
+      let settled = false;
+      const settle = (result: Result<unknown, TransportFailure>): void => {
+        if (settled) return;
+        settled = true;
+        timeout.cancelled = true;
+        if (sender.isCurrent(incarnation)) resolve(result);
+      };
+      const timeout = this.loop.after(this.settings.requestTimeoutMs + (2 * bytes) / this.settings.bytesPerMs, () => {
+        if (settled) return;
+        this.counters.timeouts += 1;
+        this.trace.add(`net timeout ${from}>${to} ${describe(request)}`);
+        settle(err({ kind: "timeout", detail: `${to} did not answer ${request.kind}` }));
+      });
+      if (this.traceMessages) this.trace.add(`net send ${from}>${to} ${describe(request)}`);
+      if (this.rng.chance(this.settings.lossProbability)) {
+        this.counters.lost += 1;
+        return;
+      }
+      const arrival = this.latencyMs(bytes);
+      this.loop.after(arrival, () => {
+        if (!this.isOpen(from, to)) {
+          this.counters.blocked += 1;
+          return;
+        }
+        const endpoint = this.endpoints.get(to);
+        if (endpoint === undefined || !endpoint.process.up || endpoint.handler === undefined) {
+          // Connection refused: the sender learns it one trip later.
+          this.counters.unreachable += 1;
+          this.loop.after(this.latencyMs(0), () => {
+            if (this.isOpen(to, from)) settle(err({ kind: "unreachable", detail: `${to} is down` }));
+          });
+          return;
+        }
+        const receiver = endpoint.process;
+        const receiverIncarnation = receiver.incarnation;
+        let delivered = request;
+        if (request.kind === "put" && this.rng.chance(this.settings.bodyCorruptProbability)) {
+          delivered = { ...request, body: flipped(request.body, `wire${this.loop.nowMs}`) };
+          this.trace.add(`net corrupt-body ${from}>${to} ${describe(request)}`);
+        }
+        endpoint.handler(from, delivered).then(
+          (result) => {
+            if (!receiver.isCurrent(receiverIncarnation)) return; // the answer dies with the receiver
+            if (this.rng.chance(this.settings.lossProbability)) {
+              this.counters.lost += 1;
+              return;
+            }
+            const replyBytes = result.ok && request.kind === "get" ? ((result.value as { body?: SimBody }).body?.size ?? 0) : 0;
+            this.loop.after(this.latencyMs(replyBytes), () => {
+              if (!this.isOpen(to, from)) {
+                this.counters.blocked += 1;
+                return;
+              }
+              settle(result);
+            });
+          },
+          (error: unknown) => this.loop.fail(error),
+        );
+      });
+    });
+  }
+}
+
+export function describe(request: ReplicaRequest<SimBody>): string {
+  switch (request.kind) {
+    case "put":
+      return `put p${request.partition} ${request.header.bucket}/${request.header.key}@${request.header.stamp}${request.hintFor ? ` hint=${request.hintFor}` : ""}`;
+    case "commit":
+      return `commit p${request.partition} ${request.version.bucket}/${request.version.key}@${request.version.stamp}`;
+    case "head":
+      return `head p${request.partition} ${request.bucket}/${request.key}`;
+    case "get":
+      return `get p${request.partition} ${request.bucket}/${request.key}@${request.stamp}`;
+    case "drop":
+      return `drop p${request.partition} ${request.bucket}/${request.key}@${request.stamp}`;
+    case "list-partition":
+      return `list-partition p${request.partition}`;
+    case "digest":
+      return `digest p${request.partition}`;
+    case "list-bucket":
+      return `list-bucket ${request.bucket}`;
+    case "heartbeat":
+      return `heartbeat e${request.epoch}`;
+    case "get-map":
+      return "get-map";
+    default:
+      return (request as { kind: string }).kind;
+  }
+}

@@ -1,0 +1,75 @@
+// A simulated process (storage node or router): up or down, with an incarnation number that changes on every
+// crash, and its own clock skew. Guarantees: a promise handed out by a port of this process (a timer, a disk
+// operation, a network reply) resolves only if the same incarnation is still up when the event fires, so code
+// of a crashed incarnation never runs again and never touches the world; a crash forgets all volatile state.
+// Assumes: every port of the process routes its completions through `deliver` or `guard`.
+
+import type { NodeId } from "../core/ids.ts";
+import type { Clock } from "../core/ports.ts";
+import type { EventLoop } from "./event-loop.ts";
+
+export type ProcessRole = "node" | "router";
+
+export class SimProcess {
+  up = false;
+  incarnation = 0;
+  /** Constant offset of this process's wall clock from virtual time, in ms (clock skew). */
+  skewMs = 0;
+  /** Drift of this process's clock, in ms per simulated second (may be negative, never below -500). */
+  driftMsPerSecond = 0;
+  readonly clock: Clock;
+
+  constructor(
+    readonly id: NodeId,
+    readonly role: ProcessRole,
+    private readonly loop: EventLoop,
+  ) {
+    const self = this;
+    this.clock = {
+      nowMs: () => self.localNowMs(),
+      sleep: (ms: number) => self.sleep(ms),
+    };
+  }
+
+  /** This process's wall clock: virtual time, skewed and drifting. Never negative. */
+  localNowMs(): number {
+    const t = this.loop.nowMs;
+    return Math.max(0, t + this.skewMs + (this.driftMsPerSecond * t) / 1000);
+  }
+
+  /** A timer of this incarnation: resolves after ms of virtual time, or never if the process crashes first. */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.deliver(Math.max(0, ms), () => resolve()));
+  }
+
+  /** Schedule fn after delayMs, to run only if this incarnation is still up then. */
+  deliver(delayMs: number, fn: () => void): void {
+    if (!this.up) return;
+    const incarnation = this.incarnation;
+    this.loop.after(delayMs, () => {
+      if (this.up && this.incarnation === incarnation) fn();
+    });
+  }
+
+  /** Wrap a callback so it runs only while the incarnation that created it is alive. */
+  guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+    const incarnation = this.incarnation;
+    return (...args: A) => {
+      if (this.up && this.incarnation === incarnation) fn(...args);
+    };
+  }
+
+  isCurrent(incarnation: number): boolean {
+    return this.up && this.incarnation === incarnation;
+  }
+
+  start(): void {
+    this.up = true;
+    this.incarnation += 1;
+  }
+
+  crash(): void {
+    this.up = false;
+    this.incarnation += 1;
+  }
+}

@@ -1,0 +1,74 @@
+// The heartbeat loop every process runs: ask every node of the map how it is, feed the failure detector
+// and map gossip, fetch and adopt a newer map when a peer has one.
+// Guarantees: at most one heartbeat per node in flight; a node that answers is live in this process's view
+// at once; a newer map is adopted (and written to `onMap`) only after it validates.
+import type { ClusterMap } from "../core/cluster-map.ts";
+import type { FailureDetector } from "../core/failure-detector.ts";
+import type { NodeId } from "../core/ids.ts";
+import type { Membership } from "../core/membership.ts";
+import type { Log, Transport } from "../core/ports.ts";
+
+export interface HeartbeatOptions<Body> {
+  readonly self: string;
+  readonly transport: Transport<Body>;
+  readonly membership: Membership;
+  readonly detector: FailureDetector;
+  readonly log: Log;
+  readonly intervalMs: number;
+  /** Called after a newer map was adopted (to persist it). */
+  readonly onMap?: (map: ClusterMap) => void;
+  /** What this process reports about itself (a node reports its synced epoch). */
+  readonly syncedEpoch?: () => number | undefined;
+  /** Called once per heartbeat round, before the heartbeats go out. */
+  readonly onBeat?: () => void;
+}
+
+export interface HeartbeatLoop {
+  /** Nodes that have answered at least once since start. */
+  readonly everHeard: ReadonlySet<NodeId>;
+  stop(): void;
+}
+
+export function startHeartbeats<Body>(options: HeartbeatOptions<Body>): HeartbeatLoop {
+  const inFlight = new Set<NodeId>();
+  const everHeard = new Set<NodeId>();
+  let fetching = false;
+  const beat = () => {
+    const { membership } = options;
+    options.onBeat?.();
+    for (const node of membership.map.nodes) {
+      if (node.state !== "active" || node.id === options.self || inFlight.has(node.id)) continue;
+      inFlight.add(node.id);
+      const synced = options.syncedEpoch?.();
+      void options.transport
+        .send(node.id, { kind: "heartbeat", from: options.self as NodeId, epoch: membership.epoch, mapHash: membership.hash, ...(synced !== undefined ? { syncedEpoch: synced } : {}) } as never)
+        .then(async (answer) => {
+          if (!answer.ok) return;
+          options.detector.heard(node.id, Date.now());
+          everHeard.add(node.id);
+          const report = answer.value as { epoch: ClusterMap["epoch"]; mapHash: string; syncedEpoch?: ClusterMap["epoch"] };
+          const effect = membership.observe(node.id, report);
+          if (effect && !fetching) {
+            fetching = true;
+            try {
+              const got = await options.transport.send(effect.from, { kind: "get-map" });
+              if (got.ok) {
+                const adopted = membership.adopt(got.value.map);
+                if (adopted.ok && adopted.value !== "ignored-not-newer") options.onMap?.(got.value.map);
+                if (!adopted.ok) options.log.error("membership.bad-map", { from: effect.from, cause: adopted.error });
+              }
+            } finally {
+              fetching = false;
+            }
+          }
+          membership.retireIfComplete();
+        })
+        .catch((error: unknown) => options.log.error("heartbeat.failed", { node: node.id, cause: String(error) }))
+        .finally(() => inFlight.delete(node.id));
+    }
+  };
+  beat();
+  const timer = setInterval(beat, options.intervalMs);
+  timer.unref();
+  return { everHeard, stop: () => clearInterval(timer) };
+}

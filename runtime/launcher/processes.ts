@@ -1,0 +1,43 @@
+// Child processes of a local cluster: how each role is started, and how its restart command reads.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const cliPath = join(repoRoot, "runtime", "cli.ts");
+
+/** node --import tsx runtime/cli.ts …: one process, no tsx wrapper process in between. */
+export function ringstoreCommand(args: readonly string[]): string[] {
+  return [process.execPath, "--import", "tsx", cliPath, ...args];
+}
+
+export function shellQuote(args: readonly string[]): string {
+  return args.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
+export interface Started {
+  readonly child: ChildProcess;
+  readonly command: string[];
+  readonly logPath: string;
+}
+
+/** Starts a child with its stdout and stderr appended to a log file (JSON lines from our processes). */
+export function startChild(command: readonly string[], logPath: string, env: NodeJS.ProcessEnv = process.env): Started {
+  mkdirSync(dirname(logPath), { recursive: true });
+  const out = createWriteStream(logPath, { flags: "a" });
+  const child = spawn(command[0]!, command.slice(1), { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.pipe(out, { end: false });
+  child.stderr!.pipe(out, { end: false });
+  child.once("exit", () => setTimeout(() => out.end(), 50));
+  return { child, command: [...command], logPath };
+}
+
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,32 @@
+// The runtime's Log port: one JSON line per event (pino), with the process's role and id on every line.
+import { pino } from "pino";
+import type { Log, LogFields } from "../core/ports.ts";
+
+export interface RuntimeLog extends Log {
+  child(fields: LogFields): RuntimeLog;
+}
+
+export function createLog(bindings: LogFields, options: { level?: string; destination?: number } = {}): RuntimeLog {
+  const level = options.level ?? process.env.RINGSTORE_LOG_LEVEL ?? "info";
+  const base = pino({ level, base: { ...bindings }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "event" }, pino.destination({ dest: options.destination ?? 1, sync: false }));
+  return wrap(base);
+}
+
+function wrap(logger: pino.Logger): RuntimeLog {
+  return {
+    debug: (event, fields) => logger.debug(fields ?? {}, event),
+    info: (event, fields) => logger.info(fields ?? {}, event),
+    warn: (event, fields) => logger.warn(fields ?? {}, event),
+    error: (event, fields) => logger.error(fields ?? {}, event),
+    child: (fields) => wrap(logger.child(fields)),
+  };
+}
+
+/** A Log that drops everything: for tests that assert on behaviour, not on logs. */
+export const silentLog: RuntimeLog = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  child: () => silentLog,
+};

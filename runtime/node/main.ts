@@ -1,0 +1,164 @@
+// One storage node process: the durable store, the internal API (core/storage-node.ts behind HTTP),
+// heartbeats and map gossip, and the background repair loop (core/repair.ts).
+// Guarantees: the node answers nothing before its store has finished start-up recovery; a node that
+// restarts counts toward read quorums for a partition only after repair synced it; repair runs in rounds
+// of bounded work, one round at a time, and every round that did something writes one log line.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { CatchUpState } from "../../core/catch-up.ts";
+import { FailureDetector, defaultFailureDetectorSettings } from "../../core/failure-detector.ts";
+import { type NodeId, nodeId } from "../../core/ids.ts";
+import { Membership } from "../../core/membership.ts";
+import type { ObjectVersion } from "../../core/object-version.ts";
+import type { PartitionId } from "../../core/ids.ts";
+import { RepairState, repairCorruptCopy, runRepairRound, type RepairContext } from "../../core/repair.ts";
+import { repairSettings } from "../../core/settings.ts";
+import { type StorageNodeContext, handleReplicaRequest, heartbeatReport } from "../../core/storage-node.ts";
+import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
+import { startHeartbeats } from "../heartbeats.ts";
+import { createLog } from "../log.ts";
+import { emptyRouterBody } from "../router/replicated-objects.ts";
+import { createHttpTransport } from "../transport/http-transport.ts";
+import { startReplicaServer } from "../transport/http-server.ts";
+import { FsBlobStore } from "./fs-blob-store.ts";
+
+export interface NodeOptions {
+  readonly id: string;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly host: string;
+  readonly clusterMap: string;
+  readonly secretFile: string;
+}
+
+const REPAIR_INTERVAL_MS = Number(process.env.RINGSTORE_REPAIR_INTERVAL_MS ?? 1000);
+const CORRUPT_QUEUE_MAX = 1000;
+
+export async function runNode(options: NodeOptions): Promise<void> {
+  const self = nodeId(options.id);
+  const log = createLog({ role: "node", id: options.id });
+  const membership = new Membership(readClusterMap(options.clusterMap), log);
+  if (!membership.map.nodes.some((n) => n.id === self && n.state === "active")) {
+    throw new Error(`node ${self} is not an active node of the cluster map ${options.clusterMap}`);
+  }
+  const secret = readSecret(options.secretFile);
+  // A node whose data folder is new in a cluster that never changed cannot have missed a write: only
+  // then may it answer reads before repair synced it. Every restart, return and join starts behind.
+  const markerPath = join(options.dataDir, "node.json");
+  const brandNew = !existsSync(markerPath) && membership.epoch === 1;
+  const store = await FsBlobStore.open({ dataDir: options.dataDir, log });
+  writeFileAtomic(markerPath, `${JSON.stringify({ id: self, firstStartEpoch: membership.epoch })}\n`);
+  const catchUp = new CatchUpState(self, membership.view, brandNew);
+  const detector = new FailureDetector(defaultFailureDetectorSettings, Date.now());
+  const transport = createHttpTransport({
+    resolveAddress: (node: NodeId) => membership.map.nodes.find((n) => n.id === node)?.address,
+    secret,
+    timeoutMs: 10_000,
+    log,
+  });
+
+  let viewSeen = membership.view;
+  const noticeViewChange = () => {
+    if (membership.view !== viewSeen) {
+      viewSeen = membership.view;
+      catchUp.onRingChange(membership.view);
+    }
+  };
+  const corruptQueue: { partition: PartitionId; version: ObjectVersion }[] = [];
+  const context: StorageNodeContext<Readable> = {
+    self,
+    store,
+    catchUp,
+    membership,
+    log,
+    onHeartbeat: (from, report) => {
+      detector.heard(from, Date.now());
+      membership.observe(from, report);
+      // A newer map is fetched by our own heartbeat loop, which sees the same epoch on its next beat.
+    },
+    onCorrupt: (partition, version) => {
+      if (corruptQueue.length < CORRUPT_QUEUE_MAX) corruptQueue.push({ partition, version });
+    },
+  };
+  const server = await startReplicaServer({
+    host: options.host,
+    port: options.port,
+    secret,
+    log,
+    handle: (request) => handleReplicaRequest(context, request),
+    configure: (router) => {
+      router.get("/-/health", (ctx) => {
+        ctx.body = { status: "ok", node: self, epoch: membership.epoch, behindPartitions: catchUp.behindPartitions().length };
+      });
+    },
+  });
+  const heartbeats = startHeartbeats({
+    self,
+    transport,
+    membership,
+    detector,
+    log,
+    intervalMs: defaultFailureDetectorSettings.heartbeatIntervalMs,
+    syncedEpoch: () => heartbeatReport(context).syncedEpoch,
+    onMap: (map) => {
+      writeClusterMap(options.clusterMap, map);
+      noticeViewChange();
+    },
+    onBeat: () => {
+      membership.observe(self, heartbeatReport(context));
+      membership.retireIfComplete();
+      noticeViewChange();
+    },
+  });
+  const repair: RepairContext<Readable> = {
+    self,
+    store,
+    transport,
+    catchUp,
+    rings: () => membership.view,
+    isLive: (node) => node === self || (heartbeats.everHeard.has(node) && detector.isLive(node, Date.now())),
+    downSinceMs: (node) => (node === self ? null : detector.downSinceMs(node, Date.now())),
+    nowMs: () => Date.now(),
+    emptyBody: emptyRouterBody as () => Readable,
+    settings: repairSettings({
+      reReplicateAfterMs: Number(process.env.RINGSTORE_RE_REPLICATE_AFTER_MS ?? 10 * 60_000),
+    }),
+    log,
+  };
+  const repairState = new RepairState();
+  let stopping = false;
+  const repairLoop = async () => {
+    // Let the first heartbeats land, so that repair does not count every peer as down.
+    await new Promise((done) => setTimeout(done, defaultFailureDetectorSettings.heartbeatIntervalMs * 2));
+    while (!stopping) {
+      const started = Date.now();
+      try {
+        for (const item of corruptQueue.splice(0, corruptQueue.length)) await repairCorruptCopy(repair, item.partition, item.version);
+        const report = await runRepairRound(repair, repairState);
+        const did = report.pulled + report.pushed + report.handoffDropped + report.tombstonesCollected + report.pendingDropped + report.caughtUp.length;
+        if (did > 0 || report.failures > 0) log.info("repair.round", { ...report, caughtUp: report.caughtUp.length, behind: catchUp.behindPartitions().length, ms: Date.now() - started });
+      } catch (error) {
+        log.error("repair.round-failed", { cause: error instanceof Error ? error.stack ?? error.message : String(error) });
+      }
+      await new Promise((done) => setTimeout(done, REPAIR_INTERVAL_MS));
+    }
+  };
+  void repairLoop();
+  log.info("node.started", { port: server.port, epoch: membership.epoch, brandNew, behindPartitions: catchUp.behindPartitions().length });
+
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("node.stopping", { signal });
+    heartbeats.stop();
+    const hardStop = setTimeout(() => process.exit(0), 12_000);
+    hardStop.unref();
+    await server.close(5000);
+    await transport.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+}

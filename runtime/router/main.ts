@@ -1,0 +1,93 @@
+// One S3 router process: the S3 front end, the coordinator, heartbeats to every node.
+import { createServer } from "node:http";
+import { FailureDetector, defaultFailureDetectorSettings } from "../../core/failure-detector.ts";
+import type { NodeId } from "../../core/ids.ts";
+import { Membership, ringsOf } from "../../core/membership.ts";
+import { replicationSettings } from "../../core/settings.ts";
+import { HybridLogicalClock } from "../../core/version.ts";
+import { loadOrCreateCredentials, readClusterMap, readSecret, writeClusterMap } from "../cluster-files.ts";
+import { startHeartbeats } from "../heartbeats.ts";
+import { createLog } from "../log.ts";
+import { realClock } from "../real-clock.ts";
+import { createHttpTransport } from "../transport/http-transport.ts";
+import { createRouterApp, describe } from "./app.ts";
+import { BucketRegistry } from "./buckets.ts";
+import { ReplicatedObjects, emptyRouterBody, verifyRouterBody } from "./replicated-objects.ts";
+import { teeingTransport } from "./tee-transport.ts";
+
+export interface RouterOptions {
+  readonly id: string;
+  readonly port: number;
+  readonly host: string;
+  readonly clusterMap: string;
+  readonly secretFile: string;
+  readonly dataDir: string;
+}
+
+/** Internal requests get this long to produce response headers; bodies may stream for as long as they flow. */
+const INTERNAL_HEADERS_TIMEOUT_MS = 10_000;
+
+export async function runRouter(options: RouterOptions): Promise<void> {
+  const log = createLog({ role: "router", id: options.id });
+  const membership = new Membership(readClusterMap(options.clusterMap), log);
+  const secret = readSecret(options.secretFile);
+  const credentials = loadOrCreateCredentials(options.dataDir);
+  const detector = new FailureDetector(defaultFailureDetectorSettings, Date.now());
+  const http = createHttpTransport({
+    resolveAddress: (node: NodeId) => membership.map.nodes.find((n) => n.id === node)?.address,
+    secret,
+    timeoutMs: INTERNAL_HEADERS_TIMEOUT_MS,
+    log,
+  });
+  const transport = teeingTransport(http);
+  const heartbeats = startHeartbeats({
+    self: options.id,
+    transport: http,
+    membership,
+    detector,
+    log,
+    intervalMs: defaultFailureDetectorSettings.heartbeatIntervalMs,
+    onMap: (map) => writeClusterMap(options.clusterMap, map),
+  });
+  // Until a node has answered once, this router does not count it as live: a fresh router must not
+  // report healthy, or route writes, on the strength of nodes it has never reached.
+  const isLive = (node: NodeId) => heartbeats.everHeard.has(node) && detector.isLive(node, Date.now());
+  const objects = new ReplicatedObjects({
+    coordinator: {
+      transport,
+      rings: () => membership.view,
+      isLive,
+      hlc: new HybridLogicalClock(realClock, options.id),
+      log,
+      settings: replicationSettings({ replicas: membership.map.replicas }),
+      emptyBody: emptyRouterBody,
+      verifyBody: verifyRouterBody,
+    },
+    listTargets: () => [...new Set(ringsOf(membership.view).flatMap((ring) => ring.nodes.map((n) => n.id)))],
+  });
+  const app = createRouterApp({
+    log,
+    objects,
+    buckets: new BucketRegistry(objects),
+    lookupSecret: (accessKey) => (accessKey === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
+  });
+  app.on("error", (error: unknown) => log.error("router.koa-error", { cause: describe(error) }));
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, app.callback());
+  // Any Expect value other than 100-continue: answer the request normally instead of Node's automatic 417.
+  server.on("checkExpectation", (req, res) => server.emit("request", req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  log.info("router.started", { port: options.port, host: options.host, epoch: membership.epoch, nodes: membership.map.nodes.length });
+  const shutdown = (signal: string) => {
+    log.info("router.stopping", { signal });
+    heartbeats.stop();
+    server.close();
+    server.closeAllConnections();
+    void http.close().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}

@@ -1,0 +1,126 @@
+// The router's ObjectService: S3 operations carried out by the core coordinator over the HTTP transport.
+// Guarantees: a PUT body streams once from the client to every replica through a tee (backpressure set by
+// the slowest); a client-side failure of the body (bad digest, short body) surfaces as that S3Error, not
+// as a 503; a quorum failure is ServiceUnavailable; every failure an operator must act on is one log line.
+import { PassThrough, type Readable } from "node:stream";
+import { type CoordinatorDeps, deleteObject, openBody, readObject, writeVersion } from "../../core/coordinator.ts";
+import type { NodeId } from "../../core/ids.ts";
+import { mergeListingPages } from "../../core/listing.ts";
+import { ringsOf } from "../../core/membership.ts";
+import type { ObjectVersion } from "../../core/object-version.ts";
+import type { ByteRange, TransportFailure } from "../../core/ports.ts";
+import { type Result, err, ok } from "../../core/result.ts";
+import { S3Error, isS3Error } from "../s3/errors.ts";
+import type { ObjectService, PutInput } from "./object-service.ts";
+import { StreamTee } from "./tee.ts";
+import { verifyingStream } from "./verify-stream.ts";
+
+/** What travels as a body inside the router: a tee to branch per replica (puts), or a stream (gets). */
+export type RouterBody = Readable | StreamTee;
+
+const CLIENT_ERROR_WAIT_MS = 100;
+
+export interface ReplicatedObjectsOptions {
+  readonly coordinator: CoordinatorDeps<RouterBody>;
+  /** Nodes to ask for a listing page: every active node of the rings in force. */
+  readonly listTargets: () => readonly NodeId[];
+  /** The most list-bucket requests a listing may send at once. */
+  readonly listConcurrencyMax?: number;
+}
+
+export class ReplicatedObjects implements ObjectService {
+  constructor(private readonly options: ReplicatedObjectsOptions) {}
+
+  private get deps(): CoordinatorDeps<RouterBody> {
+    return this.options.coordinator;
+  }
+
+  async put(input: PutInput): Promise<ObjectVersion> {
+    const tee = new StreamTee(input.body);
+    let clientError: unknown;
+    const digests = input.digests.then(
+      (d) => ok({ etag: d.md5Hex, checksum: d.checksum, size: d.size }),
+      (error: unknown) => {
+        clientError = error;
+        return err(error instanceof Error ? error.message : String(error));
+      },
+    );
+    const outcome = await writeVersion(this.deps, {
+      bucket: input.bucket,
+      key: input.key,
+      size: input.size,
+      contentType: input.contentType,
+      userMeta: input.metadata,
+      body: tee,
+      finish: () => digests,
+    });
+    if (outcome.ok) return outcome.value.version;
+    // The client's own failure (bad digest, short body) explains a failed write better than the replicas'
+    // view of it; it is known at once when it caused the failure, so wait only briefly for it.
+    await Promise.race([digests, new Promise((done) => setTimeout(done, CLIENT_ERROR_WAIT_MS))]);
+    input.body.destroy();
+    if (isS3Error(clientError)) throw clientError;
+    if (outcome.error.kind === "body-rejected") throw new S3Error("IncompleteBody", outcome.error.detail);
+    throw new S3Error("ServiceUnavailable", `Fewer than ${outcome.error.needed} replicas stored the object (${outcome.error.detail}); nothing was committed. Please retry.`, { cause: outcome.error });
+  }
+
+  async remove(bucket: string, key: string): Promise<ObjectVersion> {
+    const outcome = await deleteObject(this.deps, bucket, key);
+    if (outcome.ok) return outcome.value.version;
+    throw new S3Error("ServiceUnavailable", `The delete reached too few replicas (${outcome.error.kind === "quorum-failed" ? outcome.error.detail : outcome.error.detail}). Please retry.`);
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectVersion | null> {
+    const answer = await this.read(bucket, key);
+    return answer.version;
+  }
+
+  private async read(bucket: string, key: string) {
+    const answer = await readObject(this.deps, bucket, key);
+    if (!answer.ok) throw new S3Error("ServiceUnavailable", `Only ${answer.error.answered.length} of ${answer.error.needed} replicas answered. Please retry.`);
+    return answer.value;
+  }
+
+  async open(version: ObjectVersion, range?: ByteRange): Promise<Readable> {
+    const answer = await this.read(version.bucket, version.key);
+    const holders = answer.version?.stamp === version.stamp ? answer.holders : [];
+    const body = await openBody(this.deps, { partition: answer.partition, version, holders }, range);
+    if (!body.ok) throw new S3Error("ServiceUnavailable", "No replica could serve the object's bytes. Please retry.", { cause: body.error });
+    const stream = body.value.body;
+    if (stream instanceof StreamTee) throw new Error("a get returned a tee");
+    return stream;
+  }
+
+  async list(bucket: string, prefix: string, after: string, limit: number): Promise<{ versions: readonly ObjectVersion[]; truncated: boolean }> {
+    const targets = this.options.listTargets().filter((n) => this.deps.isLive(n));
+    const answers = await Promise.all(targets.map((node) => this.deps.transport.send(node, { kind: "list-bucket", bucket, prefix, after, limit })));
+    const pages = answers.flatMap((a) => (a.ok ? [a.value] : []));
+    // Every acknowledged object is on W nodes: a page is complete while at most N-W nodes are missing.
+    const ring = this.deps.rings().current;
+    const missingAllowed = ring.replicaCount - Math.min(this.deps.settings.writeQuorum, ring.replicaCount);
+    const activeCount = this.options.listTargets().length;
+    if (activeCount - pages.length > missingAllowed) {
+      throw new S3Error("ServiceUnavailable", `Only ${pages.length} of ${activeCount} storage nodes answered the listing. Please retry.`);
+    }
+    return mergeListingPages(pages, limit);
+  }
+
+  healthy(): boolean {
+    const view = this.deps.rings();
+    const live = view.current.nodes.filter((n) => this.deps.isLive(n.id)).length;
+    return ringsOf(view).every((ring) => live >= Math.min(this.deps.settings.writeQuorum, ring.replicaCount));
+  }
+}
+
+/** The router's check of a replica's bytes: whole-object reads are re-hashed with xxhash64 as they stream. */
+export function verifyRouterBody(body: RouterBody, version: ObjectVersion, range: ByteRange | undefined): Result<RouterBody, TransportFailure> {
+  if (body instanceof StreamTee) return err({ kind: "remote", detail: "a get returned a tee" });
+  if (range) return ok(body); // the node verified each block it sent
+  return ok(verifyingStream(body, version));
+}
+
+export function emptyRouterBody(): RouterBody {
+  const body = new PassThrough();
+  body.end();
+  return body;
+}

@@ -1,0 +1,133 @@
+// From an S3 PUT request to what the object service stores: the decoded, verified body and its metadata.
+// Guarantees: the digests promise resolves only after every byte streamed and every client-side check
+// passed (signature chunks, sha256, Content-MD5, x-amz-checksum-*, declared length); otherwise it rejects
+// with the S3Error, and the coordinator then commits nothing. The body is hashed once, in the same pass
+// as the decoder's checks: MD5 (ETag) and CRC32 in the decoder, xxhash64 (replica checksum) here.
+import type { IncomingMessage } from "node:http";
+import { Transform, type TransformCallback } from "node:stream";
+import { checksumHex, createXxhash64 } from "../../core/hash.ts";
+import type { ObjectVersion } from "../../core/object-version.ts";
+import { S3Error } from "../s3/errors.ts";
+import { decodePayload } from "../s3/payload.ts";
+import type { SigV4Auth } from "../s3/sigv4.ts";
+import type { BodyDigests, PutInput } from "./object-service.ts";
+
+/** Headers S3 stores with an object and returns on GET/HEAD. */
+const STORED_HEADERS = ["cache-control", "content-disposition", "content-language", "expires"] as const;
+/** S3's limit on user-defined metadata (x-amz-meta-* names and values). */
+export const USER_METADATA_BYTES_MAX = 2048;
+
+export interface PutBody {
+  readonly put: PutInput;
+  /** Headers for the PUT response (the checksum the client sent, echoed as S3 does). */
+  readonly checks: Promise<{ responseHeaders: Record<string, string> }>;
+}
+
+export function readPutBody(req: IncomingMessage, auth: SigV4Auth, target: { bucket: string; key: string; bytesMax: number }): PutBody {
+  const metadata = metadataFrom(req);
+  const decoded = decodePayload(req, { headers: req.headers, auth, bytesMax: target.bytesMax, requireLength: true });
+  if (!decoded.ok) throw decoded.error;
+  const size = decoded.value.bytesDeclared;
+  if (size === undefined) throw new S3Error("MissingContentLength");
+  const { contentEncoding } = decoded.value;
+  if (contentEncoding) metadata["content-encoding"] = contentEncoding;
+
+  const hasher = new XxhashPassThrough();
+  decoded.value.body.on("error", (error) => hasher.destroy(error));
+  decoded.value.body.pipe(hasher);
+
+  const summary = decoded.value.result.then((result) => {
+    if (!result.ok) throw result.error;
+    return result.value;
+  });
+  const digests: Promise<BodyDigests> = Promise.all([summary, hasher.done]).then(([s, xx]) => {
+    if (s.bytesTotal !== xx.size) throw new S3Error("InternalError", `decoder counted ${s.bytesTotal} bytes, hasher ${xx.size}`);
+    return { md5Hex: s.md5Hex, checksum: xx.checksum, size: s.bytesTotal };
+  });
+  const checks = summary.then((s) => {
+    const responseHeaders: Record<string, string> = {};
+    if (s.checksumAlgorithm) {
+      const value = s.checksums[s.checksumAlgorithm];
+      if (value) responseHeaders[`x-amz-checksum-${s.checksumAlgorithm.toLowerCase()}`] = value;
+    }
+    return { responseHeaders };
+  });
+  // Stored checksums are known only at the end; the object service reads them from here for the commit.
+  const put: PutInput = {
+    bucket: target.bucket,
+    key: target.key,
+    contentType: headerValue(req, "content-type") ?? "binary/octet-stream",
+    metadata,
+    size,
+    body: hasher,
+    digests: Promise.all([digests, checks]).then(([d, c]) => {
+      Object.assign(metadata, c.responseHeaders);
+      return d;
+    }),
+  };
+  // Nobody may be waiting on `checks` when the body fails: keep the rejection handled here, once.
+  checks.catch(() => {});
+  return { put, checks };
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
+function metadataFrom(req: IncomingMessage): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  let userBytes = 0;
+  for (const [name, raw] of Object.entries(req.headers)) {
+    if (raw === undefined) continue;
+    const value = Array.isArray(raw) ? raw.join(",") : raw;
+    if (name.startsWith("x-amz-meta-")) {
+      userBytes += Buffer.byteLength(name.slice("x-amz-meta-".length)) + Buffer.byteLength(value);
+      metadata[name] = value;
+    } else if ((STORED_HEADERS as readonly string[]).includes(name)) {
+      metadata[name] = value;
+    }
+  }
+  if (userBytes > USER_METADATA_BYTES_MAX) {
+    throw new S3Error("MetadataTooLarge", `Your metadata headers exceed the maximum allowed metadata size of ${USER_METADATA_BYTES_MAX} bytes.`);
+  }
+  return metadata;
+}
+
+/** The headers to send back with an object on GET/HEAD; checksums only for whole-object reads that ask. */
+export function storedMetadataHeaders(version: ObjectVersion, options: { wholeObject: boolean; checksumMode: boolean }): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(version.userMeta)) {
+    if (name.startsWith("x-amz-checksum-") && !(options.wholeObject && options.checksumMode)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Passes bytes through unchanged while computing their xxhash64 and count. */
+class XxhashPassThrough extends Transform {
+  private readonly hash = createXxhash64();
+  private size = 0;
+  readonly done: Promise<{ checksum: string; size: number }>;
+  private settle!: (value: { checksum: string; size: number }) => void;
+
+  constructor() {
+    super({ highWaterMark: 1024 * 1024 });
+    this.done = new Promise((resolve, reject) => {
+      this.settle = resolve;
+      this.once("error", reject);
+    });
+    this.done.catch(() => {});
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.settle({ checksum: checksumHex(this.hash.digest()), size: this.size });
+    callback();
+  }
+}

@@ -1,0 +1,69 @@
+// The aws cli against `ringstore up`'s endpoint (HAProxy in front when installed): mb, cp both ways, head-object.
+import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestCluster, startTestCluster } from "./support/cluster.ts";
+import { hasProgram, requireProgram } from "./support/system-programs.ts";
+
+const runnable = requireProgram("aws", "the aws cli tests");
+let cluster: TestCluster;
+let workDir: string;
+
+function aws(args: string[]): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync("aws", ["--endpoint-url", cluster.endpoint, ...args], {
+    encoding: "utf8",
+    timeout: 120_000,
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: cluster.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: cluster.secretAccessKey,
+      AWS_DEFAULT_REGION: "us-east-1",
+      AWS_CONFIG_FILE: "/dev/null",
+      AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+      AWS_PAGER: "",
+    },
+  });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe.runIf(runnable)("the aws cli", () => {
+  beforeAll(async () => {
+    const haproxy = requireProgram("haproxy", "HAProxy in front of the routers");
+    cluster = await startTestCluster({ basePort: 21200, haproxy });
+    if (hasProgram("haproxy")) expect(cluster.frontedBy).toBe("haproxy");
+    workDir = mkdtempSync(join(tmpdir(), "ringstore-awscli-"));
+  });
+
+  afterAll(async () => {
+    await cluster?.cleanup();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("aws s3 mb, aws s3 cp up and down, aws s3api head-object", () => {
+    const mb = aws(["s3", "mb", "s3://cli-bucket"]);
+    expect(mb.stderr).toBe("");
+    expect(mb.status).toBe(0);
+
+    const content = randomBytes(3 * 1024 * 1024 + 17);
+    const source = join(workDir, "clip.mp4");
+    writeFileSync(source, content);
+    const up = aws(["s3", "cp", source, "s3://cli-bucket/clips/clip.mp4"]);
+    expect(up.stderr).toBe("");
+    expect(up.status).toBe(0);
+
+    const head = aws(["s3api", "head-object", "--bucket", "cli-bucket", "--key", "clips/clip.mp4"]);
+    expect(head.status).toBe(0);
+    const parsed = JSON.parse(head.stdout) as { ContentLength: number; ETag: string };
+    expect(parsed.ContentLength).toBe(content.length);
+    expect(parsed.ETag).toBe(`"${createHash("md5").update(content).digest("hex")}"`);
+
+    const target = join(workDir, "back.mp4");
+    const down = aws(["s3", "cp", "s3://cli-bucket/clips/clip.mp4", target]);
+    expect(down.stderr).toBe("");
+    expect(down.status).toBe(0);
+    expect(readFileSync(target).equals(content)).toBe(true);
+  });
+});

@@ -1,0 +1,244 @@
+// S3 operations over real processes with the real AWS SDK v3 (default settings): round trips checked by
+// hash, bucket operations, and every error the router promises.
+import { request as httpRequest } from "node:http";
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { digestOf, generatedBodyWithDigest } from "./support/data.ts";
+import { type TestCluster, startTestCluster } from "./support/cluster.ts";
+
+let cluster: TestCluster;
+let s3: S3Client;
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ basePort: 20000 });
+  s3 = cluster.client();
+  await s3.send(new CreateBucketCommand({ Bucket: "videos" }));
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await cluster?.cleanup();
+});
+
+async function s3ErrorOf(promise: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof S3ServiceException) return { code: error.name, status: error.$metadata.httpStatusCode };
+    throw error;
+  }
+  throw new Error("expected an S3 error, got success");
+}
+
+/** A raw HTTP request, for what no SDK would send. */
+function rawRequest(options: { method: string; path: string; headers?: Record<string, string>; body?: Buffer; endEarly?: boolean }): Promise<{ status: number; body: string }> {
+  const url = new URL(cluster.endpoint);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method: options.method, path: options.path, headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", reject);
+    if (options.body) req.write(options.body);
+    if (options.endEarly) setTimeout(() => req.destroy(), 200);
+    else req.end();
+  });
+}
+
+describe("object round trips through the AWS SDK v3", () => {
+  for (const size of [0, 1, 5 * 1024 * 1024]) {
+    it(`a ${size}-byte object comes back byte for byte (Buffer body)`, async () => {
+      const body = Buffer.alloc(size);
+      for (let i = 0; i < size; i += 4096) body[i] = (i / 4096) & 255;
+      const put = await s3.send(new PutObjectCommand({ Bucket: "videos", Key: `small/${size}.bin`, Body: body, ContentType: "video/mp4", Metadata: { title: "clip" } }));
+      const md5 = createHash("md5").update(body).digest("hex");
+      expect(put.ETag).toBe(`"${md5}"`);
+      const got = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: `small/${size}.bin` }));
+      expect(got.ContentLength).toBe(size);
+      expect(got.ContentType).toBe("video/mp4");
+      expect(got.Metadata).toEqual({ title: "clip" });
+      expect(await digestOf(got.Body as AsyncIterable<Uint8Array>)).toBe(md5);
+    });
+  }
+
+  it("a 300 MiB object streamed up (aws-chunked) and down comes back with the same hash", async () => {
+    const size = 300 * 1024 * 1024;
+    const { body, md5 } = generatedBodyWithDigest(size);
+    const started = Date.now();
+    const put = await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "big/300MiB.mp4", Body: body(), ContentLength: size }));
+    const putMs = Date.now() - started;
+    expect(put.ETag).toBe(`"${await md5}"`);
+    const t1 = Date.now();
+    const got = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "big/300MiB.mp4" }));
+    expect(got.ContentLength).toBe(size);
+    expect(await digestOf(got.Body as AsyncIterable<Uint8Array>)).toBe(await md5);
+    const getMs = Date.now() - t1;
+    console.log(`300 MiB round trip: PUT ${putMs} ms (${(300 / (putMs / 1000)).toFixed(1)} MiB/s), GET ${getMs} ms (${(300 / (getMs / 1000)).toFixed(1)} MiB/s)`);
+  });
+
+  it("a ranged GET returns exactly the bytes asked for, with 206 and Content-Range", async () => {
+    const body = Buffer.from(Array.from({ length: 10_000 }, (_, i) => i & 255));
+    await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "range.bin", Body: body }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "range.bin", Range: "bytes=1000-1999" }));
+    expect(got.ContentRange).toBe("bytes 1000-1999/10000");
+    const bytes = Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+    expect(bytes.equals(body.subarray(1000, 2000))).toBe(true);
+    const tail = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "range.bin", Range: "bytes=-10" }));
+    expect(Buffer.from(await (tail.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()).equals(body.subarray(9990))).toBe(true);
+    expect(await s3ErrorOf(s3.send(new GetObjectCommand({ Bucket: "videos", Key: "range.bin", Range: "bytes=20000-" })))).toEqual({ code: "InvalidRange", status: 416 });
+  });
+
+  it("HeadObject reports size, ETag and metadata; DeleteObject makes it NoSuchKey", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "gone.txt", Body: "hello", Metadata: { a: "b" } }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "videos", Key: "gone.txt" }));
+    expect(head.ContentLength).toBe(5);
+    expect(head.ETag).toBe('"5d41402abc4b2a76b9719d911017c592"');
+    expect(head.Metadata).toEqual({ a: "b" });
+    await s3.send(new DeleteObjectCommand({ Bucket: "videos", Key: "gone.txt" }));
+    expect(await s3ErrorOf(s3.send(new GetObjectCommand({ Bucket: "videos", Key: "gone.txt" })))).toEqual({ code: "NoSuchKey", status: 404 });
+    expect((await s3ErrorOf(s3.send(new HeadObjectCommand({ Bucket: "videos", Key: "gone.txt" })))).status).toBe(404);
+  });
+
+  it("an overwrite is read back as the newest version", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "v.txt", Body: "one" }));
+    await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "v.txt", Body: "two" }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "v.txt" }));
+    expect(await (got.Body as { transformToString(): Promise<string> }).transformToString()).toBe("two");
+  });
+
+  it("PutObject with requestChecksumCalculation WHEN_REQUIRED (UNSIGNED-PAYLOAD) round-trips", async () => {
+    const client = cluster.client({ requestChecksumCalculation: "WHEN_REQUIRED" });
+    await client.send(new PutObjectCommand({ Bucket: "videos", Key: "unsigned.txt", Body: "unsigned payload" }));
+    const got = await client.send(new GetObjectCommand({ Bucket: "videos", Key: "unsigned.txt" }));
+    expect(await (got.Body as { transformToString(): Promise<string> }).transformToString()).toBe("unsigned payload");
+    client.destroy();
+  });
+});
+
+describe("bucket operations", () => {
+  it("CreateBucket, HeadBucket, ListBuckets, ListObjectsV2, DeleteBucket (BucketNotEmpty while not empty)", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "scratch" }));
+    await s3.send(new HeadBucketCommand({ Bucket: "scratch" }));
+    expect(await s3ErrorOf(s3.send(new CreateBucketCommand({ Bucket: "scratch" })))).toEqual({ code: "BucketAlreadyOwnedByYou", status: 409 });
+    const list = await s3.send(new ListBucketsCommand({}));
+    expect(list.Buckets?.map((b) => b.Name)).toEqual(expect.arrayContaining(["scratch", "videos"]));
+    await s3.send(new PutObjectCommand({ Bucket: "scratch", Key: "a/1", Body: "x" }));
+    await s3.send(new PutObjectCommand({ Bucket: "scratch", Key: "a/2", Body: "y" }));
+    await s3.send(new PutObjectCommand({ Bucket: "scratch", Key: "b", Body: "z" }));
+    const objects = await s3.send(new ListObjectsV2Command({ Bucket: "scratch", Delimiter: "/" }));
+    expect(objects.Contents?.map((o) => o.Key)).toEqual(["b"]);
+    expect(objects.CommonPrefixes?.map((p) => p.Prefix)).toEqual(["a/"]);
+    expect(await s3ErrorOf(s3.send(new DeleteBucketCommand({ Bucket: "scratch" })))).toEqual({ code: "BucketNotEmpty", status: 409 });
+    for (const key of ["a/1", "a/2", "b"]) await s3.send(new DeleteObjectCommand({ Bucket: "scratch", Key: key }));
+    await s3.send(new DeleteBucketCommand({ Bucket: "scratch" }));
+    expect(await s3ErrorOf(s3.send(new HeadBucketCommand({ Bucket: "scratch" })))).toMatchObject({ status: 404 });
+  });
+});
+
+describe("S3 errors", () => {
+  it("a wrong secret gets SignatureDoesNotMatch", async () => {
+    const client = cluster.client({ credentials: { accessKeyId: cluster.accessKeyId, secretAccessKey: "wrong-secret" } });
+    expect(await s3ErrorOf(client.send(new ListBucketsCommand({})))).toEqual({ code: "SignatureDoesNotMatch", status: 403 });
+    client.destroy();
+  });
+
+  it("an unknown access key gets InvalidAccessKeyId", async () => {
+    const client = cluster.client({ credentials: { accessKeyId: "AKIDUNKNOWN", secretAccessKey: "x" } });
+    expect(await s3ErrorOf(client.send(new ListBucketsCommand({})))).toEqual({ code: "InvalidAccessKeyId", status: 403 });
+    client.destroy();
+  });
+
+  it("a request without a signature gets AccessDenied", async () => {
+    const answer = await rawRequest({ method: "GET", path: "/videos/small/1.bin" });
+    expect(answer.status).toBe(403);
+    expect(answer.body).toContain("<Code>AccessDenied</Code>");
+  });
+
+  it("a clock 20 minutes off gets RequestTimeTooSkewed", async () => {
+    const client = cluster.client({ systemClockOffset: 20 * 60 * 1000, maxAttempts: 1 });
+    expect(await s3ErrorOf(client.send(new ListBucketsCommand({})))).toEqual({ code: "RequestTimeTooSkewed", status: 403 });
+    client.destroy();
+  });
+
+  it("bad bucket names, missing buckets and keys, and keys over 1024 bytes get their codes", async () => {
+    expect(await s3ErrorOf(s3.send(new CreateBucketCommand({ Bucket: "Bad_Name" })))).toEqual({ code: "InvalidBucketName", status: 400 });
+    expect(await s3ErrorOf(s3.send(new PutObjectCommand({ Bucket: "no-such-bucket", Key: "k", Body: "x" })))).toEqual({ code: "NoSuchBucket", status: 404 });
+    expect(await s3ErrorOf(s3.send(new GetObjectCommand({ Bucket: "videos", Key: "never/written" })))).toEqual({ code: "NoSuchKey", status: 404 });
+    expect(await s3ErrorOf(s3.send(new PutObjectCommand({ Bucket: "videos", Key: "k".repeat(1025), Body: "x" })))).toEqual({ code: "KeyTooLongError", status: 400 });
+  });
+
+  it("a Content-MD5 that does not match the body gets BadDigest and stores nothing", async () => {
+    const client = cluster.client({ requestChecksumCalculation: "WHEN_REQUIRED" });
+    const wrongMd5 = createHash("md5").update("something else").digest("base64");
+    expect(await s3ErrorOf(client.send(new PutObjectCommand({ Bucket: "videos", Key: "bad-md5", Body: "the body", ContentMD5: wrongMd5 })))).toEqual({ code: "BadDigest", status: 400 });
+    expect(await s3ErrorOf(s3.send(new HeadObjectCommand({ Bucket: "videos", Key: "bad-md5" })))).toMatchObject({ status: 404 });
+    client.destroy();
+  });
+
+  it("unsupported methods get MethodNotAllowed", async () => {
+    const client = cluster.client();
+    // Change the method before signing (the build step runs before the SDK signs), so only the method is wrong.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        (args.request as { method: string }).method = "PATCH";
+        return next(args);
+      },
+      { step: "build" },
+    );
+    expect(await s3ErrorOf(client.send(new GetObjectCommand({ Bucket: "videos", Key: "small/1.bin" })))).toEqual({ code: "MethodNotAllowed", status: 405 });
+    client.destroy();
+  });
+
+  it("a body that stops before its Content-Length gets IncompleteBody or a dropped connection, and stores nothing", async () => {
+    // Sign a PutObject with the SDK but send only half of the promised bytes, then close the socket.
+    const client = cluster.client({ requestChecksumCalculation: "WHEN_REQUIRED", maxAttempts: 1 });
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { body: unknown; headers: Record<string, string> };
+        request.headers["content-length"] = "2000000";
+        let sent = false;
+        request.body = new Readable({
+          read() {
+            if (sent) return this.destroy(new Error("the client gave up half way"));
+            sent = true;
+            this.push(Buffer.alloc(1000));
+          },
+        });
+        return next(args);
+      },
+      { step: "build" },
+    );
+    await expect(client.send(new PutObjectCommand({ Bucket: "videos", Key: "incomplete", Body: Buffer.alloc(2_000_000) }))).rejects.toThrow();
+    expect(await s3ErrorOf(s3.send(new HeadObjectCommand({ Bucket: "videos", Key: "incomplete" })))).toMatchObject({ status: 404 });
+    client.destroy();
+  });
+
+  it("a declared size over 5 GiB gets EntityTooLarge before any byte is stored", async () => {
+    const client = cluster.client({ requestChecksumCalculation: "WHEN_REQUIRED", maxAttempts: 1 });
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        (args.request as { headers: Record<string, string> }).headers["content-length"] = String(5 * 1024 ** 3 + 1);
+        return next(args);
+      },
+      { step: "build" },
+    );
+    const error = await s3ErrorOf(client.send(new PutObjectCommand({ Bucket: "videos", Key: "huge", Body: "tiny" })));
+    expect(error).toEqual({ code: "EntityTooLarge", status: 400 });
+    client.destroy();
+  });
+});

@@ -9,7 +9,9 @@ import { nodeId, zoneId } from "../../core/ids.ts";
 import { loadOrCreateCredentials, loadOrCreateSecret, readClusterMap, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
 import { checkHaproxyConfig, findHaproxy, haproxyConfig } from "./haproxy.ts";
 import { type Started, ringstoreCommand, shellQuote, startChild, stopChild } from "./processes.ts";
+import { PARENT_PID_ENV } from "../parent-watch.ts";
 import { waitForHealthy } from "./health.ts";
+import { portsInUse } from "./ports.ts";
 
 export interface UpOptions {
   readonly dataDir: string;
@@ -76,23 +78,29 @@ export async function startCluster(options: UpOptions): Promise<RunningCluster> 
     await Promise.all(started.map((s) => stopChild(s.process.child)));
   };
 
+  const childEnv = { ...process.env, [PARENT_PID_ENV]: String(process.pid) };
+  const activeNodes = map.nodes.filter((n) => n.state === "active");
+  const haproxyBinary = options.haproxy ? findHaproxy() : null;
+  const routerBase = options.internalBasePort + 100;
+  const routerPorts = Array.from({ length: options.routers }, (_, i) => (haproxyBinary || i > 0 ? routerBase + i : options.port));
+  const nodePorts = activeNodes.map((n) => Number(n.address.split(":").pop()));
+  const busy = await portsInUse(options.host, [...new Set([options.port, ...nodePorts, ...routerPorts])]);
+  if (busy.length > 0) throw new Error(`port${busy.length > 1 ? "s" : ""} ${busy.join(", ")} on ${options.host} ${busy.length > 1 ? "are" : "is"} in use (another cluster still running?)`);
+
   try {
-    for (const node of map.nodes.filter((n) => n.state === "active")) {
+    for (const node of activeNodes) {
       const port = Number(node.address.split(":").pop());
       const args = ["node", "--id", node.id, "--data-dir", join(dataDir, node.id), "--port", String(port), "--host", options.host, "--cluster-map", mapPath, "--secret-file", secretPath];
       const command = ringstoreCommand(args);
       const log = join(dataDir, "logs", `${node.id}.log`);
-      started.push({ record: { role: "node", id: node.id, port, restart: shellQuote(command), log }, process: startChild(command, log) });
+      started.push({ record: { role: "node", id: node.id, port, restart: shellQuote(command), log }, process: startChild(command, log, childEnv) });
     }
-    const haproxyBinary = options.haproxy ? findHaproxy() : null;
-    const routerBase = options.internalBasePort + 100;
-    const routerPorts = Array.from({ length: options.routers }, (_, i) => (haproxyBinary || i > 0 ? routerBase + i : options.port));
     routerPorts.forEach((port, i) => {
       const id = `router-${i + 1}`;
       const args = ["router", "--id", id, "--port", String(port), "--host", options.host, "--cluster-map", mapPath, "--secret-file", secretPath, "--data-dir", dataDir];
       const command = ringstoreCommand(args);
       const log = join(dataDir, "logs", `${id}.log`);
-      started.push({ record: { role: "router", id, port, restart: shellQuote(command), log }, process: startChild(command, log, credentialsEnv) });
+      started.push({ record: { role: "router", id, port, restart: shellQuote(command), log }, process: startChild(command, log, { ...credentialsEnv, ...childEnv }) });
     });
     let frontedBy: "haproxy" | "router" = "router";
     if (haproxyBinary) {
@@ -111,6 +119,8 @@ export async function startCluster(options: UpOptions): Promise<RunningCluster> 
       });
     }
     const endpoint = `http://${options.host}:${options.port}`;
+    const nodeRecords = started.filter((s) => s.record.role === "node");
+    await Promise.all(nodeRecords.map((s) => waitForHealthy(`http://${options.host}:${s.record.port}/-/health`, { timeoutMs: 60_000, exited: () => s.process.child.exitCode !== null, what: `${s.record.id} (log: ${s.record.log})` })));
     const routerRecords = started.filter((s) => s.record.role === "router");
     await Promise.all(routerRecords.map((s) => waitForHealthy(`http://${options.host}:${s.record.port}/-/health`, { timeoutMs: 60_000, exited: () => s.process.child.exitCode !== null, what: `${s.record.id} (log: ${s.record.log})` })));
     await waitForHealthy(`${endpoint}/-/health`, { timeoutMs: 30_000, exited: () => false, what: `the endpoint ${endpoint}` });

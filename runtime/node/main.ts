@@ -18,6 +18,7 @@ import { type StorageNodeContext, handleReplicaRequest, heartbeatReport } from "
 import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
 import { startHeartbeats } from "../heartbeats.ts";
 import { createLog } from "../log.ts";
+import { exitWithParent } from "../parent-watch.ts";
 import { emptyRouterBody } from "../router/replicated-objects.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { startReplicaServer } from "../transport/http-server.ts";
@@ -161,4 +162,5 @@ export async function runNode(options: NodeOptions): Promise<void> {
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+  exitWithParent(() => void shutdown("launcher gone"));
 }

@@ -8,6 +8,7 @@ import { HybridLogicalClock } from "../../core/version.ts";
 import { loadOrCreateCredentials, readClusterMap, readSecret, writeClusterMap } from "../cluster-files.ts";
 import { startHeartbeats } from "../heartbeats.ts";
 import { createLog } from "../log.ts";
+import { exitWithParent } from "../parent-watch.ts";
 import { realClock } from "../real-clock.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { createRouterApp, describe } from "./app.ts";
@@ -90,4 +91,5 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
+  exitWithParent(() => shutdown("launcher gone"));
 }

@@ -59,6 +59,15 @@ export class ReplicatedObjects implements ObjectService {
     // view of it; it is known at once when it caused the failure, so wait only briefly for it.
     await Promise.race([digests, new Promise((done) => setTimeout(done, CLIENT_ERROR_WAIT_MS))]);
     input.body.destroy();
+    if (outcome.error.kind === "quorum-failed") {
+      this.deps.log.warn("s3.put-failed", {
+        clientError: clientError === undefined ? undefined : String(clientError),
+        bucket: input.bucket,
+        key: input.key,
+        phase: outcome.error.phase,
+        failures: outcome.error.failures.map((f) => `${f.node} ${f.request}: ${f.failure.kind} ${f.failure.detail}`),
+      });
+    }
     if (isS3Error(clientError)) throw clientError;
     if (outcome.error.kind === "body-rejected") throw new S3Error("IncompleteBody", outcome.error.detail);
     throw new S3Error("ServiceUnavailable", `Fewer than ${outcome.error.needed} replicas stored the object (${outcome.error.detail}); nothing was committed. Please retry.`, { cause: outcome.error });

@@ -39,6 +39,12 @@ export class StreamTee {
       this.source.destroy(new Error("StreamTee: no replica took the body"));
       return;
     }
+    // The source may have failed before the tee was made (a tiny body that failed its digest at once).
+    if (this.source.destroyed) {
+      const error = this.source.errored ?? new Error("StreamTee: the body was closed before it was read");
+      for (const branch of [...this.branches]) branch.destroy(error);
+      return;
+    }
     this.source.on("data", (chunk: Buffer) => this.write(chunk));
     this.source.once("end", () => {
       for (const branch of this.branches) branch.end();

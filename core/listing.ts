@@ -5,6 +5,7 @@
 // a node that stopped early. `truncated` is true exactly when some node may hold keys after the cut.
 // Assumes: each node page is sorted by key, holds the newest version per key that node has, and reports
 // `done` when it holds no key after its last one.
+import { compareKeys } from "./key-order.ts";
 import type { ObjectVersion } from "./object-version.ts";
 
 export interface NodePage {
@@ -22,17 +23,17 @@ export function mergeListingPages(pages: readonly NodePage[], limit: number): Me
   for (const page of pages) {
     if (page.done || page.versions.length === 0) continue;
     const last = page.versions[page.versions.length - 1]!.key;
-    if (cut === undefined || last < cut) cut = last;
+    if (cut === undefined || compareKeys(last, cut) < 0) cut = last;
   }
   const newest = new Map<string, ObjectVersion>();
   for (const page of pages) {
     for (const v of page.versions) {
-      if (cut !== undefined && v.key > cut) break;
+      if (cut !== undefined && compareKeys(v.key, cut) > 0) break;
       const seen = newest.get(v.key);
       if (!seen || v.stamp > seen.stamp) newest.set(v.key, v);
     }
   }
-  const keys = [...newest.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const keys = [...newest.keys()].sort(compareKeys);
   const versions = keys.slice(0, limit).map((k) => newest.get(k)!);
   const truncated = keys.length > limit || cut !== undefined;
   return { versions, truncated };

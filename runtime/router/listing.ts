@@ -3,6 +3,7 @@
 // a common prefix fold into it and the listing skips past them without reading them one by one; a page
 // holds at most max-keys entries (keys plus prefixes) and never more than 1000.
 import type Koa from "koa";
+import { compareKeys } from "../../core/key-order.ts";
 import { parseStamp } from "../../core/version.ts";
 import { S3Error } from "../s3/errors.ts";
 import { type EncodingType, type ObjectEntry, renderListAllMyBuckets, renderListObjectsV1, renderListObjectsV2 } from "../s3/xml.ts";
@@ -29,13 +30,13 @@ interface ListPage {
 export async function listPage(objects: ObjectService, bucket: string, options: { prefix: string; delimiter: string; after: string; maxKeys: number }): Promise<ListPage> {
   const contents: ObjectEntry[] = [];
   const commonPrefixes: string[] = [];
-  let after = options.after < options.prefix ? "" : options.after;
+  let after = compareKeys(options.after, options.prefix) < 0 ? "" : options.after;
   let last: string | undefined;
   const full = () => contents.length + commonPrefixes.length >= options.maxKeys;
   for (;;) {
     const batch = await objects.list(bucket, options.prefix, after, Math.min(MAX_KEYS_LIMIT, options.maxKeys + 1));
     for (const v of batch.versions) {
-      if (v.key <= after) continue;
+      if (compareKeys(v.key, after) <= 0) continue;
       after = v.key;
       if (v.deleted) continue;
       let folded: string | undefined;

@@ -1,0 +1,232 @@
+// The client side of the node-internal HTTP API: the Transport port over undici, one pooled keep-alive Agent.
+// Guarantees:
+// - Every request is signed (hmac.ts) and encoded by wire.ts, the same module the server decodes with.
+// - Failures come back typed, never thrown: connection refused/reset or an unknown node → "unreachable"; no
+//   reply headers within timeoutMs → "timeout"; a node's own failure → the kind it reported.
+// - timeoutMs bounds the wait for reply headers (counted once the request body is sent; a put gets one more
+//   second per 50 MiB for the node's fsync), never a body that is flowing: bodies are cut only after
+//   bodyIdleTimeoutMs without a byte while the reader is asking for more.
+// - A `get` resolves once the reply headers arrive, with the body as a Readable; a body that breaks midway
+//   errors that stream (undici checks Content-Length), it never just ends early.
+// - No process-global state: each transport owns its Agent; close() ends its connections.
+// Assumes: resolveAddress returns "host:port" (or an http:// origin) of the node's internal API.
+
+import type { Readable } from "node:stream";
+import { Agent } from "undici";
+import type { NodeId } from "../../core/ids.ts";
+import type { ObjectVersion } from "../../core/object-version.ts";
+import type { Log, ReplicaRequest, ReplicaResponse, RequestKind, RequestOf, Transport, TransportFailure, TransportFailureKind } from "../../core/ports.ts";
+import { type Result, err, ok } from "../../core/result.ts";
+import { assertUsableSecret, EMPTY_BODY_SHA256, REQUEST_META_HEADER, sha256Hex, signingHeaders, UNSIGNED_PAYLOAD } from "./hmac.ts";
+import { JSON_RESPONSE_BYTES_MAX, OBJECTS_PATH, VERSION_HEADER, decodeMeta, encodeMeta, isFailureKind, paramsOf, pathOfKind, readAll } from "./wire.ts";
+
+export interface HttpTransportOptions {
+  readonly resolveAddress: (node: NodeId) => string | undefined;
+  readonly secret: string;
+  /** Longest wait for a reply's headers (and for a connection). */
+  readonly timeoutMs: number;
+  readonly log: Log;
+  /** A body (either way) with no byte moving for this long while the reader wants more is cut. */
+  readonly bodyIdleTimeoutMs?: number;
+  /** Connections kept per node. */
+  readonly connectionsPerNode?: number;
+  /** The clock requests are signed with; Date.now by default. */
+  readonly nowMs?: () => number;
+}
+
+export type HttpTransport = Transport<Readable> & {
+  /** Lets requests in flight finish for up to graceMs (default 10 s), then cuts the connections. */
+  close(graceMs?: number): Promise<void>;
+};
+
+const BODY_IDLE_TIMEOUT_MS_DEFAULT = 120_000;
+const CONNECTIONS_PER_NODE_DEFAULT = 64;
+const ERROR_BODY_BYTES_MAX = 64 * 1024;
+const HEADER_BYTES_MAX = 64 * 1024;
+
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT", // no connection: the request never reached the node
+  "UND_ERR_CLOSED",
+  "UND_ERR_DESTROYED",
+]);
+const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
+
+export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
+  assertUsableSecret(options.secret);
+  const { resolveAddress, secret, timeoutMs, log } = options;
+  const nowMs = options.nowMs ?? Date.now;
+  const bodyIdleTimeoutMs = options.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS_DEFAULT;
+  const agent = new Agent({
+    connections: options.connectionsPerNode ?? CONNECTIONS_PER_NODE_DEFAULT,
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 60_000,
+    headersTimeout: timeoutMs,
+    bodyTimeout: bodyIdleTimeoutMs,
+    maxHeaderSize: HEADER_BYTES_MAX,
+    connect: { timeout: timeoutMs },
+  });
+
+  async function send<K extends RequestKind>(to: NodeId, request: RequestOf<K, Readable>): Promise<Result<ReplicaResponse<Readable>[K], TransportFailure>> {
+    const result = await sendOnce(to, request);
+    // A put body this request did not finish reading is let go, so whoever feeds it (the router's tee) drops
+    // this branch instead of waiting on it.
+    const typed = request as ReplicaRequest<Readable>;
+    if (typed.kind === "put" && !typed.body.destroyed && !typed.body.readableEnded) typed.body.destroy();
+    return result;
+  }
+
+  async function sendOnce<K extends RequestKind>(to: NodeId, request: RequestOf<K, Readable>): Promise<Result<ReplicaResponse<Readable>[K], TransportFailure>> {
+    const address = resolveAddress(to);
+    if (address === undefined) return err({ kind: "unreachable", detail: `no address for node ${to}` });
+    if (request.kind === "put" && (request as RequestOf<"put", Readable>).body.destroyed) {
+      return err({ kind: "remote", detail: "request body was destroyed before it was sent" });
+    }
+    const origin = /^https?:\/\//.test(address) ? address : `http://${address}`;
+    const typed = request as ReplicaRequest<Readable>;
+    const call = encode(typed);
+    const timestampMs = Math.floor(nowMs());
+    const headers: Record<string, string> = {
+      ...call.headers,
+      ...signingHeaders(secret, {
+        method: call.method,
+        pathAndQuery: call.path,
+        timestampMs,
+        contentSha256: call.contentSha256,
+        requestMeta: call.headers[REQUEST_META_HEADER] ?? "",
+      }),
+    };
+    let bodyFailure: Error | null = null;
+    // A put body that fails (the client's upload broke, or failed a digest) aborts the request at once:
+    // undici does not always notice a body destroyed before it read it, and the node would wait for bytes.
+    const abort = new AbortController();
+    if (typed.kind === "put") {
+      typed.body.once("error", (error) => {
+        bodyFailure = error;
+        abort.abort(error);
+      });
+    }
+
+    let response: Awaited<ReturnType<Agent["request"]>>;
+    try {
+      response = await agent.request({ origin, path: call.path, method: call.method, headers, body: call.body, headersTimeout: timeoutMs + call.syncAllowanceMs, signal: abort.signal });
+    } catch (error) {
+      if (bodyFailure !== null) return err({ kind: "remote", detail: `request body failed: ${messageOf(bodyFailure)}` });
+      return err(failureOfError(error, to));
+    }
+
+    try {
+      if (response.statusCode !== 200) return err(await failureOfReply(response.statusCode, response.body));
+      if (typed.kind === "get") {
+        const version = decodeMeta(headerValue(response.headers[VERSION_HEADER]));
+        if (!version.ok) {
+          response.body.destroy();
+          return err({ kind: "remote", detail: `get reply without a version: ${version.error}` });
+        }
+        return ok({ version: version.value as ObjectVersion, body: response.body as Readable } as ReplicaResponse<Readable>[K]);
+      }
+      const bytes = await readAll(response.body, JSON_RESPONSE_BYTES_MAX);
+      if (!bytes.ok) return err({ kind: "remote", detail: `reply ${bytes.error}` });
+      return ok(JSON.parse(bytes.value.toString("utf8")) as ReplicaResponse<Readable>[K]);
+    } catch (error) {
+      response.body.destroy();
+      return err(failureOfError(error, to));
+    }
+  }
+
+  return {
+    send,
+    async close(graceMs = 10_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const cut = new Promise<"cut">((resolve) => (timer = setTimeout(() => resolve("cut"), graceMs)));
+      const outcome = await Promise.race([agent.close().then(() => "closed" as const), cut]);
+      clearTimeout(timer);
+      if (outcome === "cut") await agent.destroy();
+    },
+  };
+
+  function failureOfError(error: unknown, to: NodeId): TransportFailure {
+    const failure = classify(error);
+    log.debug("transport.failure", { to, kind: failure.kind, detail: failure.detail });
+    return failure;
+  }
+}
+
+interface EncodedCall {
+  readonly method: "PUT" | "GET" | "POST";
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: Readable | string | undefined;
+  readonly contentSha256: string;
+  /** Extra wait for reply headers: a put is answered after the node fsyncs the body, which takes time by size. */
+  readonly syncAllowanceMs: number;
+}
+
+/** The slowest fsync rate we allow for before calling a put's reply late: 5 GiB gets about 100 s more. */
+const SYNC_BYTES_PER_SECOND_MIN = 50 * 1024 * 1024;
+
+function encode(request: ReplicaRequest<Readable>): EncodedCall {
+  switch (request.kind) {
+    case "put":
+      return {
+        method: "PUT",
+        path: OBJECTS_PATH,
+        headers: {
+          [REQUEST_META_HEADER]: encodeMeta(paramsOf(request)),
+          "content-type": "application/octet-stream",
+          "content-length": String(request.header.size),
+        },
+        body: request.body,
+        contentSha256: UNSIGNED_PAYLOAD,
+        syncAllowanceMs: Math.ceil((request.header.size / SYNC_BYTES_PER_SECOND_MIN) * 1000),
+      };
+    case "get":
+      return { method: "GET", path: OBJECTS_PATH, headers: { [REQUEST_META_HEADER]: encodeMeta(paramsOf(request)) }, body: undefined, contentSha256: EMPTY_BODY_SHA256, syncAllowanceMs: 0 };
+    default: {
+      const json = JSON.stringify(paramsOf(request));
+      return { method: "POST", path: pathOfKind(request.kind), headers: { "content-type": "application/json" }, body: json, contentSha256: sha256Hex(json), syncAllowanceMs: 0 };
+    }
+  }
+}
+
+async function failureOfReply(statusCode: number, body: Readable): Promise<TransportFailure> {
+  const bytes = await readAll(body, ERROR_BODY_BYTES_MAX);
+  if (bytes.ok) {
+    try {
+      const parsed = JSON.parse(bytes.value.toString("utf8")) as { kind?: unknown; detail?: unknown };
+      if (isFailureKind(parsed.kind)) return { kind: parsed.kind, detail: typeof parsed.detail === "string" ? parsed.detail : "" };
+    } catch {
+      // Not our JSON: a proxy or a crashed handler answered. Report the status below.
+    }
+  }
+  const kind: TransportFailureKind = statusCode === 403 ? "forbidden" : "remote";
+  return { kind, detail: `HTTP ${statusCode} without a failure body` };
+}
+
+function classify(error: unknown): TransportFailure {
+  const code = codeOf(error);
+  const detail = `${code ?? "error"}: ${messageOf(error)}`;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return { kind: "timeout", detail };
+  if (code !== undefined && UNREACHABLE_CODES.has(code)) return { kind: "unreachable", detail };
+  return { kind: "remote", detail };
+}
+
+function codeOf(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
+}
+
+const headerValue = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+
+const messageOf = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));

@@ -87,7 +87,7 @@ export type ReplicaRequest<Body> =
   /** Newest version per key of a bucket, in key order after `after`: the listing fan-out. */
   | { readonly kind: "list-bucket"; readonly bucket: string; readonly prefix: string; readonly after: string; readonly limit: number }
   /** Liveness and map gossip. */
-  | { readonly kind: "heartbeat"; readonly from: NodeId; readonly epoch: Epoch; readonly mapHash: string }
+  | { readonly kind: "heartbeat"; readonly from: NodeId; readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch }
   | { readonly kind: "get-map" };
 
 export type ReplicaResponse<Body> = {
@@ -99,7 +99,8 @@ export type ReplicaResponse<Body> = {
   "list-partition": { readonly entries: readonly PartitionEntry[]; readonly done: boolean };
   digest: { readonly hash: string; readonly count: number };
   "list-bucket": { readonly versions: readonly ObjectVersion[]; readonly done: boolean };
-  heartbeat: { readonly epoch: Epoch; readonly mapHash: string };
+  /** syncedEpoch: the newest epoch at which the node had synced every partition it is a primary of (core/catch-up.ts); ring transitions retire on it. */
+  heartbeat: { readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch };
   "get-map": { readonly map: ClusterMap };
 };
 

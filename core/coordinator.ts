@@ -1,0 +1,431 @@
+// The coordinator: the write and read paths a router runs for one request, over the Transport port.
+// Guarantees:
+//   - writeVersion / deleteObject: the same Body value goes in one `put` to each of the first N live nodes of
+//     the preference list (a live handoff carries `hintFor`, the down primary it stands in for); during a
+//     ring transition, to the live placements of both rings. Commits are sent only once every ring has W
+//     put acknowledgements whose checksum equals the caller's (`finish`), so below W nothing is committed
+//     anywhere. Success needs W commit acknowledgements on every ring: an `ok` write is committed on at
+//     least W replicas of each ring. A failure is "quorum-failed" (the router answers 503) or
+//     "body-rejected" (the caller's own digests refused the body: 400). After a commit-phase failure some
+//     replicas may hold the version committed; it then behaves like any concurrent write (last writer wins).
+//   - readObject: asks live nodes of the preference list (primaries first, then handoffs), walking on past
+//     any failure, until R answers per ring; returns the newest version among all answers (tombstones
+//     included: the caller maps a tombstone to 404) and the nodes that hold it. Read repair of answering
+//     primaries that are behind runs in the background.
+//   - openBody: fetches the body of exactly that version from one holder, checks its metadata and (via
+//     verifyBody) its bytes, and switches to the next replica on any failure before returning a body.
+// Assumes: the Transport turns lost messages into "timeout" (the coordinator has no timers); `finish`
+// resolves once the body has streamed through the caller's hashers, which happens once any put has
+// completed; the caller discards its body itself when the result is an error; stamps come from `hlc`.
+//
+// Body is opaque: the runtime passes a stream (its Transport tees it to every put), the simulator a value.
+
+import { assert } from "./assert.ts";
+import { checksumHex, xxhash64Bytes } from "./hash.ts";
+import type { NodeId, PartitionId } from "./ids.ts";
+import { type RingView, ringsOf } from "./membership.ts";
+import type { ObjectVersion } from "./object-version.ts";
+import { isPrimary, livePlacement, partitionOf, preferenceList } from "./placement.ts";
+import type { PlantedBugs } from "./planted-bugs.ts";
+import type { ByteRange, Log, Transport, TransportFailure, VersionHeader } from "./ports.ts";
+import { Gate, readQuorumNeeded, safeSend, writeQuorumNeeded } from "./quorum.ts";
+import { type Result, err, ok } from "./result.ts";
+import type { Ring } from "./ring.ts";
+import type { ReplicationSettings } from "./settings.ts";
+import type { HybridLogicalClock } from "./version.ts";
+
+/** xxhash64 of zero bytes: the checksum of every tombstone (and of any empty object). */
+export const EMPTY_BODY_CHECKSUM: string = checksumHex(xxhash64Bytes(new Uint8Array(0)));
+/** MD5 of zero bytes: the S3 ETag of an empty object. */
+export const EMPTY_BODY_ETAG = "d41d8cd98f00b204e9800998ecf8427e";
+
+export interface CoordinatorDeps<Body> {
+  readonly transport: Transport<Body>;
+  /** The ring(s) in force now; called once per request. */
+  rings(): RingView;
+  /** This process's own liveness view (core/failure-detector.ts). */
+  isLive(node: NodeId): boolean;
+  readonly hlc: HybridLogicalClock;
+  readonly log: Log;
+  readonly settings: ReplicationSettings;
+  /** A fresh empty body, for tombstones and read repair of tombstones. Its checksum must be EMPTY_BODY_CHECKSUM. */
+  emptyBody(): Body;
+  /**
+   * Check a body received from a replica against its version (range: the part asked for). Returns the body to
+   * hand on (the runtime may wrap a stream in a verifying one) or a failure, on which openBody switches
+   * replica. Absent: bodies are trusted (the node verified them).
+   */
+  verifyBody?(body: Body, version: ObjectVersion, range: ByteRange | undefined): Result<Body, TransportFailure> | Promise<Result<Body, TransportFailure>>;
+  readonly faults?: PlantedBugs;
+}
+
+/** What the caller's hashers computed over the body it streamed. */
+export interface BodyDigest {
+  readonly etag: string;
+  /** xxhash64, 16 hex digits: must equal what each replica computed. */
+  readonly checksum: string;
+  readonly size: number;
+}
+
+export interface WriteRequest<Body> {
+  readonly bucket: string;
+  readonly key: string;
+  /** Declared size (Content-Length or x-amz-decoded-content-length). */
+  readonly size: number;
+  readonly contentType: string;
+  readonly userMeta: Readonly<Record<string, string>>;
+  readonly body: Body;
+  /** Resolves when the body has fully streamed through the caller's hashers; an error refuses the body (e.g. Content-MD5 mismatch). */
+  finish(): Promise<Result<BodyDigest, string>>;
+}
+
+export interface NodeFailure {
+  readonly node: NodeId;
+  readonly request: string;
+  readonly failure: TransportFailure;
+}
+
+export interface WriteSuccess {
+  readonly version: ObjectVersion;
+  /** Nodes that committed the version by the time the write returned. */
+  readonly acks: readonly NodeId[];
+}
+
+export type WriteError =
+  | {
+      readonly kind: "quorum-failed";
+      /** placement: too few live nodes to try; put: too few durable copies (nothing committed); commit: too few commits. */
+      readonly phase: "placement" | "put" | "commit";
+      readonly needed: number;
+      readonly acks: readonly NodeId[];
+      readonly failures: readonly NodeFailure[];
+      readonly detail: string;
+    }
+  | { readonly kind: "body-rejected"; readonly detail: string };
+
+/** The result, plus a promise that settles when every request this write sent has settled (for tests and the simulator). */
+export type WriteOutcome = Result<WriteSuccess, WriteError> & { readonly background: Promise<void> };
+
+export interface ReadAnswer {
+  readonly partition: PartitionId;
+  /** The newest version among the answers; a tombstone is returned as such; null when no answer had the key. */
+  readonly version: ObjectVersion | null;
+  /** Nodes that answered with exactly `version`. */
+  readonly holders: readonly NodeId[];
+  /** Every answer received, by node. */
+  readonly answers: ReadonlyMap<NodeId, ObjectVersion | null>;
+  readonly failures: readonly NodeFailure[];
+  /** Read repair in flight; settles when it is done. */
+  readonly background: Promise<void>;
+}
+
+export type ReadError = {
+  readonly kind: "quorum-failed";
+  readonly needed: number;
+  readonly answered: readonly NodeId[];
+  readonly failures: readonly NodeFailure[];
+};
+
+export interface BodyAnswer<Body> {
+  readonly version: ObjectVersion;
+  readonly body: Body;
+  readonly from: NodeId;
+  /** Replicas tried before `from` and why they failed (corrupt ones are worth a log line). */
+  readonly failures: readonly NodeFailure[];
+}
+
+export type BodyError = { readonly kind: "unavailable"; readonly failures: readonly NodeFailure[] };
+
+const noBackground = Promise.resolve();
+
+// ---------------------------------------------------------------------------------------------------------
+// Write path
+
+/** Write a new version of an object. The stamp is minted here. */
+export function writeVersion<Body>(deps: CoordinatorDeps<Body>, request: WriteRequest<Body>): Promise<WriteOutcome> {
+  assert(Number.isInteger(request.size) && request.size >= 0, `size ${request.size} must be a non-negative integer`);
+  const header: VersionHeader = {
+    bucket: request.bucket,
+    key: request.key,
+    stamp: deps.hlc.mint(),
+    size: request.size,
+    contentType: request.contentType,
+    userMeta: request.userMeta,
+    deleted: false,
+  };
+  return writeStamped(deps, header, request.body, () => request.finish());
+}
+
+/** Delete an object: write a tombstone (a version with deleted = true and no body). */
+export function deleteObject<Body>(deps: CoordinatorDeps<Body>, bucket: string, key: string): Promise<WriteOutcome> {
+  const header: VersionHeader = { bucket, key, stamp: deps.hlc.mint(), size: 0, contentType: "", userMeta: {}, deleted: true };
+  return writeStamped(deps, header, deps.emptyBody(), async () => ok({ etag: "", checksum: EMPTY_BODY_CHECKSUM, size: 0 }));
+}
+
+interface Side {
+  readonly ring: Ring;
+  readonly members: ReadonlySet<NodeId>;
+  readonly needed: number;
+}
+
+async function writeStamped<Body>(
+  deps: CoordinatorDeps<Body>,
+  header: VersionHeader,
+  body: Body,
+  finish: () => Promise<Result<BodyDigest, string>>,
+): Promise<WriteOutcome> {
+  const view = deps.rings();
+  const partition = partitionOf(view.current, header.bucket, header.key);
+  const targets = new Map<NodeId, NodeId | undefined>(); // node → hintFor
+  const sides: Side[] = ringsOf(view).map((ring) => {
+    const placements = livePlacement(ring, partition, (n) => deps.isLive(n));
+    for (const p of placements) {
+      const hint = p.role === "handoff" ? p.hintFor : undefined;
+      if (!targets.has(p.node)) targets.set(p.node, hint);
+      else if (hint === undefined) targets.set(p.node, undefined); // a primary on either ring writes without a hint
+    }
+    return { ring, members: new Set(placements.map((p) => p.node)), needed: writeQuorumNeeded(ring, deps.settings.writeQuorum, deps.faults) };
+  });
+  const failures: NodeFailure[] = [];
+  const fail = (phase: "placement" | "put" | "commit", acks: readonly NodeId[], detail: string, background: Promise<void>): WriteOutcome => {
+    deps.log.warn("write.quorum-failed", { bucket: header.bucket, key: header.key, stamp: header.stamp, partition, phase, detail, acks: acks.length });
+    const needed = Math.max(...sides.map((s) => s.needed));
+    return { ...err({ kind: "quorum-failed", phase, needed, acks, failures, detail }), background };
+  };
+
+  const short = sides.find((s) => s.members.size < s.needed);
+  if (short) return fail("placement", [], `ring ${short.ring.epoch}: ${short.members.size} live placements, need ${short.needed}`, noBackground);
+
+  const gate = new Gate();
+  const putAcks = new Map<NodeId, { checksum: string; size: number }>();
+  const matched = new Set<NodeId>();
+  const committed = new Set<NodeId>();
+  let version: ObjectVersion | undefined;
+  let commitsOpen = false;
+
+  const sendCommit = (node: NodeId): void => {
+    assert(version !== undefined, "commit before the version is known");
+    const hintFor = targets.get(node);
+    gate.track(safeSend(deps.transport, node, { kind: "commit", partition, version, ...(hintFor ? { hintFor } : {}) }), (r) => {
+      if (r.ok) committed.add(node);
+      else failures.push({ node, request: "commit", failure: r.error });
+    });
+  };
+  const onMatch = (node: NodeId, ack: { checksum: string; size: number }): void => {
+    if (!version || ack.checksum !== version.checksum || ack.size !== version.size) return;
+    matched.add(node);
+    if (commitsOpen) sendCommit(node);
+  };
+
+  for (const [node, hintFor] of targets) {
+    gate.track(safeSend(deps.transport, node, { kind: "put", partition, header, body, ...(hintFor ? { hintFor } : {}) }), (r) => {
+      if (!r.ok) {
+        failures.push({ node, request: "put", failure: r.error });
+        return;
+      }
+      putAcks.set(node, r.value);
+      onMatch(node, r.value);
+    });
+  }
+  const background = gate.settled();
+  const enough = (set: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>) => sides.every((s) => countIn(set, s.members) >= s.needed);
+
+  // 1. The body has reached W replicas on every ring (so it has streamed through the caller's hashers).
+  await gate.until(() => enough(putAcks));
+  if (!enough(putAcks)) return fail("put", [], `${putAcks.size} of ${targets.size} puts acknowledged`, background);
+
+  // 2. The caller's digests: only copies whose checksum agrees with them count.
+  const digest = await finish().catch((error: unknown) => err(`the body failed: ${error instanceof Error ? error.message : String(error)}`));
+  if (!digest.ok) return { ...err({ kind: "body-rejected", detail: digest.error }), background };
+  if (digest.value.size !== header.size) {
+    return { ...err({ kind: "body-rejected", detail: `body has ${digest.value.size} bytes, ${header.size} declared` }), background };
+  }
+  version = { ...header, etag: digest.value.etag, checksum: digest.value.checksum };
+  for (const [node, ack] of putAcks) onMatch(node, ack);
+  await gate.until(() => enough(matched));
+  if (!enough(matched)) return fail("put", [], `${matched.size} copies with checksum ${version.checksum}`, background);
+
+  // 3. Commit on every matching copy (late ones too); success once W commits per ring.
+  commitsOpen = true;
+  for (const node of matched) sendCommit(node);
+  await gate.until(() => enough(committed));
+  const acks = [...committed];
+  if (!enough(committed)) return fail("commit", acks, `${committed.size} commits`, background);
+  assert(
+    sides.every((s) => countIn(committed, s.members) >= s.needed),
+    "an acknowledged write must be committed on the write quorum of every ring",
+  );
+  return { ...ok({ version, acks }), background };
+}
+
+function countIn(set: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>, members: ReadonlySet<NodeId>): number {
+  let n = 0;
+  for (const node of members) if (set.has(node)) n++;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Read path
+
+/** The newest version of an object among R answers per ring, walking on past failures. */
+export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: string, key: string): Promise<Result<ReadAnswer, ReadError>> {
+  const view = deps.rings();
+  const partition = partitionOf(view.current, bucket, key);
+  const asked = new Map<NodeId, Promise<boolean>>();
+  const answers = new Map<NodeId, ObjectVersion | null>();
+  const failures: NodeFailure[] = [];
+
+  const ask = (node: NodeId): Promise<boolean> => {
+    let pending = asked.get(node);
+    if (!pending) {
+      pending = safeSend(deps.transport, node, { kind: "head", partition, bucket, key }).then((r) => {
+        if (r.ok) answers.set(node, r.value.version);
+        else failures.push({ node, request: "head", failure: r.error });
+        return r.ok;
+      });
+      asked.set(node, pending);
+    }
+    return pending;
+  };
+
+  /** R lanes, each walking the live preference list until it gets one answer. */
+  const quorumOn = async (ring: Ring): Promise<{ needed: number; got: number }> => {
+    const needed = readQuorumNeeded(ring, deps.settings.readQuorum);
+    const candidates = preferenceList(ring, partition)
+      .filter((n) => deps.isLive(n))
+      .slice(0, deps.settings.readWalkMax);
+    let next = 0;
+    let got = 0;
+    const lane = async (): Promise<void> => {
+      while (next < candidates.length) {
+        const node = candidates[next++]!;
+        if (await ask(node)) {
+          got++;
+          return;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: needed }, lane));
+    return { needed, got };
+  };
+
+  const quorums = await Promise.all(ringsOf(view).map(quorumOn));
+  const short = quorums.find((q) => q.got < q.needed);
+  if (short) {
+    deps.log.warn("read.quorum-failed", { bucket, key, partition, needed: short.needed, got: short.got, failures: failures.length });
+    return err({ kind: "quorum-failed", needed: short.needed, answered: [...answers.keys()], failures });
+  }
+
+  let version: ObjectVersion | null = null;
+  for (const v of answers.values()) if (v && (!version || v.stamp > version.stamp)) version = v;
+  const holders = [...answers].filter(([, v]) => version !== null && v?.stamp === version.stamp).map(([n]) => n);
+  if (version) deps.hlc.observe(version.stamp);
+
+  let background = noBackground;
+  if (version && deps.settings.readRepair) {
+    const stale = [...answers]
+      .filter(([node, v]) => (!v || v.stamp < version.stamp) && isPrimary(view.current, partition, node))
+      .map(([node]) => node);
+    if (stale.length > 0) background = readRepair(deps, partition, version, holders, stale);
+  }
+  return ok({ partition, version, holders, answers, failures, background });
+}
+
+async function readRepair<Body>(deps: CoordinatorDeps<Body>, partition: PartitionId, version: ObjectVersion, holders: readonly NodeId[], stale: readonly NodeId[]): Promise<void> {
+  for (const node of stale) {
+    const copied = await copyVersion(deps, partition, version, holders, node, undefined);
+    deps.log.info("read.repair", { bucket: version.bucket, key: version.key, stamp: version.stamp, node, ok: copied.ok, ...(copied.ok ? {} : { failure: copied.error }) });
+  }
+}
+
+/**
+ * Copy one committed version to `to` through the transport: the body from the first source that serves it
+ * (none for a tombstone), then put and commit. Used by read repair.
+ */
+export async function copyVersion<Body>(
+  deps: Pick<CoordinatorDeps<Body>, "transport" | "emptyBody">,
+  partition: PartitionId,
+  version: ObjectVersion,
+  sources: readonly NodeId[],
+  to: NodeId,
+  hintFor: NodeId | undefined,
+): Promise<Result<void, TransportFailure>> {
+  let body: Body | undefined;
+  let lastFailure: TransportFailure = { kind: "not-found", detail: "no source" };
+  if (version.deleted) body = deps.emptyBody();
+  else {
+    for (const source of sources) {
+      if (source === to) continue;
+      const got = await safeSend(deps.transport, source, { kind: "get", partition, bucket: version.bucket, key: version.key, stamp: version.stamp });
+      if (got.ok && got.value.version.checksum === version.checksum) {
+        body = got.value.body;
+        break;
+      }
+      lastFailure = got.ok ? { kind: "corrupt", detail: `${source} served checksum ${got.value.version.checksum}` } : got.error;
+    }
+  }
+  if (body === undefined) return err(lastFailure);
+  return putAndCommit(deps.transport, to, partition, version, body, hintFor);
+}
+
+/** Put a committed version's body on `to` and commit it there: the push half of repair and read repair. */
+export async function putAndCommit<Body>(
+  transport: Transport<Body>,
+  to: NodeId,
+  partition: PartitionId,
+  version: ObjectVersion,
+  body: Body,
+  hintFor: NodeId | undefined,
+): Promise<Result<void, TransportFailure>> {
+  const { etag: _etag, checksum: _checksum, ...header } = version;
+  const hint = hintFor ? { hintFor } : {};
+  const put = await safeSend(transport, to, { kind: "put", partition, header, body, ...hint });
+  if (!put.ok) return err(put.error);
+  if (put.value.checksum !== version.checksum) {
+    return err({ kind: "checksum-mismatch", detail: `${to} stored checksum ${put.value.checksum}, expected ${version.checksum}` });
+  }
+  const commit = await safeSend(transport, to, { kind: "commit", partition, version, ...hint });
+  return commit.ok ? ok(undefined) : err(commit.error);
+}
+
+/** The body of exactly `answer.version`, from one replica, switching replica on any failure. */
+export async function openBody<Body>(
+  deps: CoordinatorDeps<Body>,
+  answer: Pick<ReadAnswer, "partition" | "version" | "holders">,
+  range?: ByteRange,
+): Promise<Result<BodyAnswer<Body>, BodyError>> {
+  const version = answer.version;
+  assert(version !== null && !version.deleted, "openBody needs a live (non-tombstone) version");
+  const view = deps.rings();
+  const others = ringsOf(view)
+    .flatMap((ring) => preferenceList(ring, answer.partition))
+    .filter((n) => deps.isLive(n) && !answer.holders.includes(n));
+  const candidates = [...new Set([...answer.holders, ...others])].slice(0, deps.settings.bodyAttemptsMax);
+  const failures: NodeFailure[] = [];
+  for (const node of candidates) {
+    const got = await safeSend(deps.transport, node, { kind: "get", partition: answer.partition, bucket: version.bucket, key: version.key, stamp: version.stamp, ...(range ? { range } : {}) });
+    if (!got.ok) {
+      failures.push({ node, request: "get", failure: got.error });
+      continue;
+    }
+    const served = got.value.version;
+    if (served.stamp !== version.stamp || served.checksum !== version.checksum) {
+      failures.push({ node, request: "get", failure: { kind: "corrupt", detail: `served ${served.stamp}/${served.checksum}, wanted ${version.stamp}/${version.checksum}` } });
+      continue;
+    }
+    let body = got.value.body;
+    // PLANTED BUG skipReadChecksum: hand the bytes on without checking them.
+    if (deps.verifyBody && !deps.faults?.skipReadChecksum) {
+      const verified = await deps.verifyBody(body, version, range);
+      if (!verified.ok) {
+        failures.push({ node, request: "get", failure: verified.error });
+        deps.log.error("read.corrupt-replica", { bucket: version.bucket, key: version.key, stamp: version.stamp, node, partition: answer.partition, failure: verified.error });
+        continue;
+      }
+      body = verified.value;
+    }
+    return ok({ version, body, from: node, failures });
+  }
+  deps.log.warn("read.body-unavailable", { bucket: version.bucket, key: version.key, stamp: version.stamp, tried: candidates.length });
+  return err({ kind: "unavailable", failures });
+}

@@ -1,0 +1,31 @@
+// Planted bugs: deliberate, switchable mistakes that the simulator turns on to prove its oracle catches them.
+// Guarantees: every switch defaults to off; each is read at exactly one spot in core, named below, so the
+// bug is the smallest possible change to the correct code.
+// Assumes: production code never sets any of them (the runtime never passes a PlantedBugs value).
+
+export interface PlantedBugs {
+  /**
+   * core/coordinator.ts, writeQuorumNeeded: a write (and its commit) needs W-1 acknowledgements instead of W,
+   * so an acknowledged write may sit on W-1 replicas only.
+   */
+  readonly ackAtWMinusOne?: boolean;
+  /**
+   * core/repair.ts, pushOutOfPlace: a handoff (or out-of-place) copy is dropped after the push attempts,
+   * whether or not every primary confirmed it holds the version.
+   */
+  readonly dropHandoffBeforeConfirm?: boolean;
+  /**
+   * core/coordinator.ts openBody and core/storage-node.ts get: the body is not checked against the version's
+   * checksum (verifyBody is skipped), so corrupt bytes can reach a client.
+   */
+  readonly skipReadChecksum?: boolean;
+  /**
+   * core/repair.ts, collectTombstones: a tombstone past its grace period is collected without checking that
+   * every primary holds it, so a replica that missed the delete can resurrect the old version.
+   */
+  readonly forgetTombstones?: boolean;
+}
+
+export const noPlantedBugs: PlantedBugs = Object.freeze({});
+
+export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones"] as const satisfies readonly (keyof PlantedBugs)[];

@@ -1,0 +1,588 @@
+// Repair of one node's partitions, in bounded rounds that the host loop calls (runRepairRound).
+// Guarantees:
+//   - Anti-entropy (pull): a primary compares its partition digest with every other live primary (both rings
+//     during a transition) and pulls each key whose newest version there is newer than its own. Pull only:
+//     every primary runs it, so content flows both ways.
+//   - Catch-up: a partition this node is behind on (core/catch-up.ts) is marked caught up only once a full pass
+//     against every live peer (primaries of both rings, plus the first live handoffs of the current ring, where
+//     writes go while primaries are down) finished without a failure, all in the same catch-up generation.
+//   - Handoff and out-of-place data (partitions this node is a primary of in no ring): each key's newest
+//     version is pushed to every current primary lacking it, and the local copy is dropped only once EVERY
+//     current primary has confirmed it holds that version or a newer one (a head answer, or its commit).
+//   - Re-replication: when a primary has been down longer than reReplicateAfterMs, the first live primary
+//     copies the partition to the live handoff that stands in for it, as hinted data; that copy is then handoff
+//     data like any other and goes away by the rule above once the primary returns (or the ring changes).
+//   - Tombstones are collected only by the first live primary, outside transitions, with every primary live,
+//     after tombstoneGraceMs, and only when every primary holds the tombstone as its newest version; older
+//     versions are dropped before the tombstone, so no node is ever left with an older version and no tombstone.
+//   - Superseded versions of a key are dropped locally once a newer committed version is held locally.
+//   - Work is bounded: pages per task, copies per partition per round, copies in flight, partitions per round.
+// Assumes: the store lists in (bucket, key, stamp) order and accepts a cursor whose stamp is "" (= "from the
+// first version of that key"); tombstoneGraceMs exceeds the time any hinted copy can wait for delivery.
+
+import { primaryPartitions, type CatchUpState } from "./catch-up.ts";
+import { putAndCommit } from "./coordinator.ts";
+import type { NodeId, PartitionId } from "./ids.ts";
+import { type RingView, ringsOf } from "./membership.ts";
+import type { ObjectVersion, VersionStamp } from "./object-version.ts";
+import { handoffsOf, isPrimary, livePlacement, preferenceList, primariesOf } from "./placement.ts";
+import type { PlantedBugs } from "./planted-bugs.ts";
+import type { BlobStore, ByteRange, Log, PartitionEntry, Transport, TransportFailure } from "./ports.ts";
+import { mapLimit, safeSend } from "./quorum.ts";
+import type { Result } from "./result.ts";
+import type { Ring } from "./ring.ts";
+import type { RepairSettings } from "./settings.ts";
+import { listPartitionCommitted, partitionDigest, toObjectVersion } from "./storage-node.ts";
+import { stampAtMs } from "./version.ts";
+
+export interface RepairContext<Body> {
+  readonly self: NodeId;
+  readonly store: BlobStore<Body>;
+  readonly transport: Transport<Body>;
+  readonly catchUp: CatchUpState;
+  rings(): RingView;
+  /** This node's liveness view; the node itself need not be in it. */
+  isLive(node: NodeId): boolean;
+  /** When this node's view began to consider `node` down; null while live. */
+  downSinceMs(node: NodeId): number | null;
+  nowMs(): number;
+  /** A fresh empty body, for pushing tombstones. */
+  emptyBody(): Body;
+  /** Optional check of a pulled body (the serving node checked it already). */
+  verifyBody?(body: Body, version: ObjectVersion, range: ByteRange | undefined): Result<Body, TransportFailure> | Promise<Result<Body, TransportFailure>>;
+  readonly settings: RepairSettings;
+  readonly log: Log;
+  readonly faults?: PlantedBugs;
+}
+
+type Cursor = { readonly bucket: string; readonly key: string; readonly stamp: VersionStamp };
+
+interface TaskProgress {
+  after: Cursor | undefined;
+  /** Something failed since this pass began: the pass does not count as a clean sync. */
+  failed: boolean;
+}
+
+/** Per-node repair memory between rounds: cursors of unfinished passes, peers synced since a partition fell behind. */
+export class RepairState {
+  readonly tasks = new Map<string, TaskProgress>();
+  readonly syncedPeers = new Map<PartitionId, { generation: number; peers: Set<NodeId> }>();
+  nextPartitionIndex = 0;
+}
+
+export interface RepairReport {
+  partitions: number;
+  pulled: number;
+  pushed: number;
+  handoffDropped: number;
+  supersededDropped: number;
+  tombstonesCollected: number;
+  pendingDropped: number;
+  caughtUp: PartitionId[];
+  failures: number;
+}
+
+export const emptyRepairReport = (): RepairReport => ({
+  partitions: 0,
+  pulled: 0,
+  pushed: 0,
+  handoffDropped: 0,
+  supersededDropped: 0,
+  tombstonesCollected: 0,
+  pendingDropped: 0,
+  caughtUp: [],
+  failures: 0,
+});
+
+interface Budget {
+  copiesLeft: number;
+}
+
+const START_OF_KEY = "" as VersionStamp;
+const tombstoneListLimit = 8;
+
+/** One round: up to partitionsPerRoundMax partitions (behind ones first), then pending GC. */
+export async function runRepairRound<Body>(ctx: RepairContext<Body>, state: RepairState): Promise<RepairReport> {
+  const report = emptyRepairReport();
+  const view = ctx.rings();
+  const held = await ctx.store.partitionsHeld();
+  if (!held.ok) {
+    report.failures++;
+    ctx.log.error("repair.partitions-held-failed", { node: ctx.self, failure: held.error });
+  }
+  const all = [...new Set([...primaryPartitions(view, ctx.self), ...(held.ok ? held.value : [])])].sort((a, b) => a - b);
+  const behind = ctx.catchUp.behindPartitions();
+  const behindSet = new Set(behind);
+  const rest = all.filter((p) => !behindSet.has(p));
+  const start = rest.length === 0 ? 0 : state.nextPartitionIndex % rest.length;
+  const rotated = [...rest.slice(start), ...rest.slice(0, start)];
+  const chosen = [...behind, ...rotated].slice(0, ctx.settings.partitionsPerRoundMax);
+  state.nextPartitionIndex = start + Math.max(0, chosen.length - behind.length);
+  for (const partition of chosen) {
+    const one = await repairPartition(ctx, state, partition);
+    addReport(report, one);
+  }
+  report.pendingDropped += await collectPending(ctx);
+  return report;
+}
+
+/** Every repair task for one partition, as this node's role in it calls for. */
+export async function repairPartition<Body>(ctx: RepairContext<Body>, state: RepairState, partition: PartitionId): Promise<RepairReport> {
+  const report = emptyRepairReport();
+  report.partitions = 1;
+  const view = ctx.rings();
+  const budget: Budget = { copiesLeft: ctx.settings.copiesPerRoundMax };
+  const primaryAnywhere = ringsOf(view).some((ring) => isPrimary(ring, partition, ctx.self));
+  if (primaryAnywhere) {
+    await pullFromPeers(ctx, state, view, partition, budget, report);
+    const tombstones = await dropSupersededLocally(ctx, state, partition, report);
+    if (firstLivePrimary(ctx, view.current, partition) === ctx.self) {
+      await reReplicate(ctx, state, view.current, partition, budget, report);
+      if (!view.previous) await collectTombstones(ctx, view.current, partition, tombstones, report);
+    }
+  } else {
+    await pushOutOfPlace(ctx, state, view.current, partition, budget, report);
+  }
+  return report;
+}
+
+const liveInView = <Body>(ctx: RepairContext<Body>, node: NodeId): boolean => node === ctx.self || ctx.isLive(node);
+
+function firstLivePrimary<Body>(ctx: RepairContext<Body>, ring: Ring, partition: PartitionId): NodeId | undefined {
+  return primariesOf(ring, partition).find((n) => liveInView(ctx, n));
+}
+
+// ---- pull: anti-entropy and catch-up ---------------------------------------------------------------------
+
+async function pullFromPeers<Body>(ctx: RepairContext<Body>, state: RepairState, view: RingView, partition: PartitionId, budget: Budget, report: RepairReport): Promise<void> {
+  const behind = !ctx.catchUp.isCaughtUp(partition);
+  const peers = new Set<NodeId>();
+  for (const ring of ringsOf(view)) for (const n of primariesOf(ring, partition)) peers.add(n);
+  if (behind) {
+    // Writes made while primaries were down sit on the first live handoffs: a node catching up asks them too.
+    let taken = 0;
+    for (const n of handoffsOf(view.current, partition)) {
+      if (taken >= view.current.replicaCount) break;
+      if (ctx.isLive(n)) {
+        peers.add(n);
+        taken++;
+      }
+    }
+  }
+  peers.delete(ctx.self);
+  const live = [...peers].filter((n) => ctx.isLive(n));
+  const generation = ctx.catchUp.generation;
+  let synced = state.syncedPeers.get(partition);
+  if (!synced || synced.generation !== generation) {
+    synced = { generation, peers: new Set() };
+    state.syncedPeers.set(partition, synced);
+  }
+  let localDigest: ReturnType<typeof partitionDigest<Body>> | undefined;
+  const digestHere = () => (localDigest ??= partitionDigest(ctx.store, partition));
+  for (const peer of live) {
+    const clean = await syncWithPeer(ctx, state, partition, peer, digestHere, budget, report);
+    if (clean) synced.peers.add(peer);
+  }
+  if (behind && live.every((n) => synced.peers.has(n)) && ctx.catchUp.generation === generation) {
+    ctx.catchUp.markCaughtUp(partition);
+    state.syncedPeers.delete(partition);
+    report.caughtUp.push(partition);
+    ctx.log.info("repair.caught-up", { node: ctx.self, partition, peers: live });
+  }
+}
+
+/** One step of a pass over `peer`'s copy of the partition; true when a whole pass finished without a failure. */
+async function syncWithPeer<Body>(
+  ctx: RepairContext<Body>,
+  state: RepairState,
+  partition: PartitionId,
+  peer: NodeId,
+  digestHere: () => ReturnType<typeof partitionDigest<Body>>,
+  budget: Budget,
+  report: RepairReport,
+): Promise<boolean> {
+  const taskKey = `pull:${partition}:${peer}`;
+  let progress = state.tasks.get(taskKey);
+  if (!progress) {
+    const [local, remote] = await Promise.all([digestHere(), safeSend(ctx.transport, peer, { kind: "digest", partition })]);
+    if (!local.ok || !remote.ok) {
+      report.failures++;
+      return false;
+    }
+    if (local.value.hash === remote.value.hash) return true;
+    progress = { after: undefined, failed: false };
+    state.tasks.set(taskKey, progress);
+  }
+  for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
+    const listed = await safeSend(ctx.transport, peer, { kind: "list-partition", partition, ...(progress.after ? { after: progress.after } : {}), limit: ctx.settings.listPageSize });
+    if (!listed.ok) {
+      report.failures++;
+      progress.failed = true;
+      return false;
+    }
+    const { groups, next } = keyGroups(listed.value.entries, listed.value.done, progress.after);
+    const wanted: PartitionEntry[] = [];
+    let stoppedAt: number | undefined;
+    for (let i = 0; i < groups.length; i++) {
+      const newestThere = groups[i]![groups[i]!.length - 1]!;
+      const here = await ctx.store.headCommitted(newestThere.bucket, newestThere.key);
+      if (!here.ok) {
+        report.failures++;
+        progress.failed = true;
+        continue;
+      }
+      if (here.value && here.value.stamp >= newestThere.stamp) continue;
+      if (wanted.length >= budget.copiesLeft) {
+        stoppedAt = i;
+        break;
+      }
+      wanted.push(newestThere);
+    }
+    budget.copiesLeft -= wanted.length;
+    const results = await mapLimit(wanted, ctx.settings.concurrentCopiesMax, (entry) => pullOne(ctx, partition, peer, entry));
+    for (const r of results) {
+      if (r) report.pulled++;
+      else {
+        report.failures++;
+        progress.failed = true;
+      }
+    }
+    if (stoppedAt !== undefined) {
+      const first = groups[stoppedAt]![0]!;
+      progress.after = { bucket: first.bucket, key: first.key, stamp: START_OF_KEY };
+      return false;
+    }
+    if (next === undefined) {
+      state.tasks.delete(taskKey);
+      return !progress.failed;
+    }
+    progress.after = next;
+  }
+  return false;
+}
+
+async function pullOne<Body>(ctx: RepairContext<Body>, partition: PartitionId, peer: NodeId, entry: PartitionEntry): Promise<boolean> {
+  const fetched = await fetchVerified(ctx, partition, peer, entry);
+  if (!fetched) return false;
+  const written = await ctx.store.writeCommitted(partition, fetched.version, fetched.body, undefined);
+  if (!written.ok) {
+    ctx.log.error("repair.write-failed", { node: ctx.self, partition, bucket: entry.bucket, key: entry.key, failure: written.error });
+    return false;
+  }
+  return true;
+}
+
+/** The body of exactly `entry` from `peer`, checked against its metadata (and verifyBody when given). */
+async function fetchVerified<Body>(ctx: RepairContext<Body>, partition: PartitionId, peer: NodeId, entry: PartitionEntry): Promise<{ version: ObjectVersion; body: Body } | null> {
+  const got = await safeSend(ctx.transport, peer, { kind: "get", partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp });
+  if (!got.ok) {
+    ctx.log.warn("repair.pull-failed", { node: ctx.self, peer, partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp, failure: got.error });
+    return null;
+  }
+  const version = toObjectVersion(got.value.version);
+  if (version.stamp !== entry.stamp || version.checksum !== entry.checksum) {
+    ctx.log.error("repair.pull-mismatch", { node: ctx.self, peer, partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp, served: version.stamp });
+    return null;
+  }
+  let body = got.value.body;
+  if (ctx.verifyBody) {
+    const verified = await ctx.verifyBody(body, version, undefined);
+    if (!verified.ok) {
+      ctx.log.error("repair.pull-corrupt", { node: ctx.self, peer, partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp });
+      return null;
+    }
+    body = verified.value;
+  }
+  return { version, body };
+}
+
+/**
+ * Groups a page's entries by key. When more pages follow, the last key's group may continue on the next
+ * page, so it is left for the next page (unless it is the only group, which then must be taken as it is).
+ * `next` is the cursor for the following page, undefined when the listing is done.
+ */
+function keyGroups(entries: readonly PartitionEntry[], done: boolean, after: Cursor | undefined): { groups: PartitionEntry[][]; next: Cursor | undefined } {
+  const groups: PartitionEntry[][] = [];
+  for (const e of entries) {
+    const last = groups[groups.length - 1];
+    if (last && last[0]!.bucket === e.bucket && last[0]!.key === e.key) last.push(e);
+    else groups.push([e]);
+  }
+  if (done) return { groups, next: undefined };
+  if (groups.length > 1) {
+    const held = groups.pop()!;
+    return { groups, next: { bucket: held[0]!.bucket, key: held[0]!.key, stamp: START_OF_KEY } };
+  }
+  const last = entries[entries.length - 1];
+  if (!last) return { groups, next: after };
+  return { groups, next: { bucket: last.bucket, key: last.key, stamp: last.stamp } };
+}
+
+// ---- local clean-up ----------------------------------------------------------------------------------------
+
+/**
+ * One step of a pass over the local partition: drop superseded versions (a newer committed one is held),
+ * and return the tombstones seen that are old enough to be considered for collection.
+ */
+async function dropSupersededLocally<Body>(ctx: RepairContext<Body>, state: RepairState, partition: PartitionId, report: RepairReport): Promise<PartitionEntry[]> {
+  const taskKey = `local:${partition}`;
+  const progress = state.tasks.get(taskKey) ?? { after: undefined, failed: false };
+  state.tasks.set(taskKey, progress);
+  const cutoff = stampAtMs(ctx.nowMs() - ctx.settings.tombstoneGraceMs);
+  const tombstones: PartitionEntry[] = [];
+  for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
+    const listed = await listPartitionCommitted(ctx.store, partition, progress.after, ctx.settings.listPageSize);
+    if (!listed.ok) {
+      report.failures++;
+      return tombstones;
+    }
+    const { groups, next } = keyGroups(listed.value.entries, listed.value.done, progress.after);
+    for (const group of groups) {
+      const newest = group[group.length - 1]!;
+      for (const old of group.slice(0, -1)) {
+        const dropped = await ctx.store.drop(old.bucket, old.key, old.stamp);
+        if (dropped.ok && dropped.value) report.supersededDropped++;
+        else if (!dropped.ok) report.failures++;
+      }
+      if (newest.deleted && newest.stamp < cutoff && tombstones.length < ctx.settings.tombstonesPerRoundMax) tombstones.push(newest);
+    }
+    if (next === undefined) {
+      state.tasks.delete(taskKey);
+      return tombstones;
+    }
+    progress.after = next;
+  }
+  return tombstones;
+}
+
+/** Drop pending (never committed) versions older than pendingMaxAgeMs. */
+export async function collectPending<Body>(ctx: Pick<RepairContext<Body>, "store" | "nowMs" | "settings" | "log" | "self">): Promise<number> {
+  const dropped = await ctx.store.dropPendingBefore(stampAtMs(ctx.nowMs() - ctx.settings.pendingMaxAgeMs));
+  if (!dropped.ok) {
+    ctx.log.error("repair.pending-gc-failed", { node: ctx.self, failure: dropped.error });
+    return 0;
+  }
+  return dropped.value;
+}
+
+// ---- push: handoff and out-of-place data -----------------------------------------------------------------
+
+async function pushOutOfPlace<Body>(ctx: RepairContext<Body>, state: RepairState, ring: Ring, partition: PartitionId, budget: Budget, report: RepairReport): Promise<void> {
+  const taskKey = `push:${partition}`;
+  const progress = state.tasks.get(taskKey) ?? { after: undefined, failed: false };
+  state.tasks.set(taskKey, progress);
+  const primaries = primariesOf(ring, partition);
+  for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
+    const listed = await listPartitionCommitted(ctx.store, partition, progress.after, ctx.settings.listPageSize);
+    if (!listed.ok) {
+      report.failures++;
+      return;
+    }
+    const { groups, next } = keyGroups(listed.value.entries, listed.value.done, progress.after);
+    for (let i = 0; i < groups.length; i++) {
+      if (budget.copiesLeft <= 0) {
+        const first = groups[i]![0]!;
+        progress.after = { bucket: first.bucket, key: first.key, stamp: START_OF_KEY };
+        return;
+      }
+      const group = groups[i]!;
+      const newest = group[group.length - 1]!;
+      for (const old of group.slice(0, -1)) {
+        const dropped = await ctx.store.drop(old.bucket, old.key, old.stamp);
+        if (dropped.ok && dropped.value) report.supersededDropped++;
+      }
+      const confirmed = await mapLimit(primaries, ctx.settings.concurrentCopiesMax, (primary) => confirmOrPush(ctx, partition, primary, newest, budget, report));
+      const allConfirmed = confirmed.every(Boolean);
+      // PLANTED BUG dropHandoffBeforeConfirm: drop once the pushes were attempted, confirmed or not.
+      if (allConfirmed || ctx.faults?.dropHandoffBeforeConfirm) {
+        const dropped = await ctx.store.drop(newest.bucket, newest.key, newest.stamp);
+        if (dropped.ok && dropped.value) {
+          report.handoffDropped++;
+          ctx.log.debug("repair.handoff-dropped", { node: ctx.self, partition, bucket: newest.bucket, key: newest.key, stamp: newest.stamp, primaries });
+        } else if (!dropped.ok) report.failures++;
+      }
+    }
+    if (next === undefined) {
+      state.tasks.delete(taskKey);
+      return;
+    }
+    progress.after = next;
+  }
+}
+
+/** Does `primary` hold `entry` (or newer)? If it does not, push it there; true once confirmed. */
+async function confirmOrPush<Body>(ctx: RepairContext<Body>, partition: PartitionId, primary: NodeId, entry: PartitionEntry, budget: Budget, report: RepairReport, hintFor?: NodeId): Promise<boolean> {
+  if (primary === ctx.self) return true;
+  if (!ctx.isLive(primary)) return false;
+  const there = await safeSend(ctx.transport, primary, { kind: "head", partition, bucket: entry.bucket, key: entry.key });
+  if (there.ok && there.value.version && there.value.version.stamp >= entry.stamp) return true;
+  // A node still catching up cannot answer head; pushing to it is safe (the commit confirms) and speeds it up.
+  if (!there.ok && there.error.kind !== "not-caught-up") {
+    report.failures++;
+    return false;
+  }
+  if (budget.copiesLeft <= 0) return false;
+  budget.copiesLeft--;
+  const pushed = await pushLocalCopy(ctx, partition, primary, entry, hintFor);
+  if (pushed) report.pushed++;
+  else report.failures++;
+  return pushed;
+}
+
+async function pushLocalCopy<Body>(ctx: RepairContext<Body>, partition: PartitionId, to: NodeId, entry: PartitionEntry, hintFor: NodeId | undefined): Promise<boolean> {
+  const read = await ctx.store.readBody(entry.bucket, entry.key, entry.stamp);
+  if (!read.ok) {
+    ctx.log.warn("repair.push-read-failed", { node: ctx.self, partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp, failure: read.error });
+    return false;
+  }
+  const version = toObjectVersion(read.value.version);
+  const body = version.deleted ? ctx.emptyBody() : read.value.body;
+  const pushed = await putAndCommit(ctx.transport, to, partition, version, body, hintFor);
+  if (!pushed.ok) {
+    ctx.log.warn("repair.push-failed", { node: ctx.self, to, partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp, failure: pushed.error });
+    return false;
+  }
+  return true;
+}
+
+// ---- re-replication --------------------------------------------------------------------------------------
+
+async function reReplicate<Body>(ctx: RepairContext<Body>, state: RepairState, ring: Ring, partition: PartitionId, budget: Budget, report: RepairReport): Promise<void> {
+  const now = ctx.nowMs();
+  const primaries = primariesOf(ring, partition);
+  const downLong = new Set(
+    primaries.filter((n) => {
+      if (liveInView(ctx, n)) return false;
+      const since = ctx.downSinceMs(n);
+      return since !== null && now - since >= ctx.settings.reReplicateAfterMs;
+    }),
+  );
+  if (downLong.size === 0) return;
+  const placements = livePlacement(ring, partition, (n) => (primaries.includes(n) ? !downLong.has(n) : ctx.isLive(n)));
+  for (const placement of placements) {
+    if (placement.role !== "handoff") continue;
+    await copyPartitionTo(ctx, state, partition, placement.node, placement.hintFor, budget, report);
+  }
+}
+
+/** One step of a pass copying the local partition to `to` as hinted data for `hintFor`. */
+async function copyPartitionTo<Body>(ctx: RepairContext<Body>, state: RepairState, partition: PartitionId, to: NodeId, hintFor: NodeId, budget: Budget, report: RepairReport): Promise<void> {
+  const taskKey = `rereplicate:${partition}:${to}:${hintFor}`;
+  const progress = state.tasks.get(taskKey) ?? { after: undefined, failed: false };
+  state.tasks.set(taskKey, progress);
+  for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
+    const listed = await listPartitionCommitted(ctx.store, partition, progress.after, ctx.settings.listPageSize);
+    if (!listed.ok) {
+      report.failures++;
+      return;
+    }
+    const { groups, next } = keyGroups(listed.value.entries, listed.value.done, progress.after);
+    for (const group of groups) {
+      if (budget.copiesLeft <= 0) {
+        progress.after = { bucket: group[0]!.bucket, key: group[0]!.key, stamp: START_OF_KEY };
+        return;
+      }
+      await confirmOrPush(ctx, partition, to, group[group.length - 1]!, budget, report, hintFor);
+    }
+    if (next === undefined) {
+      state.tasks.delete(taskKey);
+      return;
+    }
+    progress.after = next;
+  }
+}
+
+// ---- tombstone collection --------------------------------------------------------------------------------
+
+async function collectTombstones<Body>(ctx: RepairContext<Body>, ring: Ring, partition: PartitionId, tombstones: readonly PartitionEntry[], report: RepairReport): Promise<void> {
+  if (tombstones.length === 0) return;
+  const primaries = primariesOf(ring, partition);
+  if (!primaries.every((n) => liveInView(ctx, n))) return;
+  for (const tomb of tombstones) {
+    const held = await Promise.all(primaries.map((n) => versionsOfKey(ctx, partition, n, tomb)));
+    if (held.some((h) => h === null)) continue;
+    const everyHasIt = held.every((versions) => versions!.some((v) => v.stamp === tomb.stamp) && versions!.every((v) => v.stamp <= tomb.stamp));
+    const newerSomewhere = held.some((versions) => versions!.some((v) => v.stamp > tomb.stamp));
+    if (newerSomewhere) continue;
+    let drops: { node: NodeId; stamp: VersionStamp }[];
+    if (everyHasIt) {
+      // Older versions first, the tombstone last, so no node is ever left with an older version and no tombstone.
+      drops = primaries.flatMap((node, i) => held[i]!.map((v) => ({ node, stamp: v.stamp })));
+      drops.sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : 0));
+      // PLANTED BUG forgetTombstones: collect without checking that every primary holds the tombstone.
+    } else if (ctx.faults?.forgetTombstones) {
+      drops = primaries.map((node) => ({ node, stamp: tomb.stamp }));
+    } else continue;
+    let allDropped = true;
+    for (const { node, stamp } of drops) {
+      const done = node === ctx.self ? await ctx.store.drop(tomb.bucket, tomb.key, stamp) : await safeSend(ctx.transport, node, { kind: "drop", partition, bucket: tomb.bucket, key: tomb.key, stamp });
+      if (!done.ok) {
+        allDropped = false;
+        report.failures++;
+        break;
+      }
+    }
+    if (allDropped) {
+      report.tombstonesCollected++;
+      ctx.log.debug("repair.tombstone-collected", { node: ctx.self, partition, bucket: tomb.bucket, key: tomb.key, stamp: tomb.stamp });
+    }
+  }
+}
+
+/** The committed versions of one key on `node` (at most a few), or null when they cannot be listed. */
+async function versionsOfKey<Body>(ctx: RepairContext<Body>, partition: PartitionId, node: NodeId, of: PartitionEntry): Promise<PartitionEntry[] | null> {
+  const after = { bucket: of.bucket, key: of.key, stamp: START_OF_KEY };
+  const listed =
+    node === ctx.self
+      ? await listPartitionCommitted(ctx.store, partition, after, tombstoneListLimit)
+      : await safeSend(ctx.transport, node, { kind: "list-partition", partition, after, limit: tombstoneListLimit });
+  if (!listed.ok) return null;
+  const same = listed.value.entries.filter((e) => e.bucket === of.bucket && e.key === of.key);
+  // All versions of the key must be in view: if the page is full of this key, more may follow.
+  if (same.length === listed.value.entries.length && !listed.value.done) return null;
+  return same;
+}
+
+// ---- corrupt copies --------------------------------------------------------------------------------------
+
+/**
+ * Replace a local copy that failed its check with a good one from a peer (storage-node onCorrupt, or a
+ * scrubber). The local copy is checked again first (a report may be stale), and dropped only once a verified
+ * good body is in hand, because a BlobStore need not overwrite a committed copy of the same stamp.
+ */
+export async function repairCorruptCopy<Body>(ctx: RepairContext<Body>, partition: PartitionId, version: ObjectVersion): Promise<boolean> {
+  if (ctx.verifyBody) {
+    const local = await ctx.store.readBody(version.bucket, version.key, version.stamp);
+    if (!local.ok && local.error.kind === "not-found") return true; // gone already (superseded or collected)
+    if (local.ok && (await ctx.verifyBody(local.value.body, toObjectVersion(local.value.version), undefined)).ok) return true;
+  }
+  const view = ctx.rings();
+  const peers = [...new Set(ringsOf(view).flatMap((ring) => preferenceList(ring, partition).slice(0, ring.replicaCount + 1)))].filter((n) => n !== ctx.self && ctx.isLive(n));
+  const entry: PartitionEntry = { bucket: version.bucket, key: version.key, stamp: version.stamp, deleted: version.deleted, checksum: version.checksum };
+  for (const peer of peers) {
+    const fetched = await fetchVerified(ctx, partition, peer, entry);
+    if (!fetched) continue;
+    const dropped = await ctx.store.drop(version.bucket, version.key, version.stamp);
+    const written = dropped.ok ? await ctx.store.writeCommitted(partition, fetched.version, fetched.body, undefined) : dropped;
+    if (!written.ok) {
+      ctx.log.error("repair.corrupt-copy-unrepaired", { node: ctx.self, partition, bucket: version.bucket, key: version.key, stamp: version.stamp, failure: written.error });
+      return false;
+    }
+    ctx.log.info("repair.corrupt-copy-replaced", { node: ctx.self, peer, partition, bucket: version.bucket, key: version.key, stamp: version.stamp });
+    return true;
+  }
+  ctx.log.error("repair.corrupt-copy-unrepaired", { node: ctx.self, partition, bucket: version.bucket, key: version.key, stamp: version.stamp, peers });
+  return false;
+}
+
+function addReport(into: RepairReport, from: RepairReport): void {
+  into.partitions += from.partitions;
+  into.pulled += from.pulled;
+  into.pushed += from.pushed;
+  into.handoffDropped += from.handoffDropped;
+  into.supersededDropped += from.supersededDropped;
+  into.tombstonesCollected += from.tombstonesCollected;
+  into.pendingDropped += from.pendingDropped;
+  into.caughtUp.push(...from.caughtUp);
+  into.failures += from.failures;
+}

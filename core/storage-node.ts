@@ -1,0 +1,260 @@
+// The storage node's request handler: one ReplicaRequest in, one typed response (or failure) out, over the
+// node's BlobStore. The runtime's HTTP server decodes a request and calls handleReplicaRequest; the
+// simulator delivers a message and calls the same function.
+// Guarantees:
+//   - `head` answers "not-caught-up" for a partition this node is a primary of but has not synced since it
+//     (re)started or gained the partition (core/catch-up.ts), so such a node never counts toward R.
+//   - `get` hands out a body only after checking it against the stored version (verifyBody, when given;
+//     the BlobStore may check as well); a failed check is reported as "corrupt" and to onCorrupt.
+//   - `put` refuses a request whose partition is not the key's partition; `commit` is idempotent (a version
+//     already committed here commits again without error).
+//   - listings and digests cover committed versions only, never pending ones; a digest covers the newest
+//     version of each key (tombstones included), so two replicas with the same live content agree whatever
+//     superseded versions each still keeps.
+// Assumes: the BlobStore's writePending/writeCommitted of a stamp it already holds succeed (idempotent), and
+// its listPartition orders by (bucket, key, stamp) and treats `after` as exclusive.
+
+import { checksumHex, createXxhash64 } from "./hash.ts";
+import type { CatchUpState } from "./catch-up.ts";
+import type { ClusterMap } from "./cluster-map.ts";
+import type { Epoch, NodeId, PartitionId } from "./ids.ts";
+import type { PeerReport, RingView } from "./membership.ts";
+import type { ObjectVersion, VersionStamp } from "./object-version.ts";
+import { partitionOf } from "./placement.ts";
+import type { PlantedBugs } from "./planted-bugs.ts";
+import type {
+  BlobStore,
+  ByteRange,
+  Log,
+  PartitionEntry,
+  ReplicaRequest,
+  ReplicaResponse,
+  RequestKind,
+  RequestOf,
+  StoreFailure,
+  StoredVersion,
+  TransportFailure,
+} from "./ports.ts";
+import { type Result, err, ok } from "./result.ts";
+import { unreachable } from "./assert.ts";
+
+export interface StorageNodeContext<Body> {
+  readonly self: NodeId;
+  readonly store: BlobStore<Body>;
+  readonly catchUp: CatchUpState;
+  /** This node's membership (core/membership.ts Membership fits). */
+  readonly membership: { readonly map: ClusterMap; readonly epoch: Epoch; readonly hash: string; readonly view: RingView };
+  /** A heartbeat arrived: feed the failure detector and Membership.observe (and fetch the map if it says so). */
+  onHeartbeat?(from: NodeId, report: PeerReport): void;
+  /** Check a body read from the store against its version; see CoordinatorDeps.verifyBody. */
+  verifyBody?(body: Body, version: ObjectVersion, range: ByteRange | undefined): Result<Body, TransportFailure> | Promise<Result<Body, TransportFailure>>;
+  /** A stored copy failed its check: the host should queue core/repair.ts repairCorruptCopy for it. */
+  onCorrupt?(partition: PartitionId, version: ObjectVersion, detail: string): void;
+  readonly log: Log;
+  readonly faults?: PlantedBugs;
+  /** Cap on `limit` of list requests; default 1000. */
+  readonly listLimitMax?: number;
+}
+
+export type HandlerResult<Body, K extends RequestKind> = Result<ReplicaResponse<Body>[K], TransportFailure>;
+
+const defaultListLimitMax = 1000;
+
+export async function handleReplicaRequest<Body, K extends RequestKind>(ctx: StorageNodeContext<Body>, request: RequestOf<K, Body>): Promise<HandlerResult<Body, K>> {
+  // The switch narrows `request`; the response type follows K, which TypeScript cannot relate through the
+  // narrowing, hence the one cast at the end.
+  const r = request as ReplicaRequest<Body>;
+  return (await dispatch(ctx, r)) as HandlerResult<Body, K>;
+}
+
+async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<Body>): Promise<Result<unknown, TransportFailure>> {
+  switch (r.kind) {
+    case "put":
+      return put(ctx, r);
+    case "commit":
+      return commit(ctx, r);
+    case "head":
+      return head(ctx, r);
+    case "get":
+      return get(ctx, r);
+    case "drop": {
+      const dropped = await ctx.store.drop(r.bucket, r.key, r.stamp);
+      return dropped.ok ? ok({ dropped: dropped.value }) : storeErr(dropped.error);
+    }
+    case "list-partition":
+      return listPartitionCommitted(ctx.store, r.partition, r.after, Math.min(r.limit, ctx.listLimitMax ?? defaultListLimitMax));
+    case "digest": {
+      const digest = await partitionDigest(ctx.store, r.partition);
+      return digest.ok ? ok(digest.value) : storeErr(digest.error);
+    }
+    case "list-bucket":
+      return listBucket(ctx, r.bucket, r.prefix, r.after, Math.min(r.limit, ctx.listLimitMax ?? defaultListLimitMax));
+    case "heartbeat":
+      ctx.onHeartbeat?.(r.from, { epoch: r.epoch, mapHash: r.mapHash, ...(r.syncedEpoch !== undefined ? { syncedEpoch: r.syncedEpoch } : {}) });
+      return ok(heartbeatReport(ctx));
+    case "get-map":
+      return ok({ map: ctx.membership.map });
+    default:
+      return unreachable(r, "unknown replica request");
+  }
+}
+
+/** This node's own heartbeat fields: send them, and feed them to its own Membership.observe. */
+export function heartbeatReport<Body>(ctx: Pick<StorageNodeContext<Body>, "membership" | "catchUp">): PeerReport {
+  const synced = ctx.catchUp.syncedEpoch;
+  return { epoch: ctx.membership.epoch, mapHash: ctx.membership.hash, ...(synced !== undefined ? { syncedEpoch: synced } : {}) };
+}
+
+async function put<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"put", Body>): Promise<HandlerResult<Body, "put">> {
+  const expected = partitionOf(ctx.membership.view.current, r.header.bucket, r.header.key);
+  if (expected !== r.partition) return err({ kind: "remote", detail: `key ${r.header.bucket}/${r.header.key} is in partition ${expected}, not ${r.partition}` });
+  const written = await ctx.store.writePending(r.partition, r.header, r.body, r.hintFor);
+  if (!written.ok) {
+    ctx.log.error("node.put-failed", { node: ctx.self, partition: r.partition, bucket: r.header.bucket, key: r.header.key, failure: written.error });
+    return storeErr(written.error);
+  }
+  return ok(written.value);
+}
+
+async function commit<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"commit", Body>): Promise<HandlerResult<Body, "commit">> {
+  const done = await ctx.store.commit(r.partition, r.version, r.hintFor);
+  if (done.ok) return ok({ committed: true });
+  if (done.error.kind === "not-found") {
+    // A retried commit (or a repair push of a version already here): committed is committed.
+    const current = await ctx.store.headCommitted(r.version.bucket, r.version.key);
+    if (current.ok && current.value?.stamp === r.version.stamp && current.value.checksum === r.version.checksum) return ok({ committed: true });
+  }
+  return storeErr(done.error);
+}
+
+async function head<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"head", Body>): Promise<HandlerResult<Body, "head">> {
+  if (!ctx.catchUp.isCaughtUp(r.partition)) return err({ kind: "not-caught-up", detail: `${ctx.self} has not synced partition ${r.partition}` });
+  const found = await ctx.store.headCommitted(r.bucket, r.key);
+  if (!found.ok) return storeErr(found.error);
+  return ok({ version: found.value ? toObjectVersion(found.value) : null });
+}
+
+async function get<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"get", Body>): Promise<HandlerResult<Body, "get">> {
+  const read = await ctx.store.readBody(r.bucket, r.key, r.stamp, r.range);
+  if (!read.ok) {
+    if (read.error.kind === "corrupt") ctx.log.error("node.corrupt-copy", { node: ctx.self, partition: r.partition, bucket: r.bucket, key: r.key, stamp: r.stamp, detail: read.error.detail });
+    return storeErr(read.error);
+  }
+  const stored = read.value.version;
+  if (!stored.committed) return err({ kind: "not-found", detail: `${r.bucket}/${r.key}@${r.stamp} is not committed on ${ctx.self}` });
+  const version = toObjectVersion(stored);
+  let body = read.value.body;
+  // PLANTED BUG skipReadChecksum: serve stored bytes without checking them.
+  if (ctx.verifyBody && !ctx.faults?.skipReadChecksum) {
+    const verified = await ctx.verifyBody(body, version, r.range);
+    if (!verified.ok) {
+      ctx.log.error("node.corrupt-copy", { node: ctx.self, partition: r.partition, bucket: r.bucket, key: r.key, stamp: r.stamp, detail: verified.error.detail });
+      ctx.onCorrupt?.(r.partition, version, verified.error.detail);
+      return err({ kind: "corrupt", detail: verified.error.detail });
+    }
+    body = verified.value;
+  }
+  return ok({ version, body });
+}
+
+/** Committed entries of a partition after a cursor; pending records are skipped without shortening the page. */
+export async function listPartitionCommitted<Body>(
+  store: BlobStore<Body>,
+  partition: PartitionId,
+  after: { bucket: string; key: string; stamp: VersionStamp } | undefined,
+  limit: number,
+): Promise<Result<{ entries: PartitionEntry[]; done: boolean }, TransportFailure>> {
+  const entries: PartitionEntry[] = [];
+  let cursor = after;
+  for (;;) {
+    const page = await store.listPartition(partition, cursor, limit);
+    if (!page.ok) return storeErr(page.error);
+    for (const v of page.value) {
+      if (!v.committed) continue;
+      // A committed entry beyond a full page: the listing goes on.
+      if (entries.length === limit) return ok({ entries, done: false });
+      entries.push({ bucket: v.bucket, key: v.key, stamp: v.stamp, deleted: v.deleted, checksum: v.checksum });
+    }
+    if (page.value.length < limit) return ok({ entries, done: true });
+    const last = page.value[page.value.length - 1]!;
+    cursor = { bucket: last.bucket, key: last.key, stamp: last.stamp };
+  }
+}
+
+async function listBucket<Body>(ctx: StorageNodeContext<Body>, bucket: string, prefix: string, after: string, limit: number): Promise<HandlerResult<Body, "list-bucket">> {
+  const versions: ObjectVersion[] = [];
+  let cursor = after;
+  for (;;) {
+    const page = await ctx.store.listBucket(bucket, prefix, cursor, limit);
+    if (!page.ok) return storeErr(page.error);
+    for (const v of page.value) {
+      if (!v.committed) continue;
+      if (versions.length === limit) return ok({ versions, done: false });
+      versions.push(toObjectVersion(v));
+    }
+    if (page.value.length < limit) return ok({ versions, done: true });
+    cursor = page.value[page.value.length - 1]!.key;
+  }
+}
+
+/**
+ * The digest of a partition: xxhash64 over (bucket, key, stamp, deleted) of the newest committed version of
+ * every key, in key order, plus the number of keys. Reads the whole partition in pages.
+ */
+export async function partitionDigest<Body>(store: BlobStore<Body>, partition: PartitionId, pageSize = 512): Promise<Result<{ hash: string; count: number }, StoreFailure>> {
+  const hasher = createXxhash64();
+  let count = 0;
+  let group: StoredVersion | undefined;
+  const emit = (v: StoredVersion): void => {
+    hasher.update(`${v.bucket}\n${v.key}\n${v.stamp}\n${v.deleted ? 1 : 0}\n`);
+    count++;
+  };
+  let cursor: { bucket: string; key: string; stamp: VersionStamp } | undefined;
+  for (;;) {
+    const page = await store.listPartition(partition, cursor, pageSize);
+    if (!page.ok) return err(page.error);
+    for (const v of page.value) {
+      if (!v.committed) continue;
+      if (group && (group.bucket !== v.bucket || group.key !== v.key)) emit(group);
+      if (!group || group.bucket !== v.bucket || group.key !== v.key || v.stamp > group.stamp) group = v;
+    }
+    if (page.value.length < pageSize) break;
+    const last = page.value[page.value.length - 1]!;
+    cursor = { bucket: last.bucket, key: last.key, stamp: last.stamp };
+  }
+  if (group) emit(group);
+  return ok({ hash: checksumHex(hasher.digest()), count });
+}
+
+export function toObjectVersion(v: StoredVersion | ObjectVersion): ObjectVersion {
+  return {
+    bucket: v.bucket,
+    key: v.key,
+    stamp: v.stamp,
+    size: v.size,
+    etag: v.etag,
+    checksum: v.checksum,
+    contentType: v.contentType,
+    userMeta: v.userMeta,
+    deleted: v.deleted,
+  };
+}
+
+export function storeFailureToTransport(failure: StoreFailure): TransportFailure {
+  switch (failure.kind) {
+    case "not-found":
+      return { kind: "not-found", detail: failure.detail };
+    case "corrupt":
+      return { kind: "corrupt", detail: failure.detail };
+    case "disk-full":
+      return { kind: "disk-full", detail: failure.detail };
+    case "io":
+      return { kind: "remote", detail: `io: ${failure.detail}` };
+    default:
+      return unreachable(failure.kind, "unknown store failure");
+  }
+}
+
+function storeErr(failure: StoreFailure): Result<never, TransportFailure> {
+  return err(storeFailureToTransport(failure));
+}

@@ -5,11 +5,12 @@
 //     ring transition, to the live placements of both rings. Commits are sent only once every ring has W
 //     put acknowledgements whose checksum equals the caller's (`finish`), so below W nothing is committed
 //     anywhere. Success needs W commit acknowledgements on every ring: an `ok` write is committed on at
-//     least W replicas of each ring. A failure is "quorum-failed" (the router answers 503) or
+//     least W replicas of each ring. Only primaries count toward W unless settings.sloppyQuorum (handoffs
+//     still receive and commit their hinted copies). A failure is "quorum-failed" (the router answers 503) or
 //     "body-rejected" (the caller's own digests refused the body: 400). After a commit-phase failure some
 //     replicas may hold the version committed; it then behaves like any concurrent write (last writer wins).
-//   - readObject: asks live nodes of the preference list (primaries first, then handoffs), walking on past
-//     any failure, until R answers per ring; returns the newest version among all answers (tombstones
+//   - readObject: asks live primaries (with settings.sloppyQuorum: the preference list, primaries first, then
+//     handoffs), walking on past any failure ("not-caught-up" included), until R answers per ring; returns the newest version among all answers (tombstones
 //     included: the caller maps a tombstone to 404) and the nodes that hold it. Read repair of answering
 //     primaries that are behind runs in the background.
 //   - openBody: fetches the body of exactly that version from one holder, checks its metadata and (via
@@ -25,7 +26,7 @@ import { checksumHex, xxhash64Bytes } from "./hash.ts";
 import type { NodeId, PartitionId } from "./ids.ts";
 import { type RingView, ringsOf } from "./membership.ts";
 import type { ObjectVersion } from "./object-version.ts";
-import { isPrimary, livePlacement, partitionOf, preferenceList } from "./placement.ts";
+import { isPrimary, livePlacement, partitionOf, preferenceList, primariesOf } from "./placement.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
 import type { ByteRange, Log, Transport, TransportFailure, VersionHeader } from "./ports.ts";
 import { Gate, readQuorumNeeded, safeSend, writeQuorumNeeded } from "./quorum.ts";
@@ -184,7 +185,9 @@ async function writeStamped<Body>(
       if (!targets.has(p.node)) targets.set(p.node, hint);
       else if (hint === undefined) targets.set(p.node, undefined); // a primary on either ring writes without a hint
     }
-    return { ring, members: new Set(placements.map((p) => p.node)), needed: writeQuorumNeeded(ring, deps.settings.writeQuorum, deps.faults) };
+    // The nodes whose acknowledgements count toward W: primaries, and handoffs too only with sloppy quorums.
+    const counted = placements.filter((p) => deps.settings.sloppyQuorum || p.role === "primary").map((p) => p.node);
+    return { ring, members: new Set(counted), needed: writeQuorumNeeded(ring, deps.settings.writeQuorum, deps.faults) };
   });
   const failures: NodeFailure[] = [];
   const fail = (phase: "placement" | "put" | "commit", acks: readonly NodeId[], detail: string, background: Promise<void>): WriteOutcome => {
@@ -288,10 +291,10 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
     return pending;
   };
 
-  /** R lanes, each walking the live preference list until it gets one answer. */
+  /** R lanes, each walking the live primaries (the whole preference list with sloppy quorums) until it gets one answer. */
   const quorumOn = async (ring: Ring): Promise<{ needed: number; got: number }> => {
     const needed = readQuorumNeeded(ring, deps.settings.readQuorum);
-    const candidates = preferenceList(ring, partition)
+    const candidates = (deps.settings.sloppyQuorum ? preferenceList(ring, partition) : primariesOf(ring, partition))
       .filter((n) => deps.isLive(n))
       .slice(0, deps.settings.readWalkMax);
     let next = 0;

@@ -18,6 +18,14 @@ export interface ReplicationSettings {
   readonly bodyAttemptsMax: number;
   /** Read repair of replicas that answered with an older version (background, from the coordinator). */
   readonly readRepair: boolean;
+  /**
+   * Sloppy quorums (Dynamo): handoffs' acknowledgements count toward W and their answers toward R, so writes
+   * and reads stay available with most primaries down, at the price of read-your-writes under network
+   * partitions (a primary cut off from the writer never learns it missed a write; the simulator's finding F1).
+   * Off (the default): W and R count primaries only; handoffs still take hinted copies for durability, and
+   * R + W > N then guarantees that a read sees every write acknowledged before it began.
+   */
+  readonly sloppyQuorum: boolean;
 }
 
 export const defaultReplicationSettings: ReplicationSettings = Object.freeze({
@@ -27,6 +35,7 @@ export const defaultReplicationSettings: ReplicationSettings = Object.freeze({
   readWalkMax: 6,
   bodyAttemptsMax: 4,
   readRepair: true,
+  sloppyQuorum: false,
 });
 
 export function replicationSettings(overrides: Partial<ReplicationSettings> = {}): ReplicationSettings {

@@ -17,6 +17,12 @@ import { renderListBuckets, renderListObjects } from "./listing.ts";
 import type { BucketRegistry } from "./buckets.ts";
 import type { ObjectService } from "./object-service.ts";
 import { readPutBody, storedMetadataHeaders } from "./request-body.ts";
+import { MANIFEST_BYTES_MAX, openManifestObject } from "./manifest-reader.ts";
+import { isManifestObject, logicalSize, parseManifest } from "./manifest.ts";
+import { Multipart, readSmallBody } from "./multipart.ts";
+import { collectBody } from "../s3/payload.ts";
+import { DELETE_OBJECTS_BYTES_MAX, parseDeleteObjects, renderDeleteResult } from "../s3/xml.ts";
+import { mapLimit } from "../../core/quorum.ts";
 import { type S3Target, parseTarget } from "./s3-request.ts";
 
 export interface RouterAppDeps {
@@ -34,7 +40,12 @@ const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 type S3Context = Koa.ParameterizedContext & { requestId: string };
 
-export function createRouterApp(deps: RouterAppDeps): Koa {
+interface Handlers extends RouterAppDeps {
+  readonly multipart: Multipart;
+}
+
+export function createRouterApp(appDeps: RouterAppDeps): Koa {
+  const deps: Handlers = { ...appDeps, multipart: new Multipart(appDeps.objects, appDeps.log) };
   const app = new Koa();
   const nowMs = deps.nowMs ?? Date.now;
   app.silent = true;
@@ -94,7 +105,7 @@ async function authenticate(req: IncomingMessage, target: S3Target, lookupSecret
   return verified.value;
 }
 
-async function dispatch(ctx: S3Context, target: S3Target, auth: SigV4Auth, deps: RouterAppDeps): Promise<void> {
+async function dispatch(ctx: S3Context, target: S3Target, auth: SigV4Auth, deps: Handlers): Promise<void> {
   const method = ctx.method;
   if (target.bucket === null) {
     if (method === "GET") return listBuckets(ctx, deps);
@@ -114,27 +125,40 @@ async function dispatch(ctx: S3Context, target: S3Target, auth: SigV4Auth, deps:
         await deps.buckets.remove(target.bucket);
         return respondEmpty(ctx, 204);
       case "GET":
+        if (target.query.has("uploads")) {
+          await deps.buckets.require(target.bucket);
+          return deps.multipart.listUploads(ctx, target.bucket, target.query);
+        }
         return getBucket(ctx, target, deps);
+      case "POST":
+        if (target.query.has("delete")) return deleteObjects(ctx, target.bucket, auth, deps);
+        throw new S3Error("NotImplemented", "POST object (browser form upload) is not implemented.");
       default:
         throw new S3Error("MethodNotAllowed");
     }
   }
   const keyProblem = validateObjectKey(target.key);
   if (keyProblem) throw keyProblem;
+  const uploadId = target.query.get("uploadId");
+  await deps.buckets.require(target.bucket);
   switch (method) {
     case "PUT":
-      if (ctx.get("x-amz-copy-source")) throw new S3Error("NotImplemented", "CopyObject is not implemented yet.");
-      if (target.query.has("partNumber") || target.query.has("uploadId")) throw new S3Error("NotImplemented", "Multipart upload is not implemented yet.");
+      if (ctx.get("x-amz-copy-source")) throw new S3Error("NotImplemented", "CopyObject and UploadPartCopy are not implemented yet.");
+      if (uploadId !== null) return deps.multipart.uploadPart(ctx, target.bucket, target.key, uploadId, target.query.get("partNumber") ?? "", auth);
       return putObject(ctx, target.bucket, target.key, auth, deps);
     case "GET":
+      if (uploadId !== null) return deps.multipart.listParts(ctx, target.bucket, target.key, uploadId, target.query);
+      return getObject(ctx, target.bucket, target.key, deps);
     case "HEAD":
       return getObject(ctx, target.bucket, target.key, deps);
     case "DELETE":
-      await deps.buckets.require(target.bucket);
-      await deps.objects.remove(target.bucket, target.key);
+      if (uploadId !== null) return deps.multipart.abort(ctx, target.bucket, target.key, uploadId);
+      await deleteObject(target.bucket, target.key, deps);
       return respondEmpty(ctx, 204);
     case "POST":
-      throw new S3Error("NotImplemented", "Multipart upload is not implemented yet.");
+      if (target.query.has("uploads")) return deps.multipart.create(ctx, target.bucket, target.key);
+      if (uploadId !== null) return deps.multipart.complete(ctx, target.bucket, target.key, uploadId, auth);
+      throw new S3Error("MethodNotAllowed");
     default:
       throw new S3Error("MethodNotAllowed");
   }
@@ -173,7 +197,6 @@ async function getBucket(ctx: S3Context, target: S3Target, deps: RouterAppDeps):
 }
 
 async function putObject(ctx: S3Context, bucket: string, key: string, auth: SigV4Auth, deps: RouterAppDeps): Promise<void> {
-  await deps.buckets.require(bucket);
   const input = readPutBody(ctx.req, auth, { bucket, key, bytesMax: deps.putBytesMax ?? PUT_BYTES_MAX_DEFAULT });
   const version = await deps.objects.put(input.put);
   const checks = await input.checks;
@@ -183,32 +206,64 @@ async function putObject(ctx: S3Context, bucket: string, key: string, auth: SigV
 }
 
 async function getObject(ctx: S3Context, bucket: string, key: string, deps: RouterAppDeps): Promise<void> {
-  await deps.buckets.require(bucket);
   const version = await deps.objects.head(bucket, key);
   if (!version || version.deleted) throw new S3Error("NoSuchKey", undefined, { extra: { Key: key } });
-  const range = parseRange(ctx.get("range") || undefined, version.size);
+  const size = logicalSize(version);
+  const range = parseRange(ctx.get("range") || undefined, size);
   setObjectHeaders(ctx, version, { wholeObject: range.kind === "none", checksumMode: ctx.get("x-amz-checksum-mode").toUpperCase() === "ENABLED" });
   if (range.kind === "unsatisfiable") {
-    ctx.set("Content-Range", contentRangeUnsatisfied(version.size));
-    throw new S3Error("InvalidRange", undefined, { extra: { RangeRequested: ctx.get("range"), ActualObjectSize: String(version.size) } });
+    ctx.set("Content-Range", contentRangeUnsatisfied(size));
+    throw new S3Error("InvalidRange", undefined, { extra: { RangeRequested: ctx.get("range"), ActualObjectSize: String(size) } });
   }
-  if (range.kind === "range") {
+  const wanted = range.kind === "range" ? { start: range.start, endInclusive: range.endInclusive } : undefined;
+  if (wanted) {
     ctx.status = 206;
-    ctx.set("Content-Range", contentRange(range.start, range.endInclusive, version.size));
-    ctx.length = range.endInclusive - range.start + 1;
+    ctx.set("Content-Range", contentRange(wanted.start, wanted.endInclusive, size));
+    ctx.length = wanted.endInclusive - wanted.start + 1;
   } else {
     ctx.status = 200;
-    ctx.length = version.size;
+    ctx.length = size;
   }
   // HEAD: Koa sends the status and headers as set, Content-Length included, and no body.
   if (ctx.method === "HEAD") return;
-  if (version.size === 0) {
+  if (size === 0) {
     ctx.body = "";
     return;
   }
-  const body = await deps.objects.open(version, range.kind === "range" ? { start: range.start, endInclusive: range.endInclusive } : undefined);
+  const body = isManifestObject(version) ? await openManifestObject(deps.objects, version, wanted ?? { start: 0, endInclusive: size - 1 }) : await deps.objects.open(version, wanted);
   body.on("error", (error) => deps.log.error("s3.get-body-failed", { requestId: ctx.requestId, bucket, key, stamp: version.stamp, cause: describe(error) }));
   ctx.body = body;
+}
+
+async function deleteObject(bucket: string, key: string, deps: Handlers): Promise<void> {
+  const previous = await deps.objects.head(bucket, key);
+  await deps.objects.remove(bucket, key);
+  // A multipart object's parts go with it (after the tombstone is committed, never before).
+  if (previous && !previous.deleted && isManifestObject(previous)) {
+    const manifest = parseManifest(await collectBody(await deps.objects.open(previous), MANIFEST_BYTES_MAX));
+    void deps.multipart.dropParts(manifest.uploadId, () => true);
+  }
+}
+
+async function deleteObjects(ctx: S3Context, bucket: string, auth: SigV4Auth, deps: Handlers): Promise<void> {
+  await deps.buckets.require(bucket);
+  const parsed = parseDeleteObjects(await readSmallBody(ctx.req, auth, DELETE_OBJECTS_BYTES_MAX));
+  if (!parsed.ok) throw parsed.error;
+  const deleted: { key: string }[] = [];
+  const errors: { key: string; code: string; message: string }[] = [];
+  await mapLimit(parsed.value.objects, 8, async ({ key }) => {
+    const problem = validateObjectKey(key);
+    if (problem) return void errors.push({ key, code: problem.code, message: problem.message });
+    try {
+      await deleteObject(bucket, key, deps);
+      deleted.push({ key });
+    } catch (thrown) {
+      const error = toS3Error(thrown);
+      errors.push({ key, code: error.code, message: error.message });
+    }
+  });
+  ctx.type = "application/xml";
+  ctx.body = renderDeleteResult({ deleted: parsed.value.quiet ? [] : deleted, errors });
 }
 
 function setObjectHeaders(ctx: S3Context, version: ObjectVersion, options: { wholeObject: boolean; checksumMode: boolean }): void {

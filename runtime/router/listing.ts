@@ -8,6 +8,7 @@ import { parseStamp } from "../../core/version.ts";
 import { S3Error } from "../s3/errors.ts";
 import { type EncodingType, type ObjectEntry, renderListAllMyBuckets, renderListObjectsV1, renderListObjectsV2 } from "../s3/xml.ts";
 import type { BucketInfo } from "./buckets.ts";
+import { logicalSize } from "./manifest.ts";
 import type { ObjectService } from "./object-service.ts";
 
 const MAX_KEYS_LIMIT = 1000;
@@ -51,7 +52,7 @@ export async function listPage(objects: ObjectService, bucket: string, options: 
         after = folded + AFTER_EVERYTHING;
         break; // re-list from past the prefix instead of walking through its keys
       }
-      contents.push({ key: v.key, lastModifiedMs: parseStamp(v.stamp)?.physicalMs ?? 0, etag: v.etag, size: v.size });
+      contents.push({ key: v.key, lastModifiedMs: parseStamp(v.stamp)?.physicalMs ?? 0, etag: v.etag, size: logicalSize(v) });
       last = v.key;
     }
     const skippedAhead = last !== undefined && after === last + AFTER_EVERYTHING;

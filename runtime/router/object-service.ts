@@ -36,6 +36,8 @@ export interface ObjectService {
   head(bucket: string, key: string): Promise<ObjectVersion | null>;
   /** The body of the given version (as `head` returned it), whole or a range. */
   open(version: ObjectVersion, range?: ByteRange): Promise<Readable>;
+  /** The body of an exact version known from elsewhere (a manifest), without a metadata read first. */
+  openVersion(version: ObjectVersion, range?: ByteRange): Promise<Readable>;
   /** Newest version per key, tombstones included, in key order after `after`. */
   list(bucket: string, prefix: string, after: string, limit: number): Promise<{ versions: readonly ObjectVersion[]; truncated: boolean }>;
   /** True once a write quorum of nodes is reachable. */

@@ -4,7 +4,8 @@
 // as a 503; a quorum failure is ServiceUnavailable; every failure an operator must act on is one log line.
 import { PassThrough, type Readable } from "node:stream";
 import { type CoordinatorDeps, deleteObject, openBody, readObject, writeVersion } from "../../core/coordinator.ts";
-import type { NodeId } from "../../core/ids.ts";
+import type { NodeId, PartitionId } from "../../core/ids.ts";
+import { partitionOf } from "../../core/placement.ts";
 import { mergeListingPages } from "../../core/listing.ts";
 import { ringsOf } from "../../core/membership.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
@@ -93,7 +94,15 @@ export class ReplicatedObjects implements ObjectService {
   async open(version: ObjectVersion, range?: ByteRange): Promise<Readable> {
     const answer = await this.read(version.bucket, version.key);
     const holders = answer.version?.stamp === version.stamp ? answer.holders : [];
-    const body = await openBody(this.deps, { partition: answer.partition, version, holders }, range);
+    return this.openFrom(answer.partition, version, holders, range);
+  }
+
+  openVersion(version: ObjectVersion, range?: ByteRange): Promise<Readable> {
+    return this.openFrom(partitionOf(this.deps.rings().current, version.bucket, version.key), version, [], range);
+  }
+
+  private async openFrom(partition: PartitionId, version: ObjectVersion, holders: readonly NodeId[], range: ByteRange | undefined): Promise<Readable> {
+    const body = await openBody(this.deps, { partition, version, holders }, range);
     if (!body.ok) throw new S3Error("ServiceUnavailable", "No replica could serve the object's bytes. Please retry.", { cause: body.error });
     const stream = body.value.body;
     if (stream instanceof StreamTee) throw new Error("a get returned a tee");

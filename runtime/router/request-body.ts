@@ -10,6 +10,7 @@ import type { ObjectVersion } from "../../core/object-version.ts";
 import { S3Error } from "../s3/errors.ts";
 import { decodePayload } from "../s3/payload.ts";
 import type { SigV4Auth } from "../s3/sigv4.ts";
+import { INTERNAL_META_PREFIX } from "./manifest.ts";
 import type { BodyDigests, PutInput } from "./object-service.ts";
 
 /** Headers S3 stores with an object and returns on GET/HEAD. */
@@ -75,7 +76,7 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(",") : value;
 }
 
-function metadataFrom(req: IncomingMessage): Record<string, string> {
+export function metadataFrom(req: IncomingMessage): Record<string, string> {
   const metadata: Record<string, string> = {};
   let userBytes = 0;
   for (const [name, raw] of Object.entries(req.headers)) {
@@ -98,6 +99,7 @@ function metadataFrom(req: IncomingMessage): Record<string, string> {
 export function storedMetadataHeaders(version: ObjectVersion, options: { wholeObject: boolean; checksumMode: boolean }): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(version.userMeta)) {
+    if (name.startsWith(INTERNAL_META_PREFIX)) continue;
     if (name.startsWith("x-amz-checksum-") && !(options.wholeObject && options.checksumMode)) continue;
     out[name] = value;
   }

@@ -11,10 +11,17 @@ import {
   HeadObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  UploadPartCommand,
+  CreateMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  AbortMultipartUploadCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestOf, generatedBodyWithDigest } from "./support/data.ts";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
@@ -127,6 +134,47 @@ describe("object round trips through the AWS SDK v3", () => {
     const got = await client.send(new GetObjectCommand({ Bucket: "videos", Key: "unsigned.txt" }));
     expect(await (got.Body as { transformToString(): Promise<string> }).transformToString()).toBe("unsigned payload");
     client.destroy();
+  });
+});
+
+describe("multipart uploads", () => {
+  it("an upload in parts (lib-storage, 5 MiB parts) reads back whole and in ranges that cross parts", async () => {
+    const size = 23 * 1024 * 1024 + 3;
+    const { body, md5 } = generatedBodyWithDigest(size);
+    const upload = new Upload({ client: s3, params: { Bucket: "videos", Key: "multi/movie.mp4", Body: body(), ContentType: "video/mp4" }, partSize: 5 * 1024 * 1024, queueSize: 2 });
+    const done = await upload.done();
+    expect(done.ETag).toMatch(/^"[0-9a-f]{32}-5"$/);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "videos", Key: "multi/movie.mp4" }));
+    expect(head.ContentLength).toBe(size);
+    expect(head.ContentType).toBe("video/mp4");
+    expect(head.ETag).toBe(done.ETag);
+    const got = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "multi/movie.mp4" }));
+    expect(await digestOf(got.Body as AsyncIterable<Uint8Array>)).toBe(await md5);
+    // A range that starts in part 1 and ends in part 3, compared with the same bytes of a whole read.
+    const whole = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "multi/movie.mp4" }))).Body!.transformToByteArray());
+    const start = 5 * 1024 * 1024 - 10;
+    const end = 10 * 1024 * 1024 + 10;
+    const ranged = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "multi/movie.mp4", Range: `bytes=${start}-${end}` }));
+    expect(ranged.ContentRange).toBe(`bytes ${start}-${end}/${size}`);
+    expect(Buffer.from(await ranged.Body!.transformToByteArray()).equals(whole.subarray(start, end + 1))).toBe(true);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: "videos", Prefix: "multi/" }));
+    expect(listed.Contents?.map((o) => [o.Key, o.Size])).toEqual([["multi/movie.mp4", size]]);
+  });
+
+  it("ListParts, AbortMultipartUpload, and Complete with a wrong ETag (InvalidPart) or a small middle part (EntityTooSmall)", async () => {
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: "videos", Key: "multi/aborted" }));
+    const uploadId = created.UploadId!;
+    const small = await s3.send(new UploadPartCommand({ Bucket: "videos", Key: "multi/aborted", UploadId: uploadId, PartNumber: 1, Body: Buffer.alloc(1024, 1) }));
+    await s3.send(new UploadPartCommand({ Bucket: "videos", Key: "multi/aborted", UploadId: uploadId, PartNumber: 2, Body: Buffer.alloc(1024, 2) }));
+    const parts = await s3.send(new ListPartsCommand({ Bucket: "videos", Key: "multi/aborted", UploadId: uploadId }));
+    expect(parts.Parts?.map((p) => [p.PartNumber, p.Size])).toEqual([[1, 1024], [2, 1024]]);
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: "videos" }));
+    expect(uploads.Uploads?.map((u) => u.UploadId)).toContain(uploadId);
+    expect(await s3ErrorOf(s3.send(new CompleteMultipartUploadCommand({ Bucket: "videos", Key: "multi/aborted", UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }] } })))).toEqual({ code: "InvalidPart", status: 400 });
+    expect(await s3ErrorOf(s3.send(new CompleteMultipartUploadCommand({ Bucket: "videos", Key: "multi/aborted", UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: small.ETag }, { PartNumber: 2, ETag: small.ETag }] } })))).toMatchObject({ status: 400 });
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: "videos", Key: "multi/aborted", UploadId: uploadId }));
+    expect(await s3ErrorOf(s3.send(new ListPartsCommand({ Bucket: "videos", Key: "multi/aborted", UploadId: uploadId })))).toEqual({ code: "NoSuchUpload", status: 404 });
+    expect(await s3ErrorOf(s3.send(new HeadObjectCommand({ Bucket: "videos", Key: "multi/aborted" })))).toMatchObject({ status: 404 });
   });
 });
 

@@ -1,0 +1,240 @@
+// Multipart uploads: CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload,
+// ListParts and ListMultipartUploads, on top of the replicated object service.
+// Guarantees: each part is stored and replicated like an object (quorum, checksums, streaming); an upload
+// exists from its Create until its Complete or Abort; Complete checks every named part against what was
+// stored (InvalidPart, EntityTooSmall) and writes one object version whose body is the manifest, so no part
+// byte is copied; the parts Complete did not name, and all parts of an aborted upload, are deleted.
+import { createHash, randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { Readable } from "node:stream";
+import type Koa from "koa";
+import { checksumHex, xxhash64Bytes } from "../../core/hash.ts";
+import type { ObjectVersion } from "../../core/object-version.ts";
+import { mapLimit } from "../../core/quorum.ts";
+import { parseStamp } from "../../core/version.ts";
+import type { RuntimeLog } from "../log.ts";
+import { S3Error } from "../s3/errors.ts";
+import { collectBody, decodePayload } from "../s3/payload.ts";
+import type { SigV4Auth } from "../s3/sigv4.ts";
+import { PART_NUMBER_MAX, parseCompleteMultipartUpload, renderCompleteMultipartUpload, renderInitiateMultipartUpload, renderListMultipartUploads, renderListParts } from "../s3/xml.ts";
+import { LOGICAL_SIZE_META, MANIFEST_META, type Manifest, type ManifestPart, PARTS_BUCKET, UPLOADS_BUCKET, partKey } from "./manifest.ts";
+import type { ObjectService } from "./object-service.ts";
+import { metadataFrom, readPutBody } from "./request-body.ts";
+
+/** S3: every part but the last is at least 5 MiB. */
+export const PART_BYTES_MIN = 5 * 1024 * 1024;
+export const PART_BYTES_MAX = 5 * 1024 ** 3;
+const COMPLETE_BODY_BYTES_MAX = 4 * 1024 * 1024;
+const UPLOAD_KEY_META = "x-ringstore-key";
+const UPLOAD_CONTENT_TYPE_META = "x-ringstore-content-type";
+const UPLOAD_OBJECT_META = "x-ringstore-object-meta";
+const PART_LOOKUPS_IN_FLIGHT_MAX = 16;
+const OWNER = { id: "ringstore", displayName: "ringstore" };
+const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
+
+interface Upload {
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  readonly contentType: string;
+  readonly metadata: Record<string, string>;
+  readonly initiatedMs: number;
+}
+
+const recordKey = (bucket: string, uploadId: string) => `${bucket}/${uploadId}`;
+
+function bytesBody(bytes: Buffer): Readable {
+  return Readable.from([bytes], { objectMode: false });
+}
+
+async function putBytes(objects: ObjectService, target: { bucket: string; key: string; contentType: string; metadata: Record<string, string>; etag?: string }, bytes: Buffer): Promise<ObjectVersion> {
+  return objects.put({
+    bucket: target.bucket,
+    key: target.key,
+    contentType: target.contentType,
+    metadata: target.metadata,
+    size: bytes.length,
+    body: bytesBody(bytes),
+    digests: Promise.resolve({
+      md5Hex: target.etag ?? (bytes.length === 0 ? EMPTY_MD5 : createHash("md5").update(bytes).digest("hex")),
+      checksum: checksumHex(xxhash64Bytes(bytes)),
+      size: bytes.length,
+    }),
+  });
+}
+
+export class Multipart {
+  constructor(
+    private readonly objects: ObjectService,
+    private readonly log: RuntimeLog,
+  ) {}
+
+  async create(ctx: Koa.Context, bucket: string, key: string): Promise<void> {
+    const uploadId = randomBytes(18).toString("base64url");
+    const metadata = metadataFrom(ctx.req);
+    const contentType = ctx.get("content-type") || "binary/octet-stream";
+    await putBytes(
+      this.objects,
+      {
+        bucket: UPLOADS_BUCKET,
+        key: recordKey(bucket, uploadId),
+        contentType: "application/octet-stream",
+        metadata: { [UPLOAD_KEY_META]: key, [UPLOAD_CONTENT_TYPE_META]: contentType, [UPLOAD_OBJECT_META]: JSON.stringify(metadata) },
+      },
+      Buffer.alloc(0),
+    );
+    const algorithm = ctx.get("x-amz-checksum-algorithm").toUpperCase();
+    ctx.type = "application/xml";
+    ctx.body = renderInitiateMultipartUpload({ bucket, key, uploadId, ...(algorithm === "CRC32" ? { checksumAlgorithm: "CRC32" as const } : {}) });
+  }
+
+  private async requireUpload(bucket: string, key: string, uploadId: string): Promise<Upload> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(uploadId)) throw new S3Error("NoSuchUpload", undefined, { extra: { UploadId: uploadId } });
+    const record = await this.objects.head(UPLOADS_BUCKET, recordKey(bucket, uploadId));
+    if (!record || record.deleted || record.userMeta[UPLOAD_KEY_META] !== key) throw new S3Error("NoSuchUpload", undefined, { extra: { UploadId: uploadId } });
+    return {
+      bucket,
+      key,
+      uploadId,
+      contentType: record.userMeta[UPLOAD_CONTENT_TYPE_META] ?? "binary/octet-stream",
+      metadata: JSON.parse(record.userMeta[UPLOAD_OBJECT_META] ?? "{}") as Record<string, string>,
+      initiatedMs: parseStamp(record.stamp)?.physicalMs ?? 0,
+    };
+  }
+
+  async uploadPart(ctx: Koa.Context, bucket: string, key: string, uploadId: string, partNumberText: string, auth: SigV4Auth): Promise<void> {
+    const partNumber = Number(partNumberText);
+    if (!/^\d{1,5}$/.test(partNumberText) || partNumber < 1 || partNumber > PART_NUMBER_MAX) {
+      throw new S3Error("InvalidArgument", `Part number must be an integer between 1 and ${PART_NUMBER_MAX}, inclusive`, { extra: { ArgumentName: "partNumber", ArgumentValue: partNumberText } });
+    }
+    await this.requireUpload(bucket, key, uploadId);
+    const input = readPutBody(ctx.req, auth, { bucket: PARTS_BUCKET, key: partKey(uploadId, partNumber), bytesMax: PART_BYTES_MAX });
+    const version = await this.objects.put({ ...input.put, contentType: "application/octet-stream" });
+    const checks = await input.checks;
+    ctx.set("ETag", `"${version.etag}"`);
+    for (const [name, value] of Object.entries(checks.responseHeaders)) ctx.set(name, value);
+    ctx.status = 200;
+    ctx.body = "";
+    ctx.remove("Content-Type");
+  }
+
+  async complete(ctx: Koa.Context, bucket: string, key: string, uploadId: string, auth: SigV4Auth): Promise<void> {
+    const upload = await this.requireUpload(bucket, key, uploadId);
+    const requested = parseCompleteMultipartUpload(await readSmallBody(ctx.req, auth, COMPLETE_BODY_BYTES_MAX));
+    if (!requested.ok) throw requested.error;
+    const wanted = requested.value.parts;
+    const stored = await mapLimit(wanted, PART_LOOKUPS_IN_FLIGHT_MAX, (p) => this.objects.head(PARTS_BUCKET, partKey(uploadId, p.partNumber)));
+    const parts: ManifestPart[] = [];
+    wanted.forEach((want, i) => {
+      const have = stored[i];
+      if (!have || have.deleted || have.etag !== want.etag) {
+        throw new S3Error("InvalidPart", undefined, { extra: { UploadId: uploadId, PartNumber: String(want.partNumber), ETag: want.etag } });
+      }
+      if (i < wanted.length - 1 && have.size < PART_BYTES_MIN) {
+        throw new S3Error("EntityTooSmall", undefined, { extra: { UploadId: uploadId, PartNumber: String(want.partNumber), ProposedSize: String(have.size), MinSizeAllowed: String(PART_BYTES_MIN) } });
+      }
+      parts.push({ partNumber: want.partNumber, key: have.key, stamp: have.stamp, size: have.size, etag: have.etag, checksum: have.checksum });
+    });
+    const etag = `${createHash("md5").update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, "hex")))).digest("hex")}-${parts.length}`;
+    const totalSize = parts.reduce((sum, p) => sum + p.size, 0);
+    const manifest: Manifest = { format: 1, uploadId, parts };
+    await putBytes(
+      this.objects,
+      { bucket, key, contentType: upload.contentType, metadata: { ...upload.metadata, [MANIFEST_META]: "1", [LOGICAL_SIZE_META]: String(totalSize) }, etag },
+      Buffer.from(JSON.stringify(manifest)),
+    );
+    await this.objects.remove(UPLOADS_BUCKET, recordKey(bucket, uploadId));
+    const kept = new Set(parts.map((p) => p.key));
+    void this.dropParts(uploadId, (k) => !kept.has(k));
+    ctx.type = "application/xml";
+    ctx.body = renderCompleteMultipartUpload({ location: `/${bucket}/${key}`, bucket, key, etag });
+  }
+
+  async abort(ctx: Koa.Context, bucket: string, key: string, uploadId: string): Promise<void> {
+    await this.requireUpload(bucket, key, uploadId);
+    await this.objects.remove(UPLOADS_BUCKET, recordKey(bucket, uploadId));
+    await this.dropParts(uploadId, () => true);
+    ctx.status = 204;
+  }
+
+  /** Deletes the parts of an upload that `shouldDrop` picks; failures are logged, repair of garbage can wait. */
+  async dropParts(uploadId: string, shouldDrop: (partKey: string) => boolean): Promise<void> {
+    try {
+      let after = "";
+      for (;;) {
+        const page = await this.objects.list(PARTS_BUCKET, `${uploadId}/`, after, 1000);
+        for (const v of page.versions) if (!v.deleted && shouldDrop(v.key)) await this.objects.remove(PARTS_BUCKET, v.key);
+        if (!page.truncated || page.versions.length === 0) return;
+        after = page.versions[page.versions.length - 1]!.key;
+      }
+    } catch (error) {
+      this.log.warn("multipart.drop-parts-failed", { uploadId, cause: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  async listParts(ctx: Koa.Context, bucket: string, key: string, uploadId: string, q: URLSearchParams): Promise<void> {
+    await this.requireUpload(bucket, key, uploadId);
+    const marker = Number(q.get("part-number-marker") ?? "0");
+    const maxParts = Math.min(Number(q.get("max-parts") ?? "1000"), 1000);
+    if (!Number.isInteger(marker) || marker < 0 || !Number.isInteger(maxParts) || maxParts < 0) throw new S3Error("InvalidArgument");
+    const page = await this.objects.list(PARTS_BUCKET, `${uploadId}/`, marker > 0 ? partKey(uploadId, marker) : "", maxParts + 1);
+    const live = page.versions.filter((v) => !v.deleted);
+    const shown = live.slice(0, maxParts);
+    const truncated = live.length > maxParts || page.truncated;
+    const last = shown[shown.length - 1];
+    ctx.type = "application/xml";
+    ctx.body = renderListParts({
+      bucket,
+      key,
+      uploadId,
+      partNumberMarker: marker,
+      nextPartNumberMarker: last ? Number(last.key.slice(uploadId.length + 1)) : 0,
+      maxParts,
+      isTruncated: truncated,
+      parts: shown.map((v) => ({ partNumber: Number(v.key.slice(uploadId.length + 1)), lastModifiedMs: parseStamp(v.stamp)?.physicalMs ?? 0, etag: v.etag, size: v.size })),
+      initiator: OWNER,
+      owner: OWNER,
+    });
+  }
+
+  async listUploads(ctx: Koa.Context, bucket: string, q: URLSearchParams): Promise<void> {
+    const prefix = q.get("prefix") ?? "";
+    const maxUploads = Math.min(Number(q.get("max-uploads") ?? "1000"), 1000);
+    if (!Number.isInteger(maxUploads) || maxUploads < 0) throw new S3Error("InvalidArgument");
+    const uploads: { key: string; uploadId: string; initiatedMs: number }[] = [];
+    let after = "";
+    for (;;) {
+      const page = await this.objects.list(UPLOADS_BUCKET, `${bucket}/`, after, 1000);
+      for (const v of page.versions) {
+        const key = v.userMeta[UPLOAD_KEY_META];
+        if (v.deleted || key === undefined || !key.startsWith(prefix)) continue;
+        uploads.push({ key, uploadId: v.key.slice(bucket.length + 1), initiatedMs: parseStamp(v.stamp)?.physicalMs ?? 0 });
+      }
+      if (!page.truncated || page.versions.length === 0 || uploads.length > 10 * maxUploads) break;
+      after = page.versions[page.versions.length - 1]!.key;
+    }
+    uploads.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.uploadId < b.uploadId ? -1 : 1));
+    const shown = uploads.slice(0, maxUploads);
+    ctx.type = "application/xml";
+    ctx.body = renderListMultipartUploads({
+      bucket,
+      keyMarker: q.get("key-marker") ?? "",
+      uploadIdMarker: q.get("upload-id-marker") ?? "",
+      prefix,
+      maxUploads,
+      isTruncated: uploads.length > maxUploads,
+      uploads: shown.map((u) => ({ key: u.key, uploadId: u.uploadId, initiatedMs: u.initiatedMs, initiator: OWNER, owner: OWNER })),
+      commonPrefixes: [],
+    });
+  }
+}
+
+/** A small request body (XML), decoded and verified like any payload, at most `bytesMax` bytes. */
+export async function readSmallBody(req: IncomingMessage, auth: SigV4Auth, bytesMax: number): Promise<Buffer> {
+  const decoded = decodePayload(req, { headers: req.headers, auth, bytesMax });
+  if (!decoded.ok) throw decoded.error;
+  const bytes = await collectBody(decoded.value.body, bytesMax, "MaxMessageLengthExceeded");
+  const result = await decoded.value.result;
+  if (!result.ok) throw result.error;
+  return bytes;
+}

@@ -1,0 +1,378 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { deleteObject, openBody, readObject, writeVersion, type WriteOutcome } from "../../core/coordinator.ts";
+import type { NodeId } from "../../core/ids.ts";
+import { ok } from "../../core/result.ts";
+import { primariesOf } from "../../core/placement.ts";
+import { type Fault, TestCluster, bodyOf, stampFor, versionOf } from "./support/cluster.ts";
+import type { MemBody } from "./support/memory-store.ts";
+
+const RUNS = 200;
+
+function write(cluster: TestCluster, deps: ReturnType<TestCluster["coordinator"]>, key: string, content: string): Promise<WriteOutcome> {
+  const body = bodyOf(content);
+  return writeVersion<MemBody>(deps, {
+    bucket: "b",
+    key,
+    size: body.size,
+    contentType: "video/mp4",
+    userMeta: {},
+    body,
+    finish: async () => ok({ etag: "etag", checksum: body.checksum, size: body.size }),
+  });
+}
+
+/** Random cluster shape, W, down nodes and a fault plan consumed request by request. */
+const scenario = fc.record({
+  nodes: fc.integer({ min: 3, max: 6 }),
+  writeQuorum: fc.integer({ min: 1, max: 3 }),
+  down: fc.array(fc.nat(5), { maxLength: 3 }),
+  faults: fc.array(fc.constantFrom<Fault>("deliver", "deliver", "deliver", "lose-request", "lose-response"), { maxLength: 12 }),
+  key: fc.string({ minLength: 1, maxLength: 6 }),
+});
+
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
+function setUp(s: { nodes: number; down: number[]; faults: Fault[] }, bugs = {}): TestCluster {
+  const cluster = new TestCluster({ nodes: s.nodes, bugs });
+  for (const d of s.down) if (d < s.nodes) cluster.crash(`n${d}`);
+  let i = 0;
+  cluster.faultFor = (_to, request) => (request.kind === "put" || request.kind === "commit" ? (s.faults[i++] ?? "deliver") : "deliver");
+  return cluster;
+}
+
+const committedOn = (cluster: TestCluster, key: string, stamp: string): NodeId[] => cluster.ids.filter((id) => cluster.node(id).store.hasCommitted("b", key, stamp));
+
+async function ackedWritesAreOnW(s: Scenario, bugs = {}): Promise<boolean> {
+  const cluster = setUp(s, bugs);
+  const outcome = await write(cluster, cluster.coordinator({ writeQuorum: s.writeQuorum }), s.key, "v1");
+  await outcome.background;
+  if (!outcome.ok) return true;
+  return committedOn(cluster, s.key, outcome.value.version.stamp).length >= s.writeQuorum;
+}
+
+describe("coordinator write path", () => {
+  it("a write acknowledged at W is committed on at least W replicas", async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        expect(await ackedWritesAreOnW(s)).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("with the planted bug ackAtWMinusOne, some acknowledged write sits on fewer than W replicas", async () => {
+    const found = await fc.check(
+      fc.asyncProperty(scenario, async (s) => ackedWritesAreOnW(s, { ackAtWMinusOne: true })),
+      { numRuns: RUNS },
+    );
+    expect(found.failed).toBe(true);
+  });
+
+  it("a write that fails before W durable copies leaves nothing committed anywhere", async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        const cluster = setUp(s);
+        const outcome = await write(cluster, cluster.coordinator({ writeQuorum: s.writeQuorum }), s.key, "v1");
+        await outcome.background;
+        if (outcome.ok || outcome.error.kind !== "quorum-failed" || outcome.error.phase === "commit") return;
+        const anyCommitted = cluster.ids.some((id) => cluster.node(id).store.committed("b", s.key).length > 0);
+        expect(anyCommitted).toBe(false);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("a write goes to the first N live nodes of the preference list, handoffs carrying the down primary as hint", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 4, max: 7 }), fc.nat(6), fc.string({ minLength: 1, maxLength: 5 }), async (nodes, downIndex, key) => {
+        const cluster = new TestCluster({ nodes });
+        const primaries = cluster.primaries("b", key);
+        const down = primaries[downIndex % primaries.length]!;
+        cluster.crash(down);
+        const outcome = await write(cluster, cluster.coordinator(), key, "x");
+        await outcome.background;
+        expect(outcome.ok).toBe(true);
+        if (!outcome.ok) return;
+        const holders = cluster.ids.filter((id) => cluster.node(id).store.hasCommitted("b", key, outcome.value.version.stamp));
+        expect(holders.length).toBe(3);
+        const handoffs = holders.filter((h) => !primaries.includes(h));
+        expect(handoffs.length).toBe(1);
+        const stored = cluster.node(handoffs[0]!).store.newestCommitted("b", key);
+        expect(stored?.hintFor).toBe(down);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("a write with fewer live placements than W is refused without sending anything", async () => {
+    const cluster = new TestCluster({ nodes: 3 });
+    cluster.crash("n0");
+    cluster.crash("n1");
+    const outcome = await write(cluster, cluster.coordinator(), "k", "x");
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.error).toMatchObject({ kind: "quorum-failed", phase: "placement" });
+    expect(cluster.delivered.get("put") ?? 0).toBe(0);
+  });
+
+  it("a body whose digests the caller refuses is not committed", async () => {
+    const cluster = new TestCluster({ nodes: 3 });
+    const body = bodyOf("abc");
+    const outcome = await writeVersion<MemBody>(cluster.coordinator(), {
+      bucket: "b",
+      key: "k",
+      size: 3,
+      contentType: "",
+      userMeta: {},
+      body,
+      finish: async () => ({ ok: false, error: "Content-MD5 mismatch" }),
+    });
+    await outcome.background;
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.error.kind).toBe("body-rejected");
+    expect(cluster.ids.every((id) => cluster.node(id).store.committed("b", "k").length === 0)).toBe(true);
+  });
+
+  it("copies whose checksum differs from the caller's do not count toward W", async () => {
+    const cluster = new TestCluster({ nodes: 3 });
+    const body = bodyOf("abc");
+    const outcome = await writeVersion<MemBody>(cluster.coordinator(), {
+      bucket: "b",
+      key: "k",
+      size: 3,
+      contentType: "",
+      userMeta: {},
+      body,
+      finish: async () => ok({ etag: "e", checksum: "0123456789abcdef", size: 3 }),
+    });
+    await outcome.background;
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.error).toMatchObject({ kind: "quorum-failed", phase: "put" });
+  });
+
+  it("during a ring transition an acknowledged write is on W primaries-or-handoffs of both rings", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 3, max: 5 }), fc.array(fc.string({ minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 }), async (nodes, keys) => {
+        const cluster = new TestCluster({ nodes });
+        cluster.join("joiner");
+        const view = cluster.view();
+        expect(view.previous).toBeDefined();
+        const deps = cluster.coordinator();
+        for (const key of keys) {
+          const outcome = await write(cluster, deps, key, `v-${key}`);
+          await outcome.background;
+          expect(outcome.ok).toBe(true);
+          if (!outcome.ok) continue;
+          const on = new Set(committedOn(cluster, key, outcome.value.version.stamp));
+          const p = cluster.partitionOf("b", key);
+          for (const ring of [view.current, view.previous!]) {
+            const hits = primariesOf(ring, p).filter((n) => on.has(n)).length;
+            expect(hits).toBeGreaterThanOrEqual(2);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe("coordinator read path", () => {
+  /** Random versions of one key scattered over the replicas, some nodes down or behind. */
+  const layout = fc.record({
+    nodes: fc.integer({ min: 3, max: 6 }),
+    copies: fc.array(fc.record({ node: fc.nat(5), ms: fc.integer({ min: 1, max: 50 }), tombstone: fc.boolean() }), { maxLength: 10 }),
+    down: fc.array(fc.nat(5), { maxLength: 2 }),
+    behind: fc.array(fc.nat(5), { maxLength: 2 }),
+    readQuorum: fc.integer({ min: 1, max: 3 }),
+  });
+
+  type Layout = typeof layout extends fc.Arbitrary<infer T> ? T : never;
+
+  function place(l: Layout): TestCluster {
+    const cluster = new TestCluster({ nodes: l.nodes });
+    const p = cluster.partitionOf("b", "k");
+    for (const c of l.copies) {
+      if (c.node >= l.nodes) continue;
+      const v = versionOf("b", "k", stampFor(c.ms, `w${c.node}`), c.tombstone ? null : `body${c.ms}`);
+      cluster.node(`n${c.node}`).store.put(p, v, c.tombstone ? { size: 0, checksum: v.checksum } : bodyOf(`body${c.ms}`), true);
+    }
+    for (const d of l.down) if (d < l.nodes) cluster.crash(`n${d}`);
+    for (const b of l.behind) if (b < l.nodes) cluster.node(`n${b}`).catchUp.markAllBehind();
+    return cluster;
+  }
+
+  it("a read returns the newest of at least R answers, and its holders hold exactly that version", async () => {
+    await fc.assert(
+      fc.asyncProperty(layout, async (l) => {
+        const cluster = place(l);
+        const read = await readObject(cluster.coordinator({ readQuorum: l.readQuorum, readRepair: false }), "b", "k");
+        if (!read.ok) {
+          expect(read.error.answered.length).toBeLessThan(l.readQuorum);
+          return;
+        }
+        expect(read.value.answers.size).toBeGreaterThanOrEqual(l.readQuorum);
+        let newest: string | null = null;
+        for (const [node, v] of read.value.answers) {
+          expect(cluster.node(node).up).toBe(true);
+          expect(cluster.node(node).catchUp.isCaughtUp(read.value.partition)).toBe(true);
+          if (v && (newest === null || v.stamp > newest)) newest = v.stamp;
+        }
+        expect(read.value.version?.stamp ?? null).toBe(newest);
+        for (const h of read.value.holders) expect(cluster.node(h).store.newestCommitted("b", "k")?.stamp).toBe(newest);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("read after an acknowledged write returns it or newer when R + W > N", async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, fc.integer({ min: 1, max: 3 }), async (s, readQuorum) => {
+        fc.pre(readQuorum + s.writeQuorum > 3);
+        const cluster = setUp(s);
+        const deps = cluster.coordinator({ writeQuorum: s.writeQuorum, readQuorum });
+        const first = await write(cluster, deps, s.key, "one");
+        const outcome = await write(cluster, deps, s.key, "two");
+        await Promise.all([first.background, outcome.background]);
+        if (!outcome.ok) return;
+        cluster.faultFor = () => "deliver";
+        const read = await readObject(deps, "b", s.key);
+        if (!read.ok) return; // unavailable is allowed, stale is not
+        expect(read.value.version?.stamp).toBe(outcome.value.version.stamp);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("a node that is not caught up never counts toward R: strict reads fail, sloppy reads walk on to handoffs", async () => {
+    const cluster = new TestCluster({ nodes: 5 });
+    const w = await write(cluster, cluster.coordinator(), "k", "x");
+    await w.background;
+    const primaries = cluster.primaries("b", "k");
+    cluster.node(primaries[0]!).catchUp.markAllBehind();
+    cluster.node(primaries[1]!).catchUp.markAllBehind();
+    const strict = await readObject(cluster.coordinator(), "b", "k");
+    expect(strict.ok).toBe(false);
+    if (!strict.ok) expect(strict.error.failures.filter((f) => f.failure.kind === "not-caught-up").length).toBe(2);
+    const sloppy = await readObject(cluster.coordinator({ sloppyQuorum: true }), "b", "k");
+    expect(sloppy.ok).toBe(true);
+    if (!sloppy.ok) return;
+    expect([...sloppy.value.answers.keys()]).not.toContain(primaries[0]);
+    expect([...sloppy.value.answers.keys()]).not.toContain(primaries[1]);
+    expect(sloppy.value.answers.size).toBe(2);
+  });
+
+  /** The writer and the reader each see a different set of nodes as unreachable (a network partition). */
+  const partitioned = fc.record({
+    nodes: fc.integer({ min: 3, max: 6 }),
+    hiddenFromWriter: fc.uniqueArray(fc.nat(5), { maxLength: 2 }),
+    hiddenFromReader: fc.uniqueArray(fc.nat(5), { maxLength: 2 }),
+    key: fc.string({ minLength: 1, maxLength: 5 }),
+  });
+  type Partitioned = typeof partitioned extends fc.Arbitrary<infer T> ? T : never;
+
+  async function readSeesWriteAcrossPartition(p: Partitioned, sloppyQuorum: boolean): Promise<boolean> {
+    const cluster = new TestCluster({ nodes: p.nodes });
+    const hidden = (list: number[]) => new Set(list.filter((i) => i < p.nodes).map((i) => `n${i}`));
+    const fromWriter = hidden(p.hiddenFromWriter);
+    const fromReader = hidden(p.hiddenFromReader);
+    const writer = cluster.coordinator({ sloppyQuorum }, (n) => !fromWriter.has(n), "writer");
+    const reader = cluster.coordinator({ sloppyQuorum, readRepair: false }, (n) => !fromReader.has(n), "reader");
+    const w = await write(cluster, writer, p.key, "new");
+    await w.background;
+    if (!w.ok) return true;
+    const r = await readObject(reader, "b", p.key);
+    return !r.ok || r.value.version?.stamp === w.value.version.stamp;
+  }
+
+  it("with strict quorums, a read sees every acknowledged write even when writer and reader are partitioned differently", async () => {
+    await fc.assert(
+      fc.asyncProperty(partitioned, async (p) => {
+        expect(await readSeesWriteAcrossPartition(p, false)).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("with sloppy quorums, such a partition can hide an acknowledged write from a read (the simulator's finding F1)", async () => {
+    const found = await fc.check(
+      fc.asyncProperty(partitioned, async (p) => readSeesWriteAcrossPartition(p, true)),
+      { numRuns: RUNS },
+    );
+    expect(found.failed).toBe(true);
+  });
+
+  it("read repair brings every answering primary up to the newest version", async () => {
+    await fc.assert(
+      fc.asyncProperty(layout, async (l) => {
+        const cluster = place(l);
+        const read = await readObject(cluster.coordinator({ readQuorum: l.readQuorum }), "b", "k");
+        if (!read.ok || !read.value.version) return;
+        await read.value.background;
+        const primaries = new Set(cluster.primaries("b", "k"));
+        for (const node of read.value.answers.keys()) {
+          if (!primaries.has(node)) continue;
+          expect(cluster.node(node).store.newestCommitted("b", "k")?.stamp).toBe(read.value.version.stamp);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe("coordinator body path", () => {
+  const corruption = fc.record({
+    nodes: fc.integer({ min: 3, max: 6 }),
+    corrupt: fc.array(fc.nat(2), { maxLength: 3 }),
+    unreachable: fc.array(fc.nat(2), { maxLength: 2 }),
+  });
+
+  type Corruption = typeof corruption extends fc.Arbitrary<infer T> ? T : never;
+
+  async function readBack(c: Corruption, bugs = {}): Promise<{ served: boolean; clean: boolean }> {
+    const cluster = new TestCluster({ nodes: c.nodes, bugs });
+    const deps = cluster.coordinator();
+    const w = await write(cluster, deps, "k", "payload");
+    await w.background;
+    if (!w.ok) throw new Error("write failed");
+    const read = await readObject(deps, "b", "k");
+    if (!read.ok) throw new Error("read failed");
+    const primaries = cluster.primaries("b", "k");
+    for (const i of c.corrupt) cluster.node(primaries[i]!).store.corrupt("b", "k", w.value.version.stamp);
+    for (const i of c.unreachable) cluster.crash(primaries[i]!);
+    const body = await openBody(deps, read.value);
+    if (!body.ok) return { served: false, clean: true };
+    return { served: true, clean: body.value.body.checksum === w.value.version.checksum };
+  }
+
+  it("openBody never returns bytes that fail the checksum, and serves whenever a good replica is reachable", async () => {
+    await fc.assert(
+      fc.asyncProperty(corruption, async (c) => {
+        const result = await readBack(c);
+        expect(result.clean).toBe(true);
+        const bad = new Set([...c.corrupt, ...c.unreachable]);
+        if (bad.size < 3) expect(result.served).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("with the planted bug skipReadChecksum, corrupt bytes can reach the client", async () => {
+    const found = await fc.check(
+      fc.asyncProperty(corruption, async (c) => (await readBack(c, { skipReadChecksum: true })).clean),
+      { numRuns: RUNS },
+    );
+    expect(found.failed).toBe(true);
+  });
+
+  it("a delete writes a tombstone that reads return as the newest version", async () => {
+    const cluster = new TestCluster({ nodes: 4 });
+    const deps = cluster.coordinator();
+    const w = await write(cluster, deps, "k", "x");
+    await w.background;
+    const d = await deleteObject(deps, "b", "k");
+    await d.background;
+    expect(d.ok).toBe(true);
+    const read = await readObject(deps, "b", "k");
+    expect(read.ok && read.value.version?.deleted).toBe(true);
+  });
+});

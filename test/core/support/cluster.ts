@@ -1,0 +1,248 @@
+// A tiny in-memory cluster for core tests: storage nodes (core/storage-node.ts over MemoryStore) behind a
+// Transport that routes a request straight to the target's handler, with switchable faults: a node can be
+// down (unreachable), and any single request can be lost before it arrives or after it was applied.
+// Everything is promise-based without timers, so a test is deterministic for a given fault plan.
+
+import { CatchUpState } from "../../../core/catch-up.ts";
+import { type ClusterMap, createClusterMap, decommissionNode, joinNode } from "../../../core/cluster-map.ts";
+import type { CoordinatorDeps } from "../../../core/coordinator.ts";
+import { EMPTY_BODY_CHECKSUM } from "../../../core/coordinator.ts";
+import { checksumHex, xxhash64 } from "../../../core/hash.ts";
+import { type NodeId, type PartitionId, nodeId, zoneId } from "../../../core/ids.ts";
+import { Membership, type RingView } from "../../../core/membership.ts";
+import type { ObjectVersion } from "../../../core/object-version.ts";
+import { partitionOf, primariesOf } from "../../../core/placement.ts";
+import type { PlantedBugs } from "../../../core/planted-bugs.ts";
+import type { Clock, Log, ReplicaRequest, Transport, TransportFailure } from "../../../core/ports.ts";
+import { RepairState, type RepairContext, type RepairReport, runRepairRound } from "../../../core/repair.ts";
+import { type Result, err, ok } from "../../../core/result.ts";
+import { type ReplicationSettings, type RepairSettings, replicationSettings, repairSettings } from "../../../core/settings.ts";
+import { handleReplicaRequest, heartbeatReport, type StorageNodeContext } from "../../../core/storage-node.ts";
+import { HybridLogicalClock, formatStamp } from "../../../core/version.ts";
+import { type MemBody, MemoryStore } from "./memory-store.ts";
+
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+export function bodyOf(content: string): MemBody {
+  return { size: content.length, checksum: checksumHex(xxhash64(content)) };
+}
+
+export const emptyMemBody: MemBody = { size: 0, checksum: EMPTY_BODY_CHECKSUM };
+
+export function verifyMemBody(body: MemBody, version: ObjectVersion): Result<MemBody, TransportFailure> {
+  return body.checksum === version.checksum ? ok(body) : err({ kind: "corrupt", detail: `body ${body.checksum} != ${version.checksum}` });
+}
+
+/** What happens to one request: delivered, lost on the way there, or applied and its answer lost. */
+export type Fault = "deliver" | "lose-request" | "lose-response";
+
+export interface TestNode {
+  readonly id: NodeId;
+  readonly store: MemoryStore;
+  readonly membership: Membership;
+  catchUp: CatchUpState;
+  repair: RepairState;
+  up: boolean;
+  /** When the node last crashed (every process's view sees it down from then on: a perfect detector). */
+  crashedAtMs: number | undefined;
+}
+
+export interface ClusterOptions {
+  readonly nodes: number;
+  readonly replicas?: number;
+  readonly partitionBits?: number;
+  readonly zones?: number;
+  readonly initiallyCaughtUp?: boolean;
+  readonly bugs?: PlantedBugs;
+}
+
+export class TestCluster {
+  map: ClusterMap;
+  readonly nodes = new Map<NodeId, TestNode>();
+  nowMs = 1_000_000;
+  bugs: PlantedBugs;
+  /** Decides the fate of each request; default: deliver. */
+  faultFor: (to: NodeId, request: ReplicaRequest<MemBody>) => Fault = () => "deliver";
+  /** Requests delivered, by kind (for tests that count work). */
+  readonly delivered = new Map<string, number>();
+  readonly routerMembership: Membership;
+
+  constructor(options: ClusterOptions) {
+    const zones = options.zones ?? options.nodes;
+    this.map = createClusterMap({
+      partitionBits: options.partitionBits ?? 3,
+      replicas: options.replicas ?? 3,
+      nodes: Array.from({ length: options.nodes }, (_, i) => ({ id: nodeId(`n${i}`), address: `sim:n${i}`, zone: zoneId(`z${i % zones}`) })),
+    });
+    this.bugs = options.bugs ?? {};
+    this.routerMembership = new Membership(this.map);
+    for (const entry of this.map.nodes) this.addNode(entry.id, options.initiallyCaughtUp ?? true);
+  }
+
+  private addNode(id: NodeId, caughtUp: boolean): void {
+    const membership = new Membership(this.map);
+    this.nodes.set(id, { id, store: new MemoryStore(), membership, catchUp: new CatchUpState(id, membership.view, caughtUp), repair: new RepairState(), up: true, crashedAtMs: undefined });
+  }
+
+  node(id: NodeId | string): TestNode {
+    const n = this.nodes.get(id as NodeId);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  get ids(): NodeId[] {
+    return [...this.nodes.keys()];
+  }
+
+  view(): RingView {
+    return this.routerMembership.view;
+  }
+
+  partitionOf(bucket: string, key: string): PartitionId {
+    return partitionOf(this.view().current, bucket, key);
+  }
+
+  primaries(bucket: string, key: string): readonly NodeId[] {
+    return primariesOf(this.view().current, this.partitionOf(bucket, key));
+  }
+
+  clock(): Clock {
+    return { nowMs: () => this.nowMs, sleep: async () => {} };
+  }
+
+  storageContext(node: TestNode): StorageNodeContext<MemBody> {
+    return {
+      self: node.id,
+      store: node.store,
+      catchUp: node.catchUp,
+      membership: node.membership,
+      verifyBody: (body, version) => verifyMemBody(body, version),
+      log: silentLog,
+      faults: this.bugs,
+    };
+  }
+
+  transport(): Transport<MemBody> {
+    return {
+      send: async (to, request) => {
+        const node = this.nodes.get(to);
+        if (!node || !node.up) return err({ kind: "unreachable", detail: `${to} is down` });
+        const fault = this.faultFor(to, request as ReplicaRequest<MemBody>);
+        if (fault === "lose-request") return err({ kind: "timeout", detail: "request lost" });
+        this.delivered.set(request.kind, (this.delivered.get(request.kind) ?? 0) + 1);
+        const result = await handleReplicaRequest(this.storageContext(node), request);
+        if (fault === "lose-response") return err({ kind: "timeout", detail: "response lost" });
+        return result;
+      },
+    } as Transport<MemBody>;
+  }
+
+  /** The router's liveness: a perfect detector unless `liveness` says otherwise. */
+  coordinator(settings: Partial<ReplicationSettings> = {}, liveness?: (node: NodeId) => boolean, writer = "router1"): CoordinatorDeps<MemBody> {
+    return {
+      transport: this.transport(),
+      rings: () => this.view(),
+      isLive: liveness ?? ((n) => this.nodes.get(n)?.up === true),
+      hlc: new HybridLogicalClock(this.clock(), writer),
+      log: silentLog,
+      settings: replicationSettings({ replicas: this.map.replicas, ...settings }),
+      emptyBody: () => emptyMemBody,
+      verifyBody: (body, version) => verifyMemBody(body, version),
+      faults: this.bugs,
+    };
+  }
+
+  repairContext(node: TestNode, settings: Partial<RepairSettings> = {}): RepairContext<MemBody> {
+    return {
+      self: node.id,
+      store: node.store,
+      transport: this.transport(),
+      catchUp: node.catchUp,
+      rings: () => node.membership.view,
+      isLive: (n) => this.nodes.get(n)?.up === true,
+      downSinceMs: (n) => (this.nodes.get(n)?.up === true ? null : (this.nodes.get(n)?.crashedAtMs ?? this.nowMs)),
+      nowMs: () => this.nowMs,
+      emptyBody: () => emptyMemBody,
+      verifyBody: (body, version) => verifyMemBody(body, version),
+      settings: repairSettings({ tombstoneGraceMs: 10 * 24 * 3600_000, ...settings }),
+      log: silentLog,
+      faults: this.bugs,
+    };
+  }
+
+  /** One repair round on every live node, in id order. */
+  async repairRound(settings: Partial<RepairSettings> = {}): Promise<RepairReport[]> {
+    const reports: RepairReport[] = [];
+    for (const node of this.nodes.values()) if (node.up) reports.push(await runRepairRound(this.repairContext(node, settings), node.repair));
+    return reports;
+  }
+
+  /** Repair rounds until one changes nothing (or `roundsMax`); returns the number of rounds run. */
+  async repairUntilQuiet(settings: Partial<RepairSettings> = {}, roundsMax = 30): Promise<number> {
+    for (let round = 1; round <= roundsMax; round++) {
+      const reports = await this.repairRound(settings);
+      const busy = reports.some((r) => r.pulled + r.pushed + r.handoffDropped + r.supersededDropped + r.tombstonesCollected + r.caughtUp.length > 0);
+      if (!busy) return round;
+    }
+    return roundsMax;
+  }
+
+  crash(id: NodeId | string): void {
+    const node = this.node(id);
+    node.up = false;
+    node.crashedAtMs = this.nowMs;
+  }
+
+  /** A restart keeps the disk; the node is behind on all its partitions until repair syncs them. */
+  restart(id: NodeId | string): void {
+    const node = this.node(id);
+    node.up = true;
+    node.catchUp = new CatchUpState(node.id, node.membership.view, false);
+    node.repair = new RepairState();
+  }
+
+  /** Every process adopts `map` (a join or decommission). */
+  adopt(map: ClusterMap): void {
+    this.map = map;
+    this.routerMembership.adopt(map);
+    for (const entry of map.nodes) if (!this.nodes.has(entry.id)) this.addNode(entry.id, false);
+    for (const node of this.nodes.values()) {
+      node.membership.adopt(map);
+      node.catchUp.onRingChange(node.membership.view);
+    }
+  }
+
+  join(name: string): NodeId {
+    const id = nodeId(name);
+    const next = joinNode(this.map, { id, address: `sim:${name}`, zone: zoneId(`z-${name}`) });
+    if (!next.ok) throw new Error(next.error);
+    this.adopt(next.value);
+    return id;
+  }
+
+  decommission(id: NodeId): void {
+    const next = decommissionNode(this.map, id);
+    if (!next.ok) throw new Error(next.error);
+    this.adopt(next.value);
+  }
+
+  /** Heartbeats between all live nodes and the router, then retire transitions that are complete. */
+  gossip(): void {
+    const reports = [...this.nodes.values()].filter((n) => n.up).map((n) => [n.id, heartbeatReport({ membership: n.membership, catchUp: n.catchUp })] as const);
+    for (const node of [...this.nodes.values(), null]) {
+      const membership = node ? node.membership : this.routerMembership;
+      for (const [from, report] of reports) membership.observe(from, report);
+      if (membership.retireIfComplete() && node) node.catchUp.onRingChange(node.membership.view);
+    }
+  }
+}
+
+/** A stamp for hand-placed versions: physical ms and a writer. */
+export function stampFor(physicalMs: number, writer = "w"): ObjectVersion["stamp"] {
+  return formatStamp({ physicalMs, logical: 0, writer });
+}
+
+export function versionOf(bucket: string, key: string, stamp: ObjectVersion["stamp"], content: string | null): ObjectVersion {
+  const body = content === null ? emptyMemBody : bodyOf(content);
+  return { bucket, key, stamp, size: body.size, etag: content === null ? "" : "e", checksum: body.checksum, contentType: "x/y", userMeta: {}, deleted: content === null };
+}

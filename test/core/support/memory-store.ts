@@ -1,0 +1,140 @@
+// A tiny in-memory BlobStore for core tests. Bodies are values: a size and the checksum of their bytes; a
+// corrupt body is one whose checksum no longer matches the version's.
+// Guarantees: lists in (bucket, key, stamp) order with an exclusive cursor; writes of a stamp already held are
+// idempotent and never turn a committed copy back into a pending one.
+
+import type { NodeId, PartitionId } from "../../../core/ids.ts";
+import type { ObjectVersion, VersionStamp } from "../../../core/object-version.ts";
+import type { BlobStore, ByteRange, StoreFailure, StoredVersion, VersionHeader } from "../../../core/ports.ts";
+import { type Result, err, ok } from "../../../core/result.ts";
+
+export interface MemBody {
+  readonly size: number;
+  /** xxhash64 of the bytes this body stands for. */
+  readonly checksum: string;
+}
+
+interface Entry {
+  version: StoredVersion;
+  body: MemBody;
+}
+
+const idOf = (bucket: string, key: string, stamp: string): string => `${bucket}\u0000${key}\u0000${stamp}`;
+
+export class MemoryStore implements BlobStore<MemBody> {
+  readonly entries = new Map<string, Entry>();
+  /** Called before every drop (tests check invariants at that moment). */
+  onDrop?: (version: StoredVersion) => void;
+
+  // ---- direct access for tests ----
+
+  committed(bucket: string, key: string): StoredVersion[] {
+    return [...this.entries.values()].filter((e) => e.version.committed && e.version.bucket === bucket && e.version.key === key).map((e) => e.version);
+  }
+
+  newestCommitted(bucket: string, key: string): StoredVersion | null {
+    let best: StoredVersion | null = null;
+    for (const v of this.committed(bucket, key)) if (!best || v.stamp > best.stamp) best = v;
+    return best;
+  }
+
+  hasCommitted(bucket: string, key: string, stamp: string): boolean {
+    return this.entries.get(idOf(bucket, key, stamp))?.version.committed === true;
+  }
+
+  allCommitted(): StoredVersion[] {
+    return [...this.entries.values()].filter((e) => e.version.committed).map((e) => e.version);
+  }
+
+  /** Replace a stored body with bytes that fail the checksum. */
+  corrupt(bucket: string, key: string, stamp: string): void {
+    const e = this.entries.get(idOf(bucket, key, stamp));
+    if (e) e.body = { size: e.body.size, checksum: `bad${e.body.checksum}`.slice(0, 16) };
+  }
+
+  put(partition: PartitionId, version: ObjectVersion, body: MemBody, committed: boolean, hintFor?: NodeId): void {
+    this.entries.set(idOf(version.bucket, version.key, version.stamp), { version: { ...version, partition, committed, ...(hintFor ? { hintFor } : {}) }, body });
+  }
+
+  // ---- BlobStore ----
+
+  async writePending(partition: PartitionId, header: VersionHeader, body: MemBody, hintFor: NodeId | undefined): Promise<Result<{ checksum: string; size: number }, StoreFailure>> {
+    const id = idOf(header.bucket, header.key, header.stamp);
+    const existing = this.entries.get(id);
+    if (!existing?.version.committed) {
+      this.entries.set(id, { version: { ...header, etag: "", checksum: body.checksum, partition, committed: false, ...(hintFor ? { hintFor } : {}) }, body });
+    }
+    return ok({ checksum: body.checksum, size: body.size });
+  }
+
+  async commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>> {
+    const e = this.entries.get(idOf(version.bucket, version.key, version.stamp));
+    if (!e) return err({ kind: "not-found", detail: "no pending version" });
+    if (e.version.committed) return ok(undefined);
+    if (e.body.checksum !== version.checksum) return err({ kind: "corrupt", detail: "checksum differs" });
+    e.version = { ...version, partition, committed: true, ...(hintFor ? { hintFor } : {}) };
+    return ok(undefined);
+  }
+
+  async writeCommitted(partition: PartitionId, version: ObjectVersion, body: MemBody, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>> {
+    // Like the simulator's disk: a committed copy of the same stamp is kept as it is.
+    if (this.entries.get(idOf(version.bucket, version.key, version.stamp))?.version.committed) return ok(undefined);
+    this.entries.set(idOf(version.bucket, version.key, version.stamp), { version: { ...version, partition, committed: true, ...(hintFor ? { hintFor } : {}) }, body });
+    return ok(undefined);
+  }
+
+  async headCommitted(bucket: string, key: string): Promise<Result<StoredVersion | null, StoreFailure>> {
+    return ok(this.newestCommitted(bucket, key));
+  }
+
+  async readBody(bucket: string, key: string, stamp: VersionStamp, _range?: ByteRange): Promise<Result<{ version: StoredVersion; body: MemBody }, StoreFailure>> {
+    const e = this.entries.get(idOf(bucket, key, stamp));
+    if (!e) return err({ kind: "not-found", detail: `${key}@${stamp}` });
+    return ok({ version: e.version, body: e.body });
+  }
+
+  async drop(bucket: string, key: string, stamp: VersionStamp): Promise<Result<boolean, StoreFailure>> {
+    const id = idOf(bucket, key, stamp);
+    const e = this.entries.get(id);
+    if (!e) return ok(false);
+    this.onDrop?.(e.version);
+    this.entries.delete(id);
+    return ok(true);
+  }
+
+  async listPartition(partition: PartitionId, after: { bucket: string; key: string; stamp: VersionStamp } | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
+    const cursor = after ? idOf(after.bucket, after.key, after.stamp) : undefined;
+    const rows = [...this.entries.entries()]
+      .filter(([id, e]) => e.version.partition === partition && (cursor === undefined || id > cursor))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit)
+      .map(([, e]) => e.version);
+    return ok(rows);
+  }
+
+  async partitionsHeld(): Promise<Result<readonly PartitionId[], StoreFailure>> {
+    return ok([...new Set([...this.entries.values()].map((e) => e.version.partition))].sort((a, b) => a - b));
+  }
+
+  async listBucket(bucket: string, prefix: string, after: string, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
+    const newest = new Map<string, StoredVersion>();
+    for (const e of this.entries.values()) {
+      const v = e.version;
+      if (!v.committed || v.bucket !== bucket || !v.key.startsWith(prefix) || v.key <= after) continue;
+      const best = newest.get(v.key);
+      if (!best || v.stamp > best.stamp) newest.set(v.key, v);
+    }
+    return ok([...newest.keys()].sort().slice(0, limit).map((k) => newest.get(k)!));
+  }
+
+  async dropPendingBefore(stampCutoff: VersionStamp): Promise<Result<number, StoreFailure>> {
+    let n = 0;
+    for (const [id, e] of [...this.entries]) {
+      if (!e.version.committed && e.version.stamp < stampCutoff) {
+        this.entries.delete(id);
+        n++;
+      }
+    }
+    return ok(n);
+  }
+}

@@ -20,6 +20,7 @@ import { readPutBody, storedMetadataHeaders } from "./request-body.ts";
 import { MANIFEST_BYTES_MAX, openManifestObject } from "./manifest-reader.ts";
 import { isManifestObject, logicalSize, parseManifest } from "./manifest.ts";
 import { Multipart, readSmallBody } from "./multipart.ts";
+import { copyObject } from "./copy.ts";
 import { collectBody } from "../s3/payload.ts";
 import { DELETE_OBJECTS_BYTES_MAX, parseDeleteObjects, renderDeleteResult } from "../s3/xml.ts";
 import { mapLimit } from "../../core/quorum.ts";
@@ -143,7 +144,10 @@ async function dispatch(ctx: S3Context, target: S3Target, auth: SigV4Auth, deps:
   await deps.buckets.require(target.bucket);
   switch (method) {
     case "PUT":
-      if (ctx.get("x-amz-copy-source")) throw new S3Error("NotImplemented", "CopyObject and UploadPartCopy are not implemented yet.");
+      if (ctx.get("x-amz-copy-source")) {
+        if (uploadId !== null) throw new S3Error("NotImplemented", "UploadPartCopy is not implemented yet.");
+        return copyObject(ctx, { bucket: target.bucket, key: target.key }, deps);
+      }
       if (uploadId !== null) return deps.multipart.uploadPart(ctx, target.bucket, target.key, uploadId, target.query.get("partNumber") ?? "", auth);
       return putObject(ctx, target.bucket, target.key, auth, deps);
     case "GET":
@@ -270,7 +274,8 @@ function setObjectHeaders(ctx: S3Context, version: ObjectVersion, options: { who
   ctx.set("ETag", `"${version.etag}"`);
   ctx.set("Last-Modified", new Date(parseStamp(version.stamp)?.physicalMs ?? 0).toUTCString());
   ctx.set("Accept-Ranges", "bytes");
-  ctx.type = version.contentType || "application/octet-stream";
+  // Set verbatim: ctx.type would add a charset the client never sent.
+  ctx.set("Content-Type", version.contentType || "application/octet-stream");
   for (const [name, value] of Object.entries(storedMetadataHeaders(version, options))) ctx.set(name, value);
 }
 

@@ -4,12 +4,11 @@
 // with the S3Error, and the coordinator then commits nothing. The body is hashed once, in the same pass
 // as the decoder's checks: MD5 (ETag) and CRC32 in the decoder, xxhash64 (replica checksum) here.
 import type { IncomingMessage } from "node:http";
-import { Transform, type TransformCallback } from "node:stream";
-import { checksumHex, createXxhash64 } from "../../core/hash.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import { S3Error } from "../s3/errors.ts";
 import { decodePayload } from "../s3/payload.ts";
 import type { SigV4Auth } from "../s3/sigv4.ts";
+import { DigestPassThrough } from "./digest-stream.ts";
 import { INTERNAL_META_PREFIX } from "./manifest.ts";
 import type { BodyDigests, PutInput } from "./object-service.ts";
 
@@ -33,7 +32,7 @@ export function readPutBody(req: IncomingMessage, auth: SigV4Auth, target: { buc
   const { contentEncoding } = decoded.value;
   if (contentEncoding) metadata["content-encoding"] = contentEncoding;
 
-  const hasher = new XxhashPassThrough();
+  const hasher = new DigestPassThrough({ md5: false });
   decoded.value.body.on("error", (error) => hasher.destroy(error));
   decoded.value.body.pipe(hasher);
 
@@ -104,32 +103,4 @@ export function storedMetadataHeaders(version: ObjectVersion, options: { wholeOb
     out[name] = value;
   }
   return out;
-}
-
-/** Passes bytes through unchanged while computing their xxhash64 and count. */
-class XxhashPassThrough extends Transform {
-  private readonly hash = createXxhash64();
-  private size = 0;
-  readonly done: Promise<{ checksum: string; size: number }>;
-  private settle!: (value: { checksum: string; size: number }) => void;
-
-  constructor() {
-    super({ highWaterMark: 1024 * 1024 });
-    this.done = new Promise((resolve, reject) => {
-      this.settle = resolve;
-      this.once("error", reject);
-    });
-    this.done.catch(() => {});
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    this.settle({ checksum: checksumHex(this.hash.digest()), size: this.size });
-    callback();
-  }
 }

@@ -3,6 +3,7 @@
 import { request as httpRequest } from "node:http";
 import { createHash } from "node:crypto";
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
@@ -175,6 +176,31 @@ describe("multipart uploads", () => {
     await s3.send(new AbortMultipartUploadCommand({ Bucket: "videos", Key: "multi/aborted", UploadId: uploadId }));
     expect(await s3ErrorOf(s3.send(new ListPartsCommand({ Bucket: "videos", Key: "multi/aborted", UploadId: uploadId })))).toEqual({ code: "NoSuchUpload", status: 404 });
     expect(await s3ErrorOf(s3.send(new HeadObjectCommand({ Bucket: "videos", Key: "multi/aborted" })))).toMatchObject({ status: 404 });
+  });
+});
+
+describe("CopyObject", () => {
+  it("copies a plain object and a multipart object byte for byte, keeping or replacing metadata", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "copy/source.txt", Body: "copy me", ContentType: "text/plain", Metadata: { origin: "a" } }));
+    const copied = await s3.send(new CopyObjectCommand({ Bucket: "videos", Key: "copy/kept.txt", CopySource: "videos/copy/source.txt" }));
+    expect(copied.CopyObjectResult?.ETag).toBe(`"${createHash("md5").update("copy me").digest("hex")}"`);
+    const kept = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "copy/kept.txt" }));
+    expect(await kept.Body!.transformToString()).toBe("copy me");
+    expect(kept.Metadata).toEqual({ origin: "a" });
+    expect(kept.ContentType).toBe("text/plain");
+    await s3.send(new CopyObjectCommand({ Bucket: "videos", Key: "copy/replaced.txt", CopySource: "videos/copy/source.txt", MetadataDirective: "REPLACE", Metadata: { origin: "b" }, ContentType: "text/x-new" }));
+    const replaced = await s3.send(new HeadObjectCommand({ Bucket: "videos", Key: "copy/replaced.txt" }));
+    expect(replaced.Metadata).toEqual({ origin: "b" });
+    expect(replaced.ContentType).toBe("text/x-new");
+    expect(await s3ErrorOf(s3.send(new CopyObjectCommand({ Bucket: "videos", Key: "copy/x", CopySource: "videos/copy/missing" })))).toEqual({ code: "NoSuchKey", status: 404 });
+
+    const size = 11 * 1024 * 1024;
+    const { body, md5 } = generatedBodyWithDigest(size);
+    await new Upload({ client: s3, params: { Bucket: "videos", Key: "copy/multi.mp4", Body: body() }, partSize: 5 * 1024 * 1024 }).done();
+    await s3.send(new CopyObjectCommand({ Bucket: "videos", Key: "copy/multi-copy.mp4", CopySource: "videos/copy/multi.mp4" }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "copy/multi-copy.mp4" }));
+    expect(got.ContentLength).toBe(size);
+    expect(await digestOf(got.Body as AsyncIterable<Uint8Array>)).toBe(await md5);
   });
 });
 

@@ -1,0 +1,80 @@
+// CopyObject: a new object whose bytes are the source object's, streamed through the router once.
+// Guarantees: the copy is written like any PUT (W durable copies, checksums verified); its ETag is the MD5
+// of its bytes (a copied multipart object becomes a single-part object, as S3 does for copies); metadata
+// is the source's (x-amz-metadata-directive COPY) or the request's (REPLACE).
+import type Koa from "koa";
+import type { ObjectVersion } from "../../core/object-version.ts";
+import { parseStamp } from "../../core/version.ts";
+import { S3Error } from "../s3/errors.ts";
+import { validateBucketName, validateObjectKey } from "../s3/names.ts";
+import { renderCopyObjectResult } from "../s3/xml.ts";
+import type { BucketRegistry } from "./buckets.ts";
+import { openManifestObject } from "./manifest-reader.ts";
+import { INTERNAL_META_PREFIX, isManifestObject, logicalSize } from "./manifest.ts";
+import { DigestPassThrough } from "./digest-stream.ts";
+import type { ObjectService } from "./object-service.ts";
+import { metadataFrom } from "./request-body.ts";
+
+export const COPY_BYTES_MAX = 5 * 1024 ** 3;
+
+export function parseCopySource(header: string): { bucket: string; key: string } {
+  let text = header;
+  try {
+    text = decodeURIComponent(header);
+  } catch {
+    throw new S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", { extra: { ArgumentName: "x-amz-copy-source" } });
+  }
+  if (text.includes("?versionId=")) throw new S3Error("NotImplemented", "Copying a specific version is not supported: ringstore does not keep object versions.");
+  const path = text.startsWith("/") ? text.slice(1) : text;
+  const slash = path.indexOf("/");
+  if (slash <= 0 || slash === path.length - 1) {
+    throw new S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", { extra: { ArgumentName: "x-amz-copy-source" } });
+  }
+  const bucket = path.slice(0, slash);
+  const key = path.slice(slash + 1);
+  const problem = validateBucketName(bucket) ?? validateObjectKey(key);
+  if (problem) throw problem;
+  return { bucket, key };
+}
+
+export async function copyObject(ctx: Koa.Context, target: { bucket: string; key: string }, deps: { objects: ObjectService; buckets: BucketRegistry }): Promise<void> {
+  const source = parseCopySource(ctx.get("x-amz-copy-source"));
+  await deps.buckets.require(source.bucket);
+  const version = await deps.objects.head(source.bucket, source.key);
+  if (!version || version.deleted) throw new S3Error("NoSuchKey", undefined, { extra: { Key: source.key } });
+  checkPreconditions(ctx, version);
+  const size = logicalSize(version);
+  if (size > COPY_BYTES_MAX) throw new S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120");
+  const directive = (ctx.get("x-amz-metadata-directive") || "COPY").toUpperCase();
+  if (directive !== "COPY" && directive !== "REPLACE") throw new S3Error("InvalidArgument", "Unknown metadata directive.");
+  if (directive === "COPY" && source.bucket === target.bucket && source.key === target.key) {
+    throw new S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+  }
+  const metadata = directive === "COPY" ? publicMetadata(version) : metadataFrom(ctx.req);
+  const contentType = directive === "COPY" ? version.contentType : ctx.get("content-type") || "binary/octet-stream";
+  const bytes = size === 0 ? undefined : isManifestObject(version) ? await openManifestObject(deps.objects, version, { start: 0, endInclusive: size - 1 }) : await deps.objects.open(version);
+  const hasher = new DigestPassThrough({ md5: true });
+  if (bytes) {
+    bytes.on("error", (error) => hasher.destroy(error));
+    bytes.pipe(hasher);
+  } else hasher.end();
+  const written = await deps.objects.put({ bucket: target.bucket, key: target.key, contentType, metadata, size, body: hasher, digests: hasher.done.then((d) => ({ md5Hex: d.md5Hex!, checksum: d.checksum, size: d.size })) });
+  ctx.type = "application/xml";
+  ctx.body = renderCopyObjectResult({ lastModifiedMs: parseStamp(written.stamp)?.physicalMs ?? 0, etag: written.etag });
+}
+
+function publicMetadata(version: ObjectVersion): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(version.userMeta)) {
+    if (!name.startsWith(INTERNAL_META_PREFIX) && !name.startsWith("x-amz-checksum-")) out[name] = value;
+  }
+  return out;
+}
+
+function checkPreconditions(ctx: Koa.Context, version: ObjectVersion): void {
+  const etag = `"${version.etag}"`;
+  const ifMatch = ctx.get("x-amz-copy-source-if-match");
+  const ifNoneMatch = ctx.get("x-amz-copy-source-if-none-match");
+  if (ifMatch && ifMatch !== etag && ifMatch !== version.etag) throw new S3Error("PreconditionFailed", undefined, { extra: { Condition: "x-amz-copy-source-If-Match" } });
+  if (ifNoneMatch && (ifNoneMatch === etag || ifNoneMatch === version.etag)) throw new S3Error("PreconditionFailed", undefined, { extra: { Condition: "x-amz-copy-source-If-None-Match" } });
+}

@@ -84,6 +84,8 @@ export type ReplicaRequest<Body> =
   | { readonly kind: "list-partition"; readonly partition: PartitionId; readonly after?: { bucket: string; key: string; stamp: VersionStamp }; readonly limit: number }
   /** A digest of a partition's committed (key, stamp) pairs, tombstones included. */
   | { readonly kind: "digest"; readonly partition: PartitionId }
+  /** Digests of many partitions in one round trip: what a repair round compares first. */
+  | { readonly kind: "digests"; readonly partitions: readonly PartitionId[] }
   /** Newest version per key of a bucket, in key order after `after`: the listing fan-out. */
   | { readonly kind: "list-bucket"; readonly bucket: string; readonly prefix: string; readonly after: string; readonly limit: number }
   /** Liveness and map gossip. */
@@ -98,6 +100,7 @@ export type ReplicaResponse<Body> = {
   drop: { readonly dropped: boolean };
   "list-partition": { readonly entries: readonly PartitionEntry[]; readonly done: boolean };
   digest: { readonly hash: string; readonly count: number };
+  digests: { readonly digests: readonly { readonly partition: PartitionId; readonly hash: string; readonly count: number }[] };
   "list-bucket": { readonly versions: readonly ObjectVersion[]; readonly done: boolean };
   /** syncedEpoch: the newest epoch at which the node had synced every partition it is a primary of (core/catch-up.ts); ring transitions retire on it. */
   heartbeat: { readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch };

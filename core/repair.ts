@@ -66,6 +66,8 @@ interface TaskProgress {
 /** Per-node repair memory between rounds: cursors of unfinished passes, peers synced since a partition fell behind. */
 export class RepairState {
   readonly tasks = new Map<string, TaskProgress>();
+  /** Peers' digests fetched in one batch at the start of a round, by `${peer} ${partition}`; cleared after it. */
+  readonly prefetchedDigests = new Map<string, { hash: string; count: number }>();
   readonly syncedPeers = new Map<PartitionId, { generation: number; peers: Set<NodeId> }>();
   nextPartitionIndex = 0;
 }
@@ -110,20 +112,51 @@ export async function runRepairRound<Body>(ctx: RepairContext<Body>, state: Repa
     report.failures++;
     ctx.log.error("repair.partitions-held-failed", { node: ctx.self, failure: held.error });
   }
-  const all = [...new Set([...primaryPartitions(view, ctx.self), ...(held.ok ? held.value : [])])].sort((a, b) => a - b);
+  const primaryOf = new Set(primaryPartitions(view, ctx.self));
+  const all = [...new Set([...primaryOf, ...(held.ok ? held.value : [])])].sort((a, b) => a - b);
   const behind = ctx.catchUp.behindPartitions();
-  const behindSet = new Set(behind);
-  const rest = all.filter((p) => !behindSet.has(p));
+  // Handoff and out-of-place data comes right after catch-up in every round: it is what brings a returning
+  // primary its missed writes, and it is rare, so visiting it often costs little.
+  const outOfPlace = all.filter((p) => !primaryOf.has(p));
+  const urgent = new Set([...behind, ...outOfPlace]);
+  const rest = all.filter((p) => !urgent.has(p));
   const start = rest.length === 0 ? 0 : state.nextPartitionIndex % rest.length;
   const rotated = [...rest.slice(start), ...rest.slice(0, start)];
-  const chosen = [...behind, ...rotated].slice(0, ctx.settings.partitionsPerRoundMax);
-  state.nextPartitionIndex = start + Math.max(0, chosen.length - behind.length);
-  for (const partition of chosen) {
-    const one = await repairPartition(ctx, state, partition);
-    addReport(report, one);
+  const chosen = [...urgent, ...rotated].slice(0, ctx.settings.partitionsPerRoundMax);
+  state.nextPartitionIndex = start + Math.max(0, chosen.length - urgent.size);
+  await prefetchDigests(ctx, state, view, chosen);
+  try {
+    for (const partition of chosen) {
+      const one = await repairPartition(ctx, state, partition);
+      addReport(report, one);
+    }
+  } finally {
+    state.prefetchedDigests.clear();
   }
   report.pendingDropped += await collectPending(ctx);
   return report;
+}
+
+/**
+ * One `digests` request per live peer for all of this round's partitions, instead of one `digest` request
+ * per partition and peer: an idle sweep then costs a handful of requests per round. A peer that fails to
+ * answer is simply asked partition by partition later.
+ */
+async function prefetchDigests<Body>(ctx: RepairContext<Body>, state: RepairState, view: RingView, partitions: readonly PartitionId[]): Promise<void> {
+  if (partitions.length === 0) return;
+  const peers = new Set<NodeId>();
+  for (const ring of ringsOf(view)) for (const node of ring.nodes) if (node.id !== ctx.self && ctx.isLive(node.id)) peers.add(node.id);
+  await mapLimit([...peers], ctx.settings.concurrentCopiesMax, async (peer) => {
+    const answer = await safeSend(ctx.transport, peer, { kind: "digests", partitions });
+    if (!answer.ok) return;
+    for (const d of answer.value.digests) state.prefetchedDigests.set(`${peer} ${d.partition}`, { hash: d.hash, count: d.count });
+  });
+}
+
+async function remoteDigest<Body>(ctx: RepairContext<Body>, state: RepairState, peer: NodeId, partition: PartitionId): Promise<Result<{ hash: string; count: number }, TransportFailure>> {
+  const prefetched = state.prefetchedDigests.get(`${peer} ${partition}`);
+  if (prefetched) return { ok: true, value: prefetched };
+  return safeSend(ctx.transport, peer, { kind: "digest", partition });
 }
 
 /** Every repair task for one partition, as this node's role in it calls for. */
@@ -187,7 +220,7 @@ async function pullFromPeers<Body>(ctx: RepairContext<Body>, state: RepairState,
     ctx.catchUp.markCaughtUp(partition);
     state.syncedPeers.delete(partition);
     report.caughtUp.push(partition);
-    ctx.log.info("repair.caught-up", { node: ctx.self, partition, peers: live });
+    ctx.log.debug("repair.caught-up", { node: ctx.self, partition, peers: live });
   }
 }
 
@@ -204,7 +237,7 @@ async function syncWithPeer<Body>(
   const taskKey = `pull:${partition}:${peer}`;
   let progress = state.tasks.get(taskKey);
   if (!progress) {
-    const [local, remote] = await Promise.all([digestHere(), safeSend(ctx.transport, peer, { kind: "digest", partition })]);
+    const [local, remote] = await Promise.all([digestHere(), remoteDigest(ctx, state, peer, partition)]);
     if (!local.ok || !remote.ok) {
       report.failures++;
       return false;

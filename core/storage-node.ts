@@ -14,6 +14,7 @@
 // Assumes: the BlobStore's writePending/writeCommitted of a stamp it already holds succeed (idempotent), and
 // its listPartition orders by (bucket, key, stamp) and treats `after` as exclusive.
 
+import { DigestCachingStore } from "./digest-cache.ts";
 import { checksumHex, createXxhash64 } from "./hash.ts";
 import type { CatchUpState } from "./catch-up.ts";
 import type { ClusterMap } from "./cluster-map.ts";
@@ -59,6 +60,8 @@ export interface StorageNodeContext<Body> {
 export type HandlerResult<Body, K extends RequestKind> = Result<ReplicaResponse<Body>[K], TransportFailure>;
 
 const defaultListLimitMax = 1000;
+/** Partitions one digests request may name: bounds the work one request can ask of a node. */
+export const DIGESTS_PER_REQUEST_MAX = 256;
 
 export async function handleReplicaRequest<Body, K extends RequestKind>(ctx: StorageNodeContext<Body>, request: RequestOf<K, Body>): Promise<HandlerResult<Body, K>> {
   // The switch narrows `request`; the response type follows K, which TypeScript cannot relate through the
@@ -86,6 +89,16 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
     case "digest": {
       const digest = await partitionDigest(ctx.store, r.partition);
       return digest.ok ? ok(digest.value) : storeErr(digest.error);
+    }
+    case "digests": {
+      if (r.partitions.length > DIGESTS_PER_REQUEST_MAX) return err({ kind: "remote", detail: `at most ${DIGESTS_PER_REQUEST_MAX} partitions per digests request` });
+      const digests: { partition: PartitionId; hash: string; count: number }[] = [];
+      for (const partition of r.partitions) {
+        const digest = await partitionDigest(ctx.store, partition);
+        if (!digest.ok) return storeErr(digest.error);
+        digests.push({ partition, ...digest.value });
+      }
+      return ok({ digests });
     }
     case "list-bucket":
       return listBucket(ctx, r.bucket, r.prefix, r.after, Math.min(r.limit, ctx.listLimitMax ?? defaultListLimitMax));
@@ -202,6 +215,12 @@ async function listBucket<Body>(ctx: StorageNodeContext<Body>, bucket: string, p
  * every key, in key order, plus the number of keys. Reads the whole partition in pages.
  */
 export async function partitionDigest<Body>(store: BlobStore<Body>, partition: PartitionId, pageSize = 512): Promise<Result<{ hash: string; count: number }, StoreFailure>> {
+  // A store that keeps digests current (core/digest-cache.ts) answers from its cache.
+  if (store instanceof DigestCachingStore) return store.digestCache.get(partition, (p) => computeDigest(store, p, pageSize));
+  return computeDigest(store, partition, pageSize);
+}
+
+async function computeDigest<Body>(store: BlobStore<Body>, partition: PartitionId, pageSize: number): Promise<Result<{ hash: string; count: number }, StoreFailure>> {
   const hasher = createXxhash64();
   let count = 0;
   let group: StoredVersion | undefined;

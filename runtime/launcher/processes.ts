@@ -7,9 +7,13 @@ import { fileURLToPath } from "node:url";
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const cliPath = join(repoRoot, "runtime", "cli.ts");
 
-/** node --import tsx runtime/cli.ts …: one process, no tsx wrapper process in between. */
-export function ringstoreCommand(args: readonly string[]): string[] {
-  return [process.execPath, "--import", "tsx", cliPath, ...args];
+/**
+ * node --import tsx runtime/cli.ts …: one process, no tsx wrapper process in between. Extra Node flags for
+ * every process (a heap limit, --cpu-prof for profiling) come from RINGSTORE_NODE_ARGS.
+ */
+export function ringstoreCommand(args: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const extra = (env.RINGSTORE_NODE_ARGS ?? "").split(/\s+/).filter((a) => a.length > 0);
+  return [process.execPath, ...extra, "--import", "tsx", cliPath, ...args];
 }
 
 export function shellQuote(args: readonly string[]): string {

@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { CatchUpState } from "../../core/catch-up.ts";
-import { FailureDetector, defaultFailureDetectorSettings } from "../../core/failure-detector.ts";
+import { FailureDetector } from "../../core/failure-detector.ts";
+import { runtimeFailureDetectorSettings } from "../liveness.ts";
 import { type NodeId, nodeId } from "../../core/ids.ts";
 import { Membership } from "../../core/membership.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
@@ -23,6 +24,7 @@ import { emptyRouterBody } from "../router/replicated-objects.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { startReplicaServer } from "../transport/http-server.ts";
 import { FsBlobStore } from "./fs-blob-store.ts";
+import { DigestCachingStore } from "../../core/digest-cache.ts";
 
 export interface NodeOptions {
   readonly id: string;
@@ -33,7 +35,10 @@ export interface NodeOptions {
   readonly secretFile: string;
 }
 
-const REPAIR_INTERVAL_MS = Number(process.env.RINGSTORE_REPAIR_INTERVAL_MS ?? 1000);
+/** Pause between repair rounds while a round finds nothing to do; a round that did work is followed at once. */
+const REPAIR_IDLE_INTERVAL_MS = Number(process.env.RINGSTORE_REPAIR_INTERVAL_MS ?? 2000);
+/** Partitions visited per round: small rounds keep the event loop responsive to client requests. */
+const REPAIR_PARTITIONS_PER_ROUND = 64;
 const CORRUPT_QUEUE_MAX = 1000;
 
 export async function runNode(options: NodeOptions): Promise<void> {
@@ -48,10 +53,11 @@ export async function runNode(options: NodeOptions): Promise<void> {
   // then may it answer reads before repair synced it. Every restart, return and join starts behind.
   const markerPath = join(options.dataDir, "node.json");
   const brandNew = !existsSync(markerPath) && membership.epoch === 1;
-  const store = await FsBlobStore.open({ dataDir: options.dataDir, log });
+  const fsStore = await FsBlobStore.open({ dataDir: options.dataDir, log });
+  const store = new DigestCachingStore(fsStore, membership.map.partitionBits);
   writeFileAtomic(markerPath, `${JSON.stringify({ id: self, firstStartEpoch: membership.epoch })}\n`);
   const catchUp = new CatchUpState(self, membership.view, brandNew);
-  const detector = new FailureDetector(defaultFailureDetectorSettings, Date.now());
+  const detector = new FailureDetector(runtimeFailureDetectorSettings, Date.now());
   const transport = createHttpTransport({
     resolveAddress: (node: NodeId) => membership.map.nodes.find((n) => n.id === node)?.address,
     secret,
@@ -100,7 +106,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     membership,
     detector,
     log,
-    intervalMs: defaultFailureDetectorSettings.heartbeatIntervalMs,
+    intervalMs: runtimeFailureDetectorSettings.heartbeatIntervalMs,
     syncedEpoch: () => heartbeatReport(context).syncedEpoch,
     onMap: (map) => {
       writeClusterMap(options.clusterMap, map);
@@ -124,6 +130,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     emptyBody: emptyRouterBody as () => Readable,
     settings: repairSettings({
       reReplicateAfterMs: Number(process.env.RINGSTORE_RE_REPLICATE_AFTER_MS ?? 10 * 60_000),
+      partitionsPerRoundMax: REPAIR_PARTITIONS_PER_ROUND,
     }),
     log,
   };
@@ -131,7 +138,8 @@ export async function runNode(options: NodeOptions): Promise<void> {
   let stopping = false;
   const repairLoop = async () => {
     // Let the first heartbeats land, so that repair does not count every peer as down.
-    await new Promise((done) => setTimeout(done, defaultFailureDetectorSettings.heartbeatIntervalMs * 2));
+    await new Promise((done) => setTimeout(done, runtimeFailureDetectorSettings.heartbeatIntervalMs * 2));
+    let busy = false;
     while (!stopping) {
       const started = Date.now();
       try {
@@ -139,10 +147,12 @@ export async function runNode(options: NodeOptions): Promise<void> {
         const report = await runRepairRound(repair, repairState);
         const did = report.pulled + report.pushed + report.handoffDropped + report.tombstonesCollected + report.pendingDropped + report.caughtUp.length;
         if (did > 0 || report.failures > 0) log.info("repair.round", { ...report, caughtUp: report.caughtUp.length, behind: catchUp.behindPartitions().length, ms: Date.now() - started });
+        busy = did > 0 || catchUp.behindPartitions().length > 0;
       } catch (error) {
         log.error("repair.round-failed", { cause: error instanceof Error ? error.stack ?? error.message : String(error) });
+        busy = false;
       }
-      await new Promise((done) => setTimeout(done, REPAIR_INTERVAL_MS));
+      await new Promise((done) => setTimeout(done, busy ? 10 : REPAIR_IDLE_INTERVAL_MS));
     }
   };
   void repairLoop();
@@ -157,7 +167,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     hardStop.unref();
     await server.close(5000);
     await transport.close();
-    await store.close();
+    await fsStore.close();
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,6 +1,7 @@
 // One S3 router process: the S3 front end, the coordinator, heartbeats to every node.
 import { createServer } from "node:http";
-import { FailureDetector, defaultFailureDetectorSettings } from "../../core/failure-detector.ts";
+import { FailureDetector } from "../../core/failure-detector.ts";
+import { runtimeFailureDetectorSettings } from "../liveness.ts";
 import type { NodeId } from "../../core/ids.ts";
 import { Membership, ringsOf } from "../../core/membership.ts";
 import { replicationSettings } from "../../core/settings.ts";
@@ -33,7 +34,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   const membership = new Membership(readClusterMap(options.clusterMap), log);
   const secret = readSecret(options.secretFile);
   const credentials = loadOrCreateCredentials(options.dataDir);
-  const detector = new FailureDetector(defaultFailureDetectorSettings, Date.now());
+  const detector = new FailureDetector(runtimeFailureDetectorSettings, Date.now());
   const http = createHttpTransport({
     resolveAddress: (node: NodeId) => membership.map.nodes.find((n) => n.id === node)?.address,
     secret,
@@ -47,7 +48,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     membership,
     detector,
     log,
-    intervalMs: defaultFailureDetectorSettings.heartbeatIntervalMs,
+    intervalMs: runtimeFailureDetectorSettings.heartbeatIntervalMs,
     onMap: (map) => writeClusterMap(options.clusterMap, map),
   });
   // Until a node has answered once, this router does not count it as live: a fresh router must not

@@ -27,7 +27,7 @@ const USER_META_ENTRIES_MAX = 256;
 
 export const pathOfKind = (kind: Exclude<RequestKind, "put" | "get">): string => `/v1/${kind}`;
 
-export const JSON_KINDS = ["commit", "head", "drop", "list-partition", "digest", "list-bucket", "heartbeat", "get-map"] as const satisfies readonly Exclude<RequestKind, "put" | "get">[];
+export const JSON_KINDS = ["commit", "head", "drop", "list-partition", "digest", "digests", "list-bucket", "heartbeat", "get-map"] as const satisfies readonly Exclude<RequestKind, "put" | "get">[];
 
 const STATUS_OF_KIND: Record<TransportFailureKind, number> = {
   unreachable: 502,
@@ -108,6 +108,13 @@ const byteRange: Decoder = (v) => {
   return range !== INVALID && (range as ByteRange).start <= (range as ByteRange).endInclusive ? range : INVALID;
 };
 
+const PARTITIONS_PER_REQUEST_MAX = 4096;
+const partitionList: Decoder = (v) => {
+  if (!Array.isArray(v) || v.length > PARTITIONS_PER_REQUEST_MAX) return INVALID;
+  for (const p of v) if (count(p) === INVALID) return INVALID;
+  return v;
+};
+
 type Params<K extends RequestKind> = Omit<RequestOf<K, unknown>, "kind" | "body">;
 
 const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
@@ -118,6 +125,7 @@ const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
   drop: object<Params<"drop">>({ partition: count, bucket: str, key: str, stamp }),
   "list-partition": object<Params<"list-partition">>({ partition: count, after: cursor, limit }, ["after"]),
   digest: object<Params<"digest">>({ partition: count }),
+  digests: object<Params<"digests">>({ partitions: partitionList }),
   "list-bucket": object<Params<"list-bucket">>({ bucket: str, prefix: str, after: str, limit }),
   heartbeat: object<Params<"heartbeat">>({ from: str, epoch: count, mapHash: str, syncedEpoch: count }, ["syncedEpoch"]),
   "get-map": object<Params<"get-map">>({}),

@@ -1,16 +1,13 @@
 // Crashes in the middle of a PUT, the 503 below write quorum, and the router's memory while 1 GiB streams.
 import type { ChildProcess } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClusterMap } from "../../core/cluster-map.ts";
 import { nodeId } from "../../core/ids.ts";
 import { partitionOf, primariesOf } from "../../core/placement.ts";
 import { buildRing } from "../../core/ring.ts";
 import { startChild, stopChild } from "../../runtime/launcher/processes.ts";
-import { silentLog } from "../../runtime/log.ts";
-import { createHttpTransport } from "../../runtime/transport/http-transport.ts";
 import { digestOf, generatedBodyWithDigest } from "./support/data.ts";
 import { type TestCluster, eventually, residentBytes, startTestCluster } from "./support/cluster.ts";
 
@@ -45,7 +42,7 @@ function filesUnder(dir: string): string[] {
 
 describe("crashes and limits", () => {
   it("a node killed in the middle of a PUT shows no partial object after it restarts", async () => {
-    const map = JSON.parse(readFileSync(join(cluster.dataDir, "cluster-map.json"), "utf8")) as ClusterMap;
+    const map = cluster.map();
     const ring = buildRing(map);
     const victim = "node-1";
     const key = "interrupted.mp4";
@@ -62,12 +59,7 @@ describe("crashes and limits", () => {
       (error: unknown) => (error instanceof S3ServiceException ? error.name : String(error)),
     );
     restart(victim);
-    const transport = createHttpTransport({
-      resolveAddress: (n) => map.nodes.find((x) => x.id === n)?.address,
-      secret: readFileSync(join(cluster.dataDir, "cluster-secret"), "utf8").trim(),
-      timeoutMs: 5000,
-      log: silentLog,
-    });
+    const transport = cluster.internalTransport();
     try {
       // Once the node answers again, its temp folder is clean and it serves no partial version: either
       // nothing (it lost the write, which repair will fix if the write was acknowledged) or the whole object.

@@ -2,17 +2,12 @@
 // come back to it (hinted handoff delivered), and nothing acknowledged is lost.
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClusterMap } from "../../core/cluster-map.ts";
 import { nodeId } from "../../core/ids.ts";
 import { primariesOf, partitionOf } from "../../core/placement.ts";
 import { buildRing } from "../../core/ring.ts";
 import { startChild, stopChild } from "../../runtime/launcher/processes.ts";
-import { silentLog } from "../../runtime/log.ts";
-import { createHttpTransport } from "../../runtime/transport/http-transport.ts";
 import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
 
 let cluster: TestCluster;
@@ -45,7 +40,7 @@ afterAll(async () => {
 
 describe("a storage node dies", () => {
   it("PUT and GET succeed while it is down, and it gets the writes it missed after it restarts", async () => {
-    const map = JSON.parse(readFileSync(join(cluster.dataDir, "cluster-map.json"), "utf8")) as ClusterMap;
+    const map = cluster.map();
     const ring = buildRing(map);
     const victim = "node-2";
     killNode(victim);
@@ -65,12 +60,7 @@ describe("a storage node dies", () => {
     }
 
     restartNode(victim);
-    const transport = createHttpTransport({
-      resolveAddress: (n) => map.nodes.find((x) => x.id === n)?.address,
-      secret: readFileSync(join(cluster.dataDir, "cluster-secret"), "utf8").trim(),
-      timeoutMs: 5000,
-      log: silentLog,
-    });
+    const transport = cluster.internalTransport();
     try {
       await eventually(
         async () => {

@@ -3,10 +3,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
+import type { ClusterMap } from "../../../core/cluster-map.ts";
 import { type RunningCluster, startCluster } from "../../../runtime/launcher/up.ts";
+import { silentLog } from "../../../runtime/log.ts";
+import { type HttpTransport, createHttpTransport } from "../../../runtime/transport/http-transport.ts";
 
 export interface TestCluster extends RunningCluster {
   readonly dataDir: string;
+  /** The cluster map as the launcher wrote it. */
+  map(): ClusterMap;
+  /** A signed internal-API client, to ask storage nodes directly what they hold. Close it after use. */
+  internalTransport(): HttpTransport;
   client(overrides?: Partial<ConstructorParameters<typeof S3Client>[0]>): S3Client;
   /** The process record of one node or router, as cluster.json lists it. */
   process(id: string): RunningCluster["processes"][number];
@@ -37,6 +44,16 @@ export async function startTestCluster(options: { basePort: number; nodes?: numb
         credentials: { accessKeyId: cluster.accessKeyId, secretAccessKey: cluster.secretAccessKey },
         ...overrides,
       }),
+    map: () => JSON.parse(readFileSync(join(dataDir, "cluster-map.json"), "utf8")) as ClusterMap,
+    internalTransport: () => {
+      const map = JSON.parse(readFileSync(join(dataDir, "cluster-map.json"), "utf8")) as ClusterMap;
+      return createHttpTransport({
+        resolveAddress: (node) => map.nodes.find((n) => n.id === node)?.address,
+        secret: readFileSync(join(dataDir, "cluster-secret"), "utf8").trim(),
+        timeoutMs: 5000,
+        log: silentLog,
+      });
+    },
     process: (id) => {
       const found = cluster.processes.find((p) => p.id === id);
       if (!found) throw new Error(`no process ${id} in the cluster`);

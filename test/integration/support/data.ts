@@ -4,26 +4,10 @@ import { Readable } from "node:stream";
 
 const BLOCK_BYTES = 1024 * 1024;
 
-/** A stream of `size` bytes: a random 1 MiB block, each copy stamped with its index so no two blocks match. */
-export function generatedBody(size: number, seed = 1): Readable {
-  const block = randomBytes(BLOCK_BYTES);
-  block.writeUInt32BE(seed, 8);
-  let sent = 0;
-  let index = 0;
-  return new Readable({
-    highWaterMark: BLOCK_BYTES,
-    read() {
-      if (sent >= size) return void this.push(null);
-      const n = Math.min(BLOCK_BYTES, size - sent);
-      const chunk = Buffer.from(block.subarray(0, n));
-      if (n >= 8) chunk.writeUInt32BE(index++, 0);
-      sent += n;
-      this.push(chunk);
-    },
-  });
-}
-
-/** A body and its md5, computed by reading a second identical generated stream... so keep the block. */
+/**
+ * `size` deterministic bytes, never whole in memory: a random 1 MiB block, each copy stamped with its index so
+ * no two blocks match. `body()` makes a fresh stream of them each call; `md5` is their digest.
+ */
 export function generatedBodyWithDigest(size: number): { body: () => Readable; md5: Promise<string> } {
   const block = randomBytes(BLOCK_BYTES);
   const make = () => {

@@ -1,7 +1,9 @@
 // The metadata index of one storage node: every version it holds (pending or committed, tombstones
 // included), in an embedded SQLite database (better-sqlite3, WAL, synchronous=FULL).
 // Guarantees: a call that returns has committed its change durably (synchronous=FULL: the WAL is fsynced on
-// every commit); rows sort by (bucket, key, stamp) in byte order (SQLite BINARY collation over UTF-8, the
+// every commit), except a pending row, which survives a process crash but not a power loss (synchronous=
+// NORMAL for it: a lost pending row only makes its commit fail, and the orphan blob is removed at start-up,
+// so the write is refused rather than lost, and one fsync per replica per PUT is saved); rows sort by (bucket, key, stamp) in byte order (SQLite BINARY collation over UTF-8, the
 // order S3 lists keys in); no two rows name the same blob file (unique index on blob_path); readers only
 // ever see committed rows through headCommitted, getCommitted, listPartition and listBucket.
 // Assumes: one process opens a data folder at a time (the caller holds the folder); better-sqlite3 is
@@ -135,7 +137,13 @@ export class MetadataIndex {
    */
   upsert(row: IndexedVersion): boolean {
     const params = { ...toParams(row), committed: row.committed ? 1 : 0 };
-    return this.statements.upsert.run(params).changes === 1;
+    if (row.committed) return this.statements.upsert.run(params).changes === 1;
+    this.db.pragma("synchronous = NORMAL");
+    try {
+      return this.statements.upsert.run(params).changes === 1;
+    } finally {
+      this.db.pragma("synchronous = FULL");
+    }
   }
 
   /** Marks a row committed, taking the fields only the commit knows (etag, content type, user metadata); a commit without a hint keeps the put's. */

@@ -21,6 +21,10 @@ export type RouterBody = Readable | StreamTee;
 
 const CLIENT_ERROR_WAIT_MS = 100;
 
+/** Where `head` found a version: carried on the returned object under a symbol, so it never serializes. */
+const LOCATION: unique symbol = Symbol("ringstore.location");
+type Located = ObjectVersion & { readonly [LOCATION]?: { readonly partition: PartitionId; readonly holders: readonly NodeId[] } };
+
 export interface ReplicatedObjectsOptions {
   readonly coordinator: CoordinatorDeps<RouterBody>;
   /** Nodes to ask for a listing page: every active node of the rings in force. */
@@ -82,7 +86,9 @@ export class ReplicatedObjects implements ObjectService {
 
   async head(bucket: string, key: string): Promise<ObjectVersion | null> {
     const answer = await this.read(bucket, key);
-    return answer.version;
+    if (!answer.version) return null;
+    // Remember where the version was found, so that a GET opens the body without a second quorum read.
+    return Object.assign({ ...answer.version }, { [LOCATION]: { partition: answer.partition, holders: answer.holders } });
   }
 
   private async read(bucket: string, key: string) {
@@ -92,6 +98,8 @@ export class ReplicatedObjects implements ObjectService {
   }
 
   async open(version: ObjectVersion, range?: ByteRange): Promise<Readable> {
+    const located = (version as Located)[LOCATION];
+    if (located) return this.openFrom(located.partition, version, located.holders, range);
     const answer = await this.read(version.bucket, version.key);
     const holders = answer.version?.stamp === version.stamp ? answer.holders : [];
     return this.openFrom(answer.partition, version, holders, range);

@@ -1,7 +1,7 @@
 // The simulator's event loop: one virtual clock and a priority queue of events ordered by (time, sequence).
 // Guarantees: events run in (atMs, seq) order, seq being the order in which they were scheduled, so two runs
 // that schedule the same events run them in the same order; after each event every promise it resolved runs
-// to completion (the microtask queue is drained through one macrotask) before the next event starts, so
+// to completion (the microtask queue is empty) before the next event starts, so
 // async/await over simulated ports is as deterministic as the events themselves.
 // Assumes: nothing in the simulated world uses real timers, Date, Math.random or I/O; the only macrotask
 // source while a run is active is this loop.
@@ -64,8 +64,6 @@ class EventHeap {
 
 const before = (a: EventHandle, b: EventHandle): boolean => a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
 
-const drainMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 export interface RunLimits {
   /** Stop once virtual time would pass this instant. */
   readonly untilMs: number;
@@ -112,28 +110,56 @@ export class EventLoop {
     if (this.failure === undefined) this.failure = error;
   }
 
-  async run(limits: RunLimits): Promise<void> {
-    for (;;) {
-      if (this.failure !== undefined) return;
-      const next = this.heap.peek();
-      if (next === undefined || next.atMs > limits.untilMs) break;
-      this.heap.pop();
-      if (next.cancelled) continue;
-      this.now = next.atMs;
-      this.eventsRun += 1;
-      if (this.eventsRun > this.eventsMax) {
-        this.fail(new Error(`event budget of ${this.eventsMax} exhausted at ${this.now} ms`));
-        return;
-      }
-      try {
-        next.fn();
-      } catch (error) {
-        this.fail(error);
-        return;
-      }
-      await drainMicrotasks();
-      if (limits.stop?.()) return;
-    }
-    if (this.now < limits.untilMs) this.now = limits.untilMs;
+  /**
+   * Run events until limits.untilMs (or stop() or a failure). After each event, the next one starts only once
+   * the microtask queue is empty: the event queues a microtask that queues a process.nextTick, and Node runs
+   * ticks queued from microtasks only after the microtask queue has drained. Every YIELD_EVERY events the loop
+   * yields one macrotask (setImmediate) so that I/O (a worker's IPC, a test runner) is not starved.
+   */
+  run(limits: RunLimits): Promise<void> {
+    return new Promise((resolve) => {
+      let sinceYield = 0;
+      const finish = (): void => {
+        if (this.now < limits.untilMs) this.now = limits.untilMs;
+        resolve();
+      };
+      const afterDrain = (): void => {
+        if (limits.stop?.()) return resolve();
+        sinceYield += 1;
+        if (sinceYield >= YIELD_EVERY) {
+          sinceYield = 0;
+          setImmediate(step);
+        } else step();
+      };
+      const scheduleAfterDrain = (): void => {
+        process.nextTick(afterDrain);
+      };
+      const step = (): void => {
+        if (this.failure !== undefined) return resolve();
+        let next = this.heap.peek();
+        while (next !== undefined && next.cancelled && next.atMs <= limits.untilMs) {
+          this.heap.pop();
+          next = this.heap.peek();
+        }
+        if (next === undefined || next.atMs > limits.untilMs) return finish();
+        this.heap.pop();
+        this.now = next.atMs;
+        this.eventsRun += 1;
+        if (this.eventsRun > this.eventsMax) {
+          this.fail(new Error(`event budget of ${this.eventsMax} exhausted at ${this.now} ms`));
+          return resolve();
+        }
+        try {
+          next.fn();
+        } catch (error) {
+          this.fail(error);
+          return resolve();
+        }
+        queueMicrotask(scheduleAfterDrain);
+      };
+      step();
+    });
   }
 }
+
+const YIELD_EVERY = 2_000;

@@ -65,6 +65,8 @@ export class SimNetwork {
   private readonly blocked = new Set<string>();
   settings: NetworkSettings;
   readonly counters: NetworkCounters = { requests: 0, lost: 0, blocked: 0, unreachable: 0, timeouts: 0 };
+  /** Requests sent, by kind (insertion order is first use, so deterministic). */
+  readonly byKind = new Map<string, number>();
   /** Trace every message (costly); otherwise only failures are traced. */
   traceMessages = false;
 
@@ -131,6 +133,7 @@ export class SimNetwork {
       const incarnation = sender.incarnation;
       const from = sender.id;
       this.counters.requests += 1;
+      this.byKind.set(request.kind, (this.byKind.get(request.kind) ?? 0) + 1);
       const bytes = request.kind === "put" ? request.body.size : 0;
       let settled = false;
       const settle = (result: Result<unknown, TransportFailure>): void => {

@@ -2,7 +2,7 @@
 // crash, and its own clock skew. Guarantees: a promise handed out by a port of this process (a timer, a disk
 // operation, a network reply) resolves only if the same incarnation is still up when the event fires, so code
 // of a crashed incarnation never runs again and never touches the world; a crash forgets all volatile state.
-// Assumes: every port of the process routes its completions through `deliver` or `guard`.
+// Assumes: every port of the process routes its completions through `deliver` or checks `isCurrent`.
 
 import type { NodeId } from "../core/ids.ts";
 import type { Clock } from "../core/ports.ts";
@@ -49,14 +49,6 @@ export class SimProcess {
     this.loop.after(delayMs, () => {
       if (this.up && this.incarnation === incarnation) fn();
     });
-  }
-
-  /** Wrap a callback so it runs only while the incarnation that created it is alive. */
-  guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
-    const incarnation = this.incarnation;
-    return (...args: A) => {
-      if (this.up && this.incarnation === incarnation) fn(...args);
-    };
   }
 
   isCurrent(incarnation: number): boolean {

@@ -1,0 +1,178 @@
+// The logic the simulator runs by default: core/ itself. A storage node is core/storage-node.ts's handler
+// over the simulated disk, plus the host loops the runtime also runs: heartbeats (failure detector and map
+// gossip, core/membership.ts), repair rounds (core/repair.ts), and a scrubber that re-reads stored bodies
+// at a bounded rate and hands corrupt ones to core/repair.ts repairCorruptCopy. A router is
+// sim/core-router.ts (core/coordinator.ts).
+// Guarantees: the host loops only sequence core calls; every decision is core's. A restarted or joined node
+// starts "behind" on every partition (core/catch-up.ts); only the nodes of a brand-new cluster start caught up.
+// Assumes: the previous ring of a transition is not persisted across a restart (the map is): a node that
+// restarts mid-transition follows the current ring only until gossip and repair settle it.
+
+import { CatchUpState, primaryPartitions } from "../core/catch-up.ts";
+import { DigestCachingStore } from "../core/digest-cache.ts";
+import { FailureDetector } from "../core/failure-detector.ts";
+import type { NodeId, PartitionId } from "../core/ids.ts";
+import { Membership } from "../core/membership.ts";
+import type { ObjectVersion } from "../core/object-version.ts";
+import { type RepairContext, RepairState, repairCorruptCopy, runRepairRound } from "../core/repair.ts";
+import { repairSettings } from "../core/settings.ts";
+import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../core/storage-node.ts";
+import type { ClusterMap } from "../core/cluster-map.ts";
+import type { SimBody } from "./body.ts";
+import { simEmptyBody, startCoreRouter, verifySimBody } from "./core-router.ts";
+import type { Logic, NodeContext, NodeInstance } from "./logic.ts";
+
+/** Bodies the scrubber re-reads per pass, and corrupt copies queued for repair at most. */
+const SCRUB_BODIES_PER_PASS = 64;
+const CORRUPT_QUEUE_MAX = 256;
+
+export function startCoreNode(ctx: NodeContext): NodeInstance {
+  const clock = ctx.process.clock;
+  const self = ctx.process.id;
+  const storedMap = ctx.storedMap();
+  const membership = new Membership(storedMap, ctx.log);
+  const detector = new FailureDetector({ downAfterMs: ctx.timing.failureTimeoutMs, heartbeatIntervalMs: ctx.timing.heartbeatIntervalMs }, clock.nowMs());
+  const entry = storedMap.nodes.find((n) => n.id === self);
+  const brandNewCluster = ctx.process.incarnation === 1 && storedMap.epoch === 1 && entry?.joinedEpoch === 1;
+  const catchUp = new CatchUpState(self, membership.view, brandNewCluster);
+  const repairState = new RepairState();
+  const corruptQueue: { partition: PartitionId; version: ObjectVersion }[] = [];
+  // The node's store as the runtime would build it: the disk behind core's digest cache (per incarnation).
+  const store = new DigestCachingStore(ctx.disk, storedMap.partitionBits);
+
+  const adopt = (map: ClusterMap): void => {
+    const adopted = membership.adopt(map);
+    if (adopted.ok && adopted.value !== "ignored-not-newer") {
+      catchUp.onRingChange(membership.view);
+      ctx.storeMap(membership.map);
+    }
+  };
+  let fetching = false;
+  const fetchMap = async (from: NodeId): Promise<void> => {
+    if (fetching) return;
+    fetching = true;
+    try {
+      const got = await ctx.transport.send(from, { kind: "get-map" });
+      if (got.ok) adopt(got.value.map);
+    } finally {
+      fetching = false;
+    }
+  };
+  const retire = (): void => {
+    if (membership.retireIfComplete()) catchUp.onRingChange(membership.view);
+  };
+
+  const nodeCtx: StorageNodeContext<SimBody> = {
+    self,
+    store,
+    catchUp,
+    membership,
+    onHeartbeat: (from, report) => {
+      detector.heard(from, clock.nowMs());
+      const effect = membership.observe(from, report);
+      if (effect !== null) void fetchMap(effect.from);
+      retire();
+    },
+    verifyBody: (body, version) => verifySimBody(body, version),
+    onCorrupt: (partition, version) => {
+      if (corruptQueue.length < CORRUPT_QUEUE_MAX) corruptQueue.push({ partition, version });
+    },
+    log: ctx.log,
+    faults: ctx.bugs,
+  };
+
+  const repairCtx: RepairContext<SimBody> = {
+    self,
+    store,
+    transport: ctx.transport,
+    catchUp,
+    rings: () => membership.view,
+    isLive: (node) => detector.isLive(node, clock.nowMs()),
+    downSinceMs: (node) => detector.downSinceMs(node, clock.nowMs()),
+    nowMs: () => clock.nowMs(),
+    emptyBody: () => simEmptyBody,
+    verifyBody: (body, version) => verifySimBody(body, version),
+    settings: repairSettings({ reReplicateAfterMs: ctx.timing.reReplicateAfterMs, tombstoneGraceMs: ctx.timing.tombstoneGraceMs, pendingMaxAgeMs: ctx.timing.pendingMaxAgeMs }),
+    log: ctx.log,
+    faults: ctx.bugs,
+  };
+
+  /** Does this node hold a partition it is a primary of in no ring of its view (handoff or moved data)? */
+  const holdsForeignData = async (): Promise<boolean> => {
+    const held = await ctx.disk.partitionsHeld();
+    if (!held.ok) return true;
+    const mine = new Set(primaryPartitions(membership.view, self));
+    return held.value.some((p) => !mine.has(p));
+  };
+
+  const heartbeatLoop = async (): Promise<void> => {
+    for (;;) {
+      const report = heartbeatReport(nodeCtx);
+      membership.observe(self, report);
+      retire();
+      for (const node of membership.map.nodes) {
+        if (node.id === self) continue;
+        void ctx.transport.send(node.id, { kind: "heartbeat", from: self, ...report }).then((r) => {
+          if (!r.ok) return;
+          detector.heard(node.id, clock.nowMs());
+          const effect = membership.observe(node.id, r.value);
+          if (effect !== null) void fetchMap(effect.from);
+          retire();
+        });
+      }
+      await ctx.process.sleep(ctx.timing.heartbeatIntervalMs);
+    }
+  };
+
+  const repairLoop = async (): Promise<void> => {
+    // Spread the nodes' rounds over the interval.
+    const catchingUp = (): boolean => catchUp.behindPartitions().length > 0;
+    await ctx.process.sleep(ctx.rng.between(0, catchingUp() ? ctx.timing.catchUpIntervalMs : ctx.timing.repairIntervalMs));
+    for (;;) {
+      const report = await runRepairRound(repairCtx, repairState);
+      // Host policy (not a core decision): a round that found nothing to do, on a node that is behind on
+      // nothing and holds no partition it is not a primary of, is followed by a longer pause.
+      const busy = report.pulled + report.pushed + report.handoffDropped + report.supersededDropped + report.tombstonesCollected + report.failures > 0 || catchUp.behindPartitions().length > 0 || (await holdsForeignData());
+      // A node that is behind repairs back to back: until it has caught up it cannot count toward R.
+      await ctx.process.sleep(catchingUp() ? ctx.timing.catchUpIntervalMs : busy ? ctx.timing.repairIntervalMs : ctx.timing.repairQuietIntervalMs);
+    }
+  };
+
+  /**
+   * The scrubber: every pass, first replace the copies that reads found corrupt (storage-node onCorrupt), then
+   * re-read a bounded number of stored bodies, in stored order, and replace the corrupt ones.
+   */
+  const scrubLoop = async (): Promise<void> => {
+    let cursor = 0;
+    for (;;) {
+      await ctx.process.sleep(ctx.timing.scrubIntervalMs);
+      while (corruptQueue.length > 0) {
+        const { partition, version } = corruptQueue.shift()!;
+        await repairCorruptCopy(repairCtx, partition, version);
+      }
+      const batch = ctx.disk.liveCommittedSlice(cursor, SCRUB_BODIES_PER_PASS);
+      cursor = batch.nextCursor;
+      for (const v of batch.versions) {
+        const read = await ctx.disk.readBody(v.bucket, v.key, v.stamp);
+        if (read.ok && verifySimBody(read.value.body, read.value.version).ok === false) {
+          ctx.log.warn("scrub.corrupt-copy", { node: self, key: v.key, stamp: v.stamp });
+          await repairCorruptCopy(repairCtx, v.partition, toObjectVersion(v));
+        }
+      }
+    }
+  };
+
+  const fail = (error: unknown): void => {
+    throw error;
+  };
+  heartbeatLoop().catch(fail);
+  repairLoop().catch(fail);
+  scrubLoop().catch(fail);
+
+  return {
+    handle: (_from, request) => handleReplicaRequest(nodeCtx, request),
+    installMap: adopt,
+  };
+}
+
+export const coreLogic: Logic = { name: "core", startNode: startCoreNode, startRouter: startCoreRouter };

@@ -1,0 +1,348 @@
+// A simulated disk: one node's BlobStore over SimBody values.
+// Guarantees: a body or write operation takes virtual time (base latency + size / bandwidth, times the slow factor) and its
+// effect becomes durable exactly when it resolves; an operation still in flight when the node crashes is
+// either applied or lost (a coin from the disk's own RNG) and never answered, which is what "writes lost on
+// crash unless synced" means for a store that syncs before it answers; a bit flip replaces a stored body with
+// one whose content hash no longer matches its checksum; metadata reads (head, listings) come from an
+// in-memory index and take no virtual time; a full disk refuses writes with "disk-full".
+// Listing is in (bucket, key, stamp) order; iteration order of every structure is insertion order, so the
+// disk is deterministic.
+// Assumes: the owning process's incarnation guards every completion (sim/process.ts).
+
+import { assert } from "../core/assert.ts";
+import type { NodeId, PartitionId } from "../core/ids.ts";
+import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
+import type { BlobStore, ByteRange, StoreFailure, StoredVersion, VersionHeader } from "../core/ports.ts";
+import { type Result, err, ok } from "../core/result.ts";
+import { type SimBody, flipped } from "./body.ts";
+import type { EventLoop } from "./event-loop.ts";
+import type { SimProcess } from "./process.ts";
+import type { SimRng } from "./rng.ts";
+import type { Trace } from "./trace.ts";
+
+export interface DiskSettings {
+  readonly opLatencyMs: number;
+  /** Bytes per ms (200,000 = 200 MB/s). */
+  readonly bytesPerMs: number;
+  readonly capacityBytes: number;
+  /** When true the disk itself verifies checksums on read and answers "corrupt"; when false, bodies come back as stored and the node must check. */
+  readonly verifyOnRead: boolean;
+}
+
+export const defaultDisk: DiskSettings = { opLatencyMs: 0.2, bytesPerMs: 200_000, capacityBytes: 2 ** 40, verifyOnRead: false };
+
+interface Record {
+  readonly id: string;
+  readonly partition: PartitionId;
+  version: StoredVersion;
+  body: SimBody;
+}
+
+/** Observer of durable copies, for the oracle's replica counts. */
+export interface DiskObserver {
+  committed(node: NodeId, version: ObjectVersion): void;
+  removed(node: NodeId, version: ObjectVersion): void;
+}
+
+const keyOf = (bucket: string, key: string): string => `${bucket}\u0000${key}`;
+const idOf = (bucket: string, key: string, stamp: string): string => `${bucket}\u0000${key}\u0000${stamp}`;
+
+export class SimDisk implements BlobStore<SimBody> {
+  /** bucket\0key → stamp → record. */
+  private readonly byKey = new Map<string, Map<string, Record>>();
+  private readonly byPartition = new Map<number, Map<string, Record>>();
+  private readonly sortedCache = new Map<number, Record[]>();
+  private readonly inFlight = new Set<{ apply: () => void }>();
+  /** Records written pending and maybe committed since (dropPendingBefore skips and forgets committed ones). */
+  private readonly pending = new Set<Record>();
+  usedBytes = 0;
+  slowFactor = 1;
+  capacityBytes: number;
+  corruptions = 0;
+
+  constructor(
+    readonly node: NodeId,
+    private readonly process: SimProcess,
+    private readonly loop: EventLoop,
+    private readonly rng: SimRng,
+    private readonly trace: Trace,
+    readonly settings: DiskSettings,
+    private readonly observer: DiskObserver | undefined,
+  ) {
+    this.capacityBytes = settings.capacityBytes;
+  }
+
+  // ---- the world's view (oracle, faults); no latency, no incarnation ----
+
+  /** Every record, committed or pending, in insertion order. */
+  *records(): Generator<{ readonly version: StoredVersion; readonly body: SimBody }> {
+    for (const versions of this.byKey.values()) for (const record of versions.values()) yield record;
+  }
+
+  /** Up to `count` live committed versions from position `cursor` of the stored order; nextCursor 0 at the end. */
+  liveCommittedSlice(cursor: number, count: number): { versions: StoredVersion[]; nextCursor: number } {
+    const versions: StoredVersion[] = [];
+    let position = 0;
+    for (const keyVersions of this.byKey.values()) {
+      for (const r of keyVersions.values()) {
+        if (!r.version.committed || r.version.deleted) continue;
+        if (position >= cursor) {
+          versions.push(r.version);
+          if (versions.length >= count) return { versions, nextCursor: position + 1 };
+        }
+        position += 1;
+      }
+    }
+    return { versions, nextCursor: 0 };
+  }
+
+  committedVersions(bucket: string, key: string): StoredVersion[] {
+    const versions = this.byKey.get(keyOf(bucket, key));
+    if (!versions) return [];
+    return [...versions.values()].filter((r) => r.version.committed).map((r) => r.version);
+  }
+
+  /** The process crashed: in-flight operations are applied or lost, at random, and never answered. */
+  crash(): void {
+    for (const op of this.inFlight) if (this.rng.chance(0.5)) op.apply();
+    this.inFlight.clear();
+  }
+
+  /** The disk is replaced by an empty one (the node must be down): everything it held is gone. */
+  wipe(): number {
+    assert(!this.process.up, `wipe ${this.node} while it is up`);
+    let lost = 0;
+    for (const versions of [...this.byKey.values()]) {
+      for (const record of [...versions.values()]) {
+        this.remove(versions, record);
+        lost += 1;
+      }
+    }
+    this.inFlight.clear();
+    return lost;
+  }
+
+  /** Flip bits in one stored committed body, chosen at random; returns what was hit. */
+  flipRandomBody(): string | null {
+    const candidates: Record[] = [];
+    for (const versions of this.byKey.values()) for (const r of versions.values()) if (r.version.committed && !r.version.deleted && !r.body.corrupt) candidates.push(r);
+    if (candidates.length === 0) return null;
+    const victim = this.rng.pick(candidates);
+    victim.body = flipped(victim.body, `disk${this.loop.nowMs}`);
+    this.corruptions += 1;
+    return `${victim.version.bucket}/${victim.version.key}@${victim.version.stamp}`;
+  }
+
+  // ---- BlobStore ----
+
+  writePending(partition: PartitionId, header: VersionHeader, body: SimBody, hintFor: NodeId | undefined): Promise<Result<{ checksum: string; size: number }, StoreFailure>> {
+    return this.operation(body.size, true, () => {
+      if (this.usedBytes + body.size > this.capacityBytes) return err({ kind: "disk-full", detail: `${this.node} is full` });
+      const version: StoredVersion = { ...header, etag: "", checksum: body.contentHash, partition, committed: false, ...(hintFor !== undefined ? { hintFor } : {}) };
+      this.store(partition, version, body);
+      return ok({ checksum: body.contentHash, size: body.size });
+    });
+  }
+
+  commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>> {
+    return this.operation(0, true, () => {
+      const record = this.byKey.get(keyOf(version.bucket, version.key))?.get(version.stamp);
+      if (record === undefined) return err({ kind: "not-found", detail: `no pending ${version.key}@${version.stamp}` });
+      if (record.version.committed) return ok(undefined);
+      if (record.version.checksum !== version.checksum) return err({ kind: "corrupt", detail: `stored checksum ${record.version.checksum} != ${version.checksum}` });
+      record.version = { ...version, partition, committed: true, ...(hintFor !== undefined ? { hintFor } : {}) };
+      this.sortedCache.delete(partition);
+      this.observer?.committed(this.node, record.version);
+      return ok(undefined);
+    });
+  }
+
+  writeCommitted(partition: PartitionId, version: ObjectVersion, body: SimBody, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>> {
+    return this.operation(body.size, true, () => {
+      // Write to a temporary file and rename over: a copy already here (even a corrupt one) is replaced.
+      const existing = this.byKey.get(keyOf(version.bucket, version.key))?.get(version.stamp);
+      if (this.usedBytes + body.size - (existing?.body.size ?? 0) > this.capacityBytes) return err({ kind: "disk-full", detail: `${this.node} is full` });
+      const stored: StoredVersion = { ...version, partition, committed: true, ...(hintFor !== undefined ? { hintFor } : {}) };
+      this.store(partition, stored, body);
+      this.observer?.committed(this.node, stored);
+      return ok(undefined);
+    });
+  }
+
+  headCommitted(bucket: string, key: string): Promise<Result<StoredVersion | null, StoreFailure>> {
+    return this.indexRead(() => {
+      let best: StoredVersion | null = null;
+      const versions = this.byKey.get(keyOf(bucket, key));
+      if (versions) for (const r of versions.values()) if (r.version.committed && (best === null || r.version.stamp > best.stamp)) best = r.version;
+      return ok(best);
+    });
+  }
+
+  readBody(bucket: string, key: string, stamp: VersionStamp, range?: ByteRange): Promise<Result<{ version: StoredVersion; body: SimBody }, StoreFailure>> {
+    const size = this.byKey.get(keyOf(bucket, key))?.get(stamp)?.body.size ?? 0;
+    return this.operation(size, false, () => {
+      const record = this.byKey.get(keyOf(bucket, key))?.get(stamp);
+      if (record === undefined || !record.version.committed) return err({ kind: "not-found", detail: `no ${key}@${stamp}` });
+      if (this.settings.verifyOnRead && record.body.contentHash !== record.version.checksum) {
+        return err({ kind: "corrupt", detail: `${key}@${stamp} fails its checksum on ${this.node}` });
+      }
+      const body = range === undefined ? record.body : { ...record.body, size: Math.max(0, Math.min(record.body.size - 1, range.endInclusive) - range.start + 1) };
+      return ok({ version: record.version, body });
+    });
+  }
+
+  drop(bucket: string, key: string, stamp: VersionStamp): Promise<Result<boolean, StoreFailure>> {
+    return this.operation(0, true, () => {
+      const versions = this.byKey.get(keyOf(bucket, key));
+      const record = versions?.get(stamp);
+      if (versions === undefined || record === undefined) return ok(false);
+      this.remove(versions, record);
+      return ok(true);
+    });
+  }
+
+  listPartition(partition: PartitionId, after: { bucket: string; key: string; stamp: VersionStamp } | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
+    assert(limit > 0, "listPartition limit must be positive");
+    return this.indexRead(() => {
+      const sorted = this.sortedPartition(partition);
+      let start = 0;
+      if (after !== undefined) {
+        const cursor = idOf(after.bucket, after.key, after.stamp);
+        let lo = 0;
+        let hi = sorted.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (sorted[mid]!.id <= cursor) lo = mid + 1;
+          else hi = mid;
+        }
+        start = lo;
+      }
+      return ok(sorted.slice(start, start + limit).map((r) => r.version));
+    });
+  }
+
+  partitionsHeld(): Promise<Result<readonly PartitionId[], StoreFailure>> {
+    return this.indexRead(() => {
+      const held: PartitionId[] = [];
+      for (const [partition, records] of this.byPartition) if (records.size > 0) held.push(partition as PartitionId);
+      held.sort((a, b) => a - b);
+      return ok(held);
+    });
+  }
+
+  listBucket(bucket: string, prefix: string, after: string, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
+    return this.indexRead(() => {
+      const newestByKey = new Map<string, StoredVersion>();
+      for (const versions of this.byKey.values()) {
+        for (const r of versions.values()) {
+          const v = r.version;
+          if (!v.committed || v.bucket !== bucket || !v.key.startsWith(prefix) || v.key <= after) continue;
+          const best = newestByKey.get(v.key);
+          if (!best || v.stamp > best.stamp) newestByKey.set(v.key, v);
+        }
+      }
+      const keys = [...newestByKey.keys()].sort();
+      return ok(keys.slice(0, limit).map((k) => newestByKey.get(k)!));
+    });
+  }
+
+  dropPendingBefore(stampCutoff: VersionStamp): Promise<Result<number, StoreFailure>> {
+    return this.operation(0, true, () => {
+      let dropped = 0;
+      for (const r of [...this.pending]) {
+        if (r.version.committed) {
+          this.pending.delete(r);
+          continue;
+        }
+        if (r.version.stamp < stampCutoff) {
+          this.remove(this.byKey.get(keyOf(r.version.bucket, r.version.key))!, r);
+          dropped += 1;
+        }
+      }
+      return ok(dropped);
+    });
+  }
+
+  // ---- internals ----
+
+  private sortedPartition(partition: number): Record[] {
+    let sorted = this.sortedCache.get(partition);
+    if (sorted === undefined) {
+      sorted = [...(this.byPartition.get(partition)?.values() ?? [])].filter((r) => r.version.committed);
+      sorted.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      this.sortedCache.set(partition, sorted);
+    }
+    return sorted;
+  }
+
+  private store(partition: PartitionId, version: StoredVersion, body: SimBody): void {
+    const k = keyOf(version.bucket, version.key);
+    const before = this.byKey.get(k)?.get(version.stamp);
+    if (before !== undefined) this.remove(this.byKey.get(k)!, before);
+    // Fetched after the removal: removing a key's last record removes its map too.
+    let versions = this.byKey.get(k);
+    if (versions === undefined) {
+      versions = new Map();
+      this.byKey.set(k, versions);
+    }
+    const record: Record = { id: idOf(version.bucket, version.key, version.stamp), partition, version, body };
+    versions.set(version.stamp, record);
+    if (!version.committed) this.pending.add(record);
+    let inPartition = this.byPartition.get(partition);
+    if (inPartition === undefined) {
+      inPartition = new Map();
+      this.byPartition.set(partition, inPartition);
+    }
+    inPartition.set(record.id, record);
+    this.sortedCache.delete(partition);
+    this.usedBytes += body.size;
+  }
+
+  private remove(versions: Map<string, Record>, record: Record): void {
+    this.pending.delete(record);
+    versions.delete(record.version.stamp);
+    if (versions.size === 0) this.byKey.delete(keyOf(record.version.bucket, record.version.key));
+    this.byPartition.get(record.partition)?.delete(record.id);
+    this.sortedCache.delete(record.partition);
+    this.usedBytes -= record.body.size;
+    assert(this.usedBytes >= 0, `disk ${this.node} used bytes went negative`);
+    if (record.version.committed) this.observer?.removed(this.node, record.version);
+  }
+
+  /**
+   * A read of the metadata index (held in memory, as sqlite's pages would be): no virtual time passes, so no
+   * event is needed; it still answers only a live incarnation.
+   */
+  private indexRead<T>(effect: () => Result<T, StoreFailure>): Promise<Result<T, StoreFailure>> {
+    if (!this.process.up) return new Promise(() => {});
+    return Promise.resolve(effect());
+  }
+
+  /**
+   * One disk operation: resolves after its latency if the process is still the same incarnation; `effect`
+   * runs at completion (a mutation becomes durable then). A mutation in flight at a crash is applied or lost.
+   */
+  private operation<T>(bytes: number, mutates: boolean, effect: () => Result<T, StoreFailure>): Promise<Result<T, StoreFailure>> {
+    const process = this.process;
+    return new Promise((resolve) => {
+      if (!process.up) return;
+      const incarnation = process.incarnation;
+      const latencyMs = (this.settings.opLatencyMs + bytes / this.settings.bytesPerMs) * this.slowFactor;
+      const op = {
+        apply: () => {
+          effect();
+        },
+      };
+      if (mutates) this.inFlight.add(op);
+      this.loop.after(latencyMs, () => {
+        if (!mutates) {
+          if (process.isCurrent(incarnation)) resolve(effect());
+          return;
+        }
+        if (!this.inFlight.delete(op)) return; // applied or lost by a crash already
+        const result = effect();
+        if (process.isCurrent(incarnation)) resolve(result);
+      });
+    });
+  }
+}

@@ -1,0 +1,200 @@
+// The oracle: records every client operation and checks DESIGN.md's invariants.
+// Guarantees: a violation is recorded (with the virtual time and the key) when
+//   - a read returns bytes whose content hash differs from the version's checksum (corrupt bytes returned),
+//   - a read returns a version no client ever wrote for that key,
+//   - a read returns a version older (in stamp order, last writer wins) than the newest one acknowledged
+//     before the read began, or "not found" when no delete could explain it,
+//   - at the end, the newest copy the cluster holds of a key is older than its newest acknowledged write
+//     (an acknowledged write was lost),
+//   - after faults stop and repair quiesces, a live object lacks a good copy on one of its N primaries or any
+//     copy of a key is left on a node that is not one of its primaries.
+// Order is stamp order, not wall order: with skewed clocks a later write can lose to an earlier one under last
+// writer wins, and that is the documented semantics, not a lost write.
+// Assumes: content hashes identify client writes uniquely (sim/body.ts clientBody).
+
+import type { NodeId } from "../core/ids.ts";
+import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
+import type { SimBody } from "./body.ts";
+import type { ReadOutcome, WriteOutcome } from "./logic.ts";
+
+export type OpKind = "put" | "delete";
+
+interface WriteRecord {
+  readonly key: string;
+  readonly kind: OpKind;
+  readonly contentHash: string | null;
+  readonly startMs: number;
+  outcome: "pending" | "acked" | "failed";
+  stamp: VersionStamp | undefined;
+  endMs: number | undefined;
+}
+
+interface Acked {
+  readonly stamp: VersionStamp;
+  readonly kind: OpKind;
+  readonly contentHash: string | null;
+}
+
+interface KeyHistory {
+  readonly writes: WriteRecord[];
+  /** The acknowledged write with the greatest stamp, so far. */
+  ackedMax: Acked | undefined;
+}
+
+export interface ReadToken {
+  readonly key: string;
+  readonly startMs: number;
+  readonly ackedAtStart: Acked | undefined;
+}
+
+export interface Violation {
+  readonly atMs: number;
+  readonly key: string;
+  readonly what: string;
+  /** Set when the violation is an instance of a known, reported core finding (see KNOWN_FINDINGS). */
+  readonly known?: KnownFinding;
+}
+
+/** Core findings the simulator has reported; a violation is labelled with one only when it provably is one. */
+export const KNOWN_FINDINGS = {
+  "sloppy-read-quorum":
+    "F1: core/coordinator.ts readObject counts handoffs' answers toward R; when fewer than R primaries are reachable and caught up, a read can miss an acknowledged write (404 or an older version) instead of failing",
+} as const;
+export type KnownFinding = keyof typeof KNOWN_FINDINGS;
+
+export interface OracleCounts {
+  putsAcked: number;
+  putsFailed: number;
+  deletesAcked: number;
+  deletesFailed: number;
+  readsChecked: number;
+  readsFailed: number;
+  readsFound: number;
+}
+
+const VIOLATIONS_MAX = 50;
+
+export class Oracle {
+  private readonly keys = new Map<string, KeyHistory>();
+  private readonly byContent = new Map<string, WriteRecord>();
+  readonly violations: Violation[] = [];
+  readonly counts: OracleCounts = { putsAcked: 0, putsFailed: 0, deletesAcked: 0, deletesFailed: 0, readsChecked: 0, readsFailed: 0, readsFound: 0 };
+  /** Called once with the first violation, so the run can stop and print the trace tail. */
+  onViolation: ((v: Violation) => void) | undefined;
+
+  constructor(private readonly now: () => number) {}
+
+  private history(key: string): KeyHistory {
+    let h = this.keys.get(key);
+    if (h === undefined) {
+      h = { writes: [], ackedMax: undefined };
+      this.keys.set(key, h);
+    }
+    return h;
+  }
+
+  violate(key: string, what: string, known?: KnownFinding): void {
+    const v: Violation = { atMs: this.now(), key, what: known ? `${what} [known finding ${KNOWN_FINDINGS[known].slice(0, 2)}: read quorum made up with handoffs' answers]` : what, ...(known ? { known } : {}) };
+    if (this.violations.length < VIOLATIONS_MAX) this.violations.push(v);
+    if (this.violations.length === 1) this.onViolation?.(v);
+  }
+
+  writeStarted(key: string, kind: OpKind, body: SimBody | null): WriteRecord {
+    const record: WriteRecord = { key, kind, contentHash: body?.contentHash ?? null, startMs: this.now(), outcome: "pending", stamp: undefined, endMs: undefined };
+    this.history(key).writes.push(record);
+    if (record.contentHash !== null) this.byContent.set(record.contentHash, record);
+    return record;
+  }
+
+  writeEnded(record: WriteRecord, outcome: WriteOutcome): void {
+    record.endMs = this.now();
+    if (!outcome.ok) {
+      record.outcome = "failed";
+      if (record.kind === "put") this.counts.putsFailed += 1;
+      else this.counts.deletesFailed += 1;
+      return;
+    }
+    record.outcome = "acked";
+    record.stamp = outcome.stamp;
+    if (record.kind === "put") this.counts.putsAcked += 1;
+    else this.counts.deletesAcked += 1;
+    const h = this.history(record.key);
+    if (h.ackedMax === undefined || outcome.stamp > h.ackedMax.stamp) h.ackedMax = { stamp: outcome.stamp, kind: record.kind, contentHash: record.contentHash };
+  }
+
+  readStarted(key: string): ReadToken {
+    return { key, startMs: this.now(), ackedAtStart: this.keys.get(key)?.ackedMax };
+  }
+
+  readEnded(token: ReadToken, outcome: ReadOutcome): void {
+    if (!outcome.ok) {
+      this.counts.readsFailed += 1;
+      return;
+    }
+    this.counts.readsChecked += 1;
+    const { key, ackedAtStart } = token;
+    const sloppy: KnownFinding | undefined = outcome.sloppy ? "sloppy-read-quorum" : undefined;
+    if (outcome.found) {
+      this.counts.readsFound += 1;
+      const { version, body } = outcome;
+      if (version.key !== key) return this.violate(key, `read returned ${version.key}@${version.stamp} for key ${key}`);
+      if (body.contentHash !== version.checksum || body.corrupt) {
+        return this.violate(key, `corrupt bytes returned: body ${body.contentHash} for version ${version.stamp} with checksum ${version.checksum}`);
+      }
+      const written = this.byContent.get(version.checksum);
+      if (written === undefined || written.key !== key) return this.violate(key, `read returned ${version.stamp} (checksum ${version.checksum}), which no client wrote for this key`);
+      if (ackedAtStart !== undefined && version.stamp < ackedAtStart.stamp) {
+        return this.violate(key, `stale read: got ${version.stamp}, but ${ackedAtStart.kind} ${ackedAtStart.stamp} was acknowledged before the read began at ${token.startMs.toFixed(3)}`, sloppy);
+      }
+      return;
+    }
+    if (ackedAtStart === undefined || ackedAtStart.kind === "delete") return;
+    if (outcome.tombstone !== undefined) {
+      if (outcome.tombstone < ackedAtStart.stamp) this.violate(key, `stale read: tombstone ${outcome.tombstone} older than acknowledged put ${ackedAtStart.stamp}`, sloppy);
+      return;
+    }
+    // No stamp given: some delete that may be newer than the acknowledged put must exist.
+    if (!this.deleteMayExplain(key, ackedAtStart.stamp)) this.violate(key, `read found nothing, but put ${ackedAtStart.stamp} was acknowledged before the read began at ${token.startMs.toFixed(3)} and no delete can explain it`, sloppy);
+  }
+
+  /** Was a delete of this key attempted whose stamp is unknown (it failed, so it may still have landed) or newer? */
+  private deleteMayExplain(key: string, stamp: VersionStamp): boolean {
+    return this.keys.get(key)?.writes.some((w) => w.kind === "delete" && (w.stamp === undefined || w.stamp > stamp)) ?? false;
+  }
+
+  /** Keys with their newest acknowledged write, in first-write order. */
+  *ackedKeys(): Generator<[string, Acked]> {
+    for (const [key, h] of this.keys) if (h.ackedMax !== undefined) yield [key, h.ackedMax];
+  }
+
+  keyCount(): number {
+    return this.keys.size;
+  }
+
+  /** The client write a checksum belongs to, if any. */
+  writtenContent(contentHash: string): { key: string } | undefined {
+    return this.byContent.get(contentHash);
+  }
+
+  /**
+   * End of run, durability: for each key, the newest committed copy on the given nodes must be at least as
+   * new as the newest acknowledged write, and when that is a put, some copy of it must be intact.
+   */
+  checkNothingLost(holders: (key: string) => { version: ObjectVersion; body: SimBody; node: NodeId }[]): void {
+    for (const [key, acked] of this.ackedKeys()) {
+      const copies = holders(key);
+      let newest: ObjectVersion | undefined;
+      for (const c of copies) if (newest === undefined || c.version.stamp > newest.stamp) newest = c.version;
+      if (newest === undefined || newest.stamp < acked.stamp) {
+        // Nothing left: fine after a delete (its tombstone was collected), or after a failed delete that may
+        // have landed on some replicas and won (last writer wins) before being collected.
+        if (newest === undefined && (acked.kind === "delete" || this.deleteMayExplain(key, acked.stamp))) continue;
+        this.violate(key, `acknowledged ${acked.kind} ${acked.stamp} lost: newest copy in the cluster is ${newest?.stamp ?? "none"}`);
+        continue;
+      }
+      if (acked.kind === "put" && newest.stamp === acked.stamp && !copies.some((c) => c.version.stamp === acked.stamp && c.body.contentHash === c.version.checksum)) {
+        this.violate(key, `acknowledged put ${acked.stamp} survives only in corrupt copies`);
+      }
+    }
+  }
+}

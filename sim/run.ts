@@ -1,0 +1,214 @@
+// One seed of one scenario, start to verdict.
+// Guarantees: the run is a pure function of (scenario, seed, logic, planted bugs): same inputs, same trace hash;
+// it stops at the first violation (oracle or assertion in core) and returns the trace tail that shows it;
+// otherwise it heals the world at faultsEndMs, lets load finish, waits (in simulated time) until every key is
+// fully replicated on its primaries with nothing on handoffs, then checks that nothing acknowledged was lost
+// and reads a sample of keys back through a router.
+// Assumes: the logic's background loops keep running forever, so the run ends by time, never by an empty queue.
+
+import { noPlantedBugs, type PlantedBugs } from "../core/planted-bugs.ts";
+import { defaultDisk } from "./disk.ts";
+import { EventLoop } from "./event-loop.ts";
+import type { Logic } from "./logic.ts";
+import { defaultNetwork } from "./network.ts";
+import { Oracle, type Violation } from "./oracle.ts";
+import { SimRng } from "./rng.ts";
+import type { Scenario } from "./scenario.ts";
+import { defaultTiming } from "./timing.ts";
+import { Trace } from "./trace.ts";
+import { BUCKET, Workload, defaultWorkload } from "./workload.ts";
+import { type FaultMark, World } from "./world.ts";
+
+export interface RunOptions {
+  readonly logic: Logic;
+  readonly bugs?: PlantedBugs;
+  /** Keep every trace line (for --trace). */
+  readonly keepTrace?: boolean;
+  /** Trace every network message (slower, finer). */
+  readonly traceMessages?: boolean;
+  readonly eventsMax?: number;
+  /** Sample the minimum live replica count this often (for the chart). */
+  readonly sampleEveryMs?: number;
+  /** Keys read back through a router at the end. */
+  readonly finalReads?: number;
+  /** Called with the world at the end of the run (debugging, tests). */
+  readonly inspect?: (world: World) => void;
+}
+
+export interface RunFigures {
+  writesAcknowledged: number;
+  writesFailed: number;
+  deletesAcknowledged: number;
+  readsChecked: number;
+  readsFailed: number;
+  faultsInjected: number;
+  simulatedMs: number;
+  /** From the end of faults (heal) to full replication; null if it never got there. */
+  fullReplicationAfterFaultsMs: number | null;
+  events: number;
+  wallMs: number;
+  eventsPerSecond: number;
+  traceLines: number;
+}
+
+export interface RunResult {
+  readonly scenario: string;
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly violations: readonly Violation[];
+  readonly figures: RunFigures;
+  readonly traceHash: string;
+  readonly traceTail: readonly string[];
+  readonly traceAll: readonly string[] | undefined;
+  readonly series: readonly { atMs: number; minReplicas: number }[];
+  readonly faultMarks: readonly FaultMark[];
+  /** Network requests by kind, for tuning. */
+  readonly requestsByKind: Readonly<Record<string, number>>;
+}
+
+export async function runSeed(scenario: Scenario, seed: number, options: RunOptions): Promise<RunResult> {
+  const wallStart = performance.now();
+  const loop = new EventLoop(options.eventsMax ?? 20_000_000);
+  const rng = new SimRng(`${scenario.name}#${seed}`);
+  const trace = new Trace(() => loop.nowMs, options.keepTrace ?? false);
+  const oracle = new Oracle(() => loop.nowMs);
+  const timing = { ...defaultTiming, ...scenario.timing };
+  const world = new World(
+    loop,
+    rng,
+    trace,
+    options.logic,
+    scenario.cluster,
+    { ...defaultNetwork, ...scenario.network },
+    { ...defaultDisk, ...scenario.disk },
+    options.bugs ?? noPlantedBugs,
+    timing,
+  );
+  world.network.traceMessages = options.traceMessages ?? false;
+  const workload = new Workload({ ...defaultWorkload, ...scenario.workload }, loop, rng.fork("workload"), oracle, trace, () => world.liveRouters());
+  let stopped = false;
+  oracle.onViolation = (v) => {
+    trace.add(`VIOLATION ${v.key}: ${v.what}`);
+    stopped = true;
+  };
+  const stop = (): boolean => stopped;
+
+  // Unhandled rejections from fire-and-forget work in the logic are failures of the run.
+  const onRejection = (reason: unknown): void => loop.fail(reason);
+  process.on("unhandledRejection", onRejection);
+  try {
+    trace.add(`run ${scenario.name} seed ${seed} logic ${options.logic.name}`);
+    world.startAll();
+    const faultRng = rng.fork("faults");
+    scenario.faults({
+      world,
+      rng: faultRng,
+      faultsEndMs: scenario.faultsEndMs,
+      at: (atMs, action) => {
+        if (atMs <= scenario.faultsEndMs) loop.at(Math.max(0, atMs), action);
+      },
+    });
+    loop.at(scenario.faultsEndMs, () => world.healEverything());
+
+    const series: { atMs: number; minReplicas: number }[] = [];
+    const sampleEveryMs = options.sampleEveryMs ?? 5_000;
+    // Full replication after the last fault: the first sample, after it, at which every key is fully replicated.
+    let fullSinceFaultMs: number | null = null;
+    let faultSeen = -1;
+    const allKeys = (): string[] => Array.from({ length: oracle.keyCount() }, (_, i) => workload.keyName(i));
+    const sample = (): void => {
+      series.push({ atMs: loop.nowMs, minReplicas: world.minLiveReplicas(oracle.ackedKeys()) });
+      if (world.lastFaultMs !== faultSeen) {
+        faultSeen = world.lastFaultMs;
+        fullSinceFaultMs = null;
+      }
+      // Checked on every third sample only: the census of every disk is the costliest thing the simulator does.
+      if (fullSinceFaultMs === null && series.length % 3 === 0 && loop.nowMs >= world.lastFaultMs && world.replicationProblems(allKeys(), 1).length === 0) fullSinceFaultMs = loop.nowMs;
+      loop.after(sampleEveryMs, sample);
+    };
+    loop.after(sampleEveryMs, sample);
+
+    workload.start(scenario.loadMs);
+    await loop.run({ untilMs: scenario.loadMs, stop });
+    const settleEndMs = Math.max(scenario.loadMs, scenario.faultsEndMs) + scenario.settleMsMax;
+
+    // Let in-flight client operations finish.
+    if (!stopped && loop.failure === undefined) await loop.run({ untilMs: settleEndMs, stop: () => stopped || workload.idle });
+
+    // Repair quiesces: check full replication every few simulated seconds.
+    let convergedAtMs: number | null = null;
+    while (!stopped && loop.failure === undefined && loop.nowMs < settleEndMs) {
+      const problems = world.replicationProblems(allKeys(), 1);
+      if (problems.length === 0) {
+        convergedAtMs = loop.nowMs;
+        break;
+      }
+      await loop.run({ untilMs: Math.min(settleEndMs, loop.nowMs + 2_000), stop });
+    }
+    if (!stopped && loop.failure === undefined && convergedAtMs === null) {
+      for (const p of world.replicationProblems(allKeys(), 5)) oracle.violate(p.split("@")[0] ?? "?", `not fully replicated ${scenario.settleMsMax} ms after faults and load ended: ${p}`);
+    }
+    if (!stopped && loop.failure === undefined) {
+      const index = world.copyIndex();
+      oracle.checkNothingLost((key) => index.get(key) ?? []);
+    }
+    // Read a sample of keys back through a router: every read must succeed and be current.
+    if (!stopped && loop.failure === undefined) {
+      const router = world.liveRouters()[0];
+      const reads = Math.min(options.finalReads ?? 50, oracle.keyCount());
+      const readRng = rng.fork("final-reads");
+      if (router !== undefined) {
+        for (let i = 0; i < reads && !stopped; i++) {
+          const key = workload.keyName(readRng.nextInt(oracle.keyCount()));
+          const token = oracle.readStarted(key);
+          let outcome: Awaited<ReturnType<typeof router.get>> | undefined;
+          void router.get(BUCKET, key).then((o) => (outcome = o));
+          await loop.run({ untilMs: loop.nowMs + 60_000, stop: () => stopped || outcome !== undefined });
+          if (outcome === undefined) oracle.violate(key, "final read did not finish within 60 s of simulated time");
+          else if (!outcome.ok) oracle.violate(key, `final read failed on a healthy cluster: ${outcome.reason}`);
+          else oracle.readEnded(token, outcome);
+        }
+      }
+    }
+    if (loop.failure !== undefined) {
+      const error = loop.failure;
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      trace.add(`FAILURE ${text}`);
+      oracle.violations.push({ atMs: loop.nowMs, key: "-", what: `exception in the simulated world: ${text}${error instanceof Error && error.stack ? `\n${error.stack.split("\n").slice(1, 6).join("\n")}` : ""}` });
+    }
+
+    options.inspect?.(world);
+    const wallMs = performance.now() - wallStart;
+    const c = oracle.counts;
+    const figures: RunFigures = {
+      writesAcknowledged: c.putsAcked + c.deletesAcked,
+      writesFailed: c.putsFailed + c.deletesFailed,
+      deletesAcknowledged: c.deletesAcked,
+      readsChecked: c.readsChecked,
+      readsFailed: c.readsFailed,
+      faultsInjected: world.faultsInjected,
+      simulatedMs: loop.nowMs,
+      fullReplicationAfterFaultsMs: convergedAtMs === null ? null : Math.max(0, Math.min(convergedAtMs, fullSinceFaultMs ?? Infinity) - world.lastFaultMs),
+      events: loop.eventsRun,
+      wallMs,
+      eventsPerSecond: Math.round(loop.eventsRun / (wallMs / 1000)),
+      traceLines: trace.lineCount,
+    };
+    const ok = oracle.violations.length === 0;
+    return {
+      scenario: scenario.name,
+      seed,
+      ok,
+      violations: oracle.violations,
+      figures,
+      traceHash: trace.digest(),
+      traceTail: ok ? [] : trace.tailLines(),
+      traceAll: trace.lines,
+      series,
+      faultMarks: world.faultMarks,
+      requestsByKind: Object.fromEntries(world.network.byKind),
+    };
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+}

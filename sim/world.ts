@@ -1,0 +1,456 @@
+// The simulated world: processes, their disks and clocks, the network, the operator's cluster map, and the
+// fault actions scenarios call. Guarantees: every fault is traced and counted and marked for the chart; a
+// crash silences the incarnation (sim/process.ts) and applies-or-loses in-flight disk writes (sim/disk.ts);
+// healEverything() returns the world to a fault-free state (all links open, crashed nodes restarted, disks
+// normal, no loss) so repair can quiesce; the replica census reads disks directly, outside simulated time.
+// Assumes: node ids n1.., router ids r1..; the operator's map (adminMap) is the truth for the final ring.
+
+import { assert } from "../core/assert.ts";
+import { type ClusterMap, activeNodes, createClusterMap, decommissionNode, joinNode } from "../core/cluster-map.ts";
+import { type NodeId, nodeId, zoneId } from "../core/ids.ts";
+import type { ObjectVersion } from "../core/object-version.ts";
+import type { Log, LogFields } from "../core/ports.ts";
+import { partitionOf, primariesOf } from "../core/placement.ts";
+import { type Ring, buildRing } from "../core/ring.ts";
+import type { SimBody } from "./body.ts";
+import { type DiskObserver, type DiskSettings, SimDisk } from "./disk.ts";
+import type { EventLoop } from "./event-loop.ts";
+import type { Logic, LogicContext, NodeInstance, QuorumSettings, RouterInstance } from "./logic.ts";
+import { type NetworkSettings, SimNetwork } from "./network.ts";
+import type { PlantedBugs } from "../core/planted-bugs.ts";
+import { SimProcess } from "./process.ts";
+import type { SimRng } from "./rng.ts";
+import type { TimingSettings } from "./timing.ts";
+import type { Trace } from "./trace.ts";
+import { BUCKET } from "./workload.ts";
+
+export interface ClusterSettings {
+  readonly nodes: number;
+  readonly zones: number;
+  readonly routers: number;
+  readonly partitionBits: number;
+  readonly quorum: QuorumSettings;
+}
+
+export interface FaultMark {
+  readonly atMs: number;
+  readonly label: string;
+}
+
+interface Member {
+  readonly process: SimProcess;
+  readonly disk: SimDisk | undefined;
+  node: NodeInstance | undefined;
+  router: RouterInstance | undefined;
+  /** Decommissioned and stopped for good: its disk no longer counts. */
+  retired: boolean;
+}
+
+/** Live copies per key and stamp, kept up to date by the disks, for the minimum-replica chart. */
+class ReplicaCensus implements DiskObserver {
+  readonly copies = new Map<string, Map<string, Set<NodeId>>>();
+
+  committed(node: NodeId, version: ObjectVersion): void {
+    if (version.deleted) return;
+    let stamps = this.copies.get(version.key);
+    if (stamps === undefined) {
+      stamps = new Map();
+      this.copies.set(version.key, stamps);
+    }
+    let holders = stamps.get(version.stamp);
+    if (holders === undefined) {
+      holders = new Set();
+      stamps.set(version.stamp, holders);
+    }
+    holders.add(node);
+  }
+
+  removed(node: NodeId, version: ObjectVersion): void {
+    const stamps = this.copies.get(version.key);
+    const holders = stamps?.get(version.stamp);
+    if (!holders) return;
+    holders.delete(node);
+    if (holders.size === 0) stamps!.delete(version.stamp);
+  }
+}
+
+export class World {
+  readonly members = new Map<NodeId, Member>();
+  readonly network: SimNetwork;
+  readonly census = new ReplicaCensus();
+  readonly faultMarks: FaultMark[] = [];
+  faultsInjected = 0;
+  lastFaultMs = 0;
+  adminMap: ClusterMap;
+  private readonly storedMaps = new Map<NodeId, ClusterMap>();
+  private nextNodeNumber: number;
+  private readonly ringCache = new Map<number, Ring>();
+
+  constructor(
+    readonly loop: EventLoop,
+    private readonly rng: SimRng,
+    readonly trace: Trace,
+    private readonly logic: Logic,
+    readonly cluster: ClusterSettings,
+    networkSettings: NetworkSettings,
+    private readonly diskSettings: DiskSettings,
+    private readonly bugs: PlantedBugs,
+    private readonly timing: TimingSettings,
+  ) {
+    assert(cluster.nodes >= 1 && cluster.routers >= 1, "a world needs nodes and routers");
+    this.network = new SimNetwork(loop, rng.fork("network"), trace, networkSettings);
+    const nodes = Array.from({ length: cluster.nodes }, (_, i) => ({
+      id: nodeId(`n${i + 1}`),
+      address: `sim://n${i + 1}`,
+      zone: zoneId(`z${(i % cluster.zones) + 1}`),
+    }));
+    this.adminMap = createClusterMap({ partitionBits: cluster.partitionBits, replicas: cluster.quorum.replicas, nodes });
+    this.nextNodeNumber = cluster.nodes + 1;
+    for (const n of nodes) this.addMember(n.id, "node");
+    for (let i = 1; i <= cluster.routers; i++) this.addMember(nodeId(`r${i}`), "router");
+  }
+
+  ring(map: ClusterMap = this.adminMap): Ring {
+    let ring = this.ringCache.get(map.epoch);
+    if (ring === undefined) {
+      ring = buildRing(map);
+      this.ringCache.set(map.epoch, ring);
+    }
+    return ring;
+  }
+
+  private addMember(id: NodeId, role: "node" | "router"): Member {
+    const process = new SimProcess(id, role, this.loop);
+    this.network.attach(process);
+    const disk = role === "node" ? new SimDisk(id, process, this.loop, this.rng.fork(`disk/${id}`), this.trace, this.diskSettings, this.census) : undefined;
+    const member: Member = { process, disk, node: undefined, router: undefined, retired: false };
+    this.members.set(id, member);
+    this.storedMaps.set(id, this.adminMap);
+    return member;
+  }
+
+  private member(id: NodeId): Member {
+    const m = this.members.get(id);
+    assert(m !== undefined, `no process ${id}`);
+    return m;
+  }
+
+  nodeIds(): NodeId[] {
+    return [...this.members.entries()].filter(([, m]) => m.disk !== undefined && !m.retired).map(([id]) => id);
+  }
+
+  routerIds(): NodeId[] {
+    return [...this.members.entries()].filter(([, m]) => m.disk === undefined).map(([id]) => id);
+  }
+
+  upNodeIds(): NodeId[] {
+    return this.nodeIds().filter((id) => this.member(id).process.up);
+  }
+
+  liveRouters(): RouterInstance[] {
+    const out: RouterInstance[] = [];
+    for (const m of this.members.values()) if (m.router !== undefined && m.process.up) out.push(m.router);
+    return out;
+  }
+
+  private log(id: NodeId): Log {
+    const trace = this.trace;
+    const line = (level: string, event: string, fields?: LogFields): void => trace.add(`log ${level} ${id} ${event}${fields ? ` ${safeJson(fields)}` : ""}`);
+    return {
+      debug: () => {},
+      info: () => {},
+      warn: (event, fields) => line("warn", event, fields),
+      error: (event, fields) => line("error", event, fields),
+    };
+  }
+
+  start(id: NodeId): void {
+    const m = this.member(id);
+    assert(!m.process.up, `${id} is already up`);
+    assert(!m.retired, `${id} is retired`);
+    m.process.start();
+    const ctx: LogicContext = {
+      process: m.process,
+      transport: this.network.transportFor(m.process),
+      rng: this.rng.fork(`logic/${id}/${m.process.incarnation}`),
+      log: this.log(id),
+      quorum: this.cluster.quorum,
+      timing: this.timing,
+      bugs: this.bugs,
+      peers: () => [...this.members.entries()].filter(([, x]) => !x.retired).map(([pid]) => pid),
+      storedMap: () => this.storedMaps.get(id)!,
+      storeMap: (map) => {
+        const current = this.storedMaps.get(id)!;
+        if (map.epoch > current.epoch) this.storedMaps.set(id, map);
+      },
+    };
+    if (m.disk !== undefined) {
+      m.node = this.logic.startNode({ ...ctx, disk: m.disk });
+      this.network.serve(id, m.node.handle);
+    } else {
+      m.router = this.logic.startRouter(ctx);
+      if (m.router.handle !== undefined) this.network.serve(id, m.router.handle);
+    }
+    this.trace.add(`proc start ${id} inc=${m.process.incarnation}`);
+  }
+
+  startAll(): void {
+    for (const id of this.members.keys()) this.start(id);
+  }
+
+  private fault(label: string): void {
+    this.faultsInjected += 1;
+    this.lastFaultMs = this.loop.nowMs;
+    this.faultMarks.push({ atMs: this.loop.nowMs, label });
+    this.trace.add(`fault ${label}`);
+  }
+
+  // ---- faults ----
+
+  crash(id: NodeId): void {
+    const m = this.member(id);
+    if (!m.process.up) return;
+    m.process.crash();
+    m.disk?.crash();
+    m.node = undefined;
+    m.router = undefined;
+    this.fault(`crash ${id}`);
+  }
+
+  /** The node crashes and its disk is replaced by an empty one (a lost disk); it restarts when told to. */
+  wipeDisk(id: NodeId): void {
+    const m = this.member(id);
+    assert(m.disk !== undefined, `${id} has no disk`);
+    if (m.process.up) {
+      m.process.crash();
+      m.disk.crash();
+      m.node = undefined;
+    }
+    const lost = m.disk.wipe();
+    this.fault(`wipe-disk ${id} (${lost} records lost)`);
+  }
+
+  restart(id: NodeId): void {
+    const m = this.member(id);
+    if (m.process.up || m.retired) return;
+    this.fault(`restart ${id}`);
+    this.start(id);
+  }
+
+  /** Symmetric partition: no message between the two sides. */
+  partition(sideA: readonly NodeId[], sideB: readonly NodeId[]): void {
+    for (const a of sideA) for (const b of sideB) {
+      this.network.block(a, b);
+      this.network.block(b, a);
+    }
+    this.fault(`partition [${sideA.join(",")}] | [${sideB.join(",")}]`);
+  }
+
+  /** One-way partition: messages from `from` to `to` are lost; the other direction works. */
+  oneWay(from: readonly NodeId[], to: readonly NodeId[]): void {
+    for (const a of from) for (const b of to) this.network.block(a, b);
+    this.fault(`one-way [${from.join(",")}] -> [${to.join(",")}]`);
+  }
+
+  heal(): void {
+    if (this.network.blockedLinks === 0) return;
+    this.network.healAll();
+    this.fault("heal network");
+  }
+
+  setLoss(probability: number): void {
+    this.network.settings = { ...this.network.settings, lossProbability: probability };
+    this.fault(`loss ${probability}`);
+  }
+
+  setSkew(id: NodeId, skewMs: number, driftMsPerSecond = 0): void {
+    const m = this.member(id);
+    m.process.skewMs = skewMs;
+    m.process.driftMsPerSecond = driftMsPerSecond;
+    this.fault(`skew ${id} ${skewMs}ms drift ${driftMsPerSecond}ms/s`);
+  }
+
+  slowDisk(id: NodeId, factor: number): void {
+    const disk = this.member(id).disk;
+    assert(disk !== undefined, `${id} has no disk`);
+    disk.slowFactor = factor;
+    this.fault(`slow-disk ${id} x${factor}`);
+  }
+
+  fillDisk(id: NodeId): void {
+    const disk = this.member(id).disk;
+    assert(disk !== undefined, `${id} has no disk`);
+    disk.capacityBytes = disk.usedBytes;
+    this.fault(`full-disk ${id}`);
+  }
+
+  flipBits(id: NodeId, count: number): void {
+    const disk = this.member(id).disk;
+    assert(disk !== undefined, `${id} has no disk`);
+    const hit: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const what = disk.flipRandomBody();
+      if (what !== null) hit.push(what);
+    }
+    this.fault(`bit-flip ${id} ${hit.length} bodies${hit.length > 0 ? ` (${hit.slice(0, 3).join(" ")}${hit.length > 3 ? " ..." : ""})` : ""}`);
+  }
+
+  /** Operator: a new node joins (epoch + 1); it starts empty and the map is handed to it and one live node. */
+  join(): NodeId {
+    const id = nodeId(`n${this.nextNodeNumber++}`);
+    const zone = zoneId(`z${((this.nextNodeNumber - 2) % this.cluster.zones) + 1}`);
+    const next = joinNode(this.adminMap, { id, address: `sim://${id}`, zone });
+    assert(next.ok, next.ok ? "" : next.error);
+    this.adminMap = next.value;
+    this.addMember(id, "node");
+    this.storedMaps.set(id, this.adminMap);
+    this.fault(`join ${id} epoch ${this.adminMap.epoch}`);
+    this.start(id);
+    this.handOutMap(id);
+    return id;
+  }
+
+  /** Operator: a node leaves (epoch + 1); it keeps running until its data has moved, then it is retired. */
+  decommission(id: NodeId): void {
+    const next = decommissionNode(this.adminMap, id);
+    assert(next.ok, next.ok ? "" : next.error);
+    this.adminMap = next.value;
+    this.fault(`decommission ${id} epoch ${this.adminMap.epoch}`);
+    this.handOutMap(id);
+    this.retireWhenEmpty(id);
+  }
+
+  /** The operator's map goes to the changed node and to one live node and every router; gossip does the rest. */
+  private handOutMap(changed: NodeId): void {
+    const receivers = [changed, ...this.upNodeIds().filter((n) => n !== changed).slice(0, 1), ...this.routerIds()];
+    for (const id of receivers) {
+      const m = this.member(id);
+      this.storedMaps.set(id, this.adminMap);
+      if (!m.process.up) continue;
+      m.node?.installMap(this.adminMap);
+      m.router?.installMap(this.adminMap);
+    }
+  }
+
+  private retireWhenEmpty(id: NodeId): void {
+    const m = this.member(id);
+    const check = (): void => {
+      if (m.retired) return;
+      const empty = m.disk !== undefined && [...m.disk.records()].length === 0;
+      if (empty && m.process.up) {
+        m.process.crash();
+        m.node = undefined;
+        m.retired = true;
+        this.trace.add(`proc retired ${id}`);
+        return;
+      }
+      this.loop.after(1_000, check);
+    };
+    this.loop.after(1_000, check);
+  }
+
+  /** End of faults: open every link, stop loss, restart crashed nodes, disks back to normal. */
+  healEverything(): void {
+    const anythingToHeal = this.network.blockedLinks > 0 || this.network.settings.lossProbability > 0 || [...this.members.values()].some((m) => (!m.process.up && !m.retired) || (m.disk !== undefined && (m.disk.slowFactor !== 1 || m.disk.capacityBytes !== this.diskSettings.capacityBytes)));
+    if (anythingToHeal) this.lastFaultMs = this.loop.nowMs;
+    this.network.healAll();
+    this.network.settings = { ...this.network.settings, lossProbability: 0, bodyCorruptProbability: 0 };
+    for (const [id, m] of this.members) {
+      if (m.disk !== undefined) {
+        m.disk.slowFactor = 1;
+        m.disk.capacityBytes = this.diskSettings.capacityBytes;
+      }
+      if (!m.process.up && !m.retired) this.start(id);
+    }
+    this.trace.add("heal everything");
+  }
+
+  // ---- census (outside simulated time) ----
+
+  /** Index of committed copies by key, in one pass over the disks. */
+  copyIndex(): Map<string, { version: ObjectVersion; body: SimBody; node: NodeId }[]> {
+    const index = new Map<string, { version: ObjectVersion; body: SimBody; node: NodeId }[]>();
+    for (const [id, m] of this.members) {
+      if (m.disk === undefined || m.retired) continue;
+      for (const r of m.disk.records()) {
+        if (!r.version.committed) continue;
+        let list = index.get(r.version.key);
+        if (list === undefined) {
+          list = [];
+          index.set(r.version.key, list);
+        }
+        list.push({ version: r.version, body: r.body, node: id });
+      }
+    }
+    return index;
+  }
+
+  /**
+   * Replication problems in the final ring: a live object's newest version missing (or corrupt) on a primary,
+   * or any copy of a key on a node that is not one of its primaries. Empty means fully replicated.
+   */
+  replicationProblems(keys: Iterable<string>, problemsMax = 10): string[] {
+    const ring = this.ring();
+    const index = this.copyIndex();
+    const problems: string[] = [];
+    for (const key of keys) {
+      if (problems.length >= problemsMax) break;
+      const copies = index.get(key) ?? [];
+      if (copies.length === 0) continue;
+      const primaries = primariesOf(ring, partitionOf(ring, BUCKET, key));
+      let newest = copies[0]!.version;
+      for (const c of copies) if (c.version.stamp > newest.stamp) newest = c.version;
+      for (const c of copies) {
+        if (!primaries.includes(c.node)) problems.push(`${key}@${c.version.stamp} left on ${c.node}, not a primary (${primaries.join(",")})`);
+      }
+      if (newest.deleted) continue;
+      for (const p of primaries) {
+        const good = copies.some((c) => c.node === p && c.version.stamp === newest.stamp && c.body.contentHash === c.version.checksum);
+        if (!good) problems.push(`${key}@${newest.stamp} has no good copy on primary ${p}`);
+      }
+    }
+    return problems;
+  }
+
+  /** Minimum number of copies on up nodes of the newest acknowledged (or newer) version, over live keys. */
+  minLiveReplicas(acked: Iterable<[string, { stamp: string; kind: string }]>): number {
+    let min = Infinity;
+    const upCache = new Map<NodeId, boolean>();
+    const isUp = (n: NodeId): boolean => {
+      let up = upCache.get(n);
+      if (up === undefined) {
+        const m = this.members.get(n);
+        up = m !== undefined && m.process.up && !m.retired;
+        upCache.set(n, up);
+      }
+      return up;
+    };
+    for (const [key, a] of acked) {
+      if (a.kind !== "put") continue;
+      let best = 0;
+      const stamps = this.census.copies.get(key);
+      if (stamps) {
+        for (const [stamp, holders] of stamps) {
+          if (stamp < a.stamp) continue;
+          let live = 0;
+          for (const h of holders) if (isUp(h)) live += 1;
+          if (live > best) best = live;
+        }
+      }
+      if (best < min) min = best;
+    }
+    return min === Infinity ? 0 : min;
+  }
+
+  activeNodeCount(): number {
+    return activeNodes(this.adminMap).length;
+  }
+}
+
+function safeJson(fields: LogFields): string {
+  try {
+    return JSON.stringify(fields, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  } catch {
+    return "{unserializable}";
+  }
+}

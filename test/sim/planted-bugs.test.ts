@@ -1,0 +1,40 @@
+// The oracle has teeth: each planted bug (core/planted-bugs.ts), switched on alone, is found within a bounded
+// number of seeds, and the seed that finds it passes with the bug switched off (so the bug, not the scenario,
+// is what the oracle caught).
+import { describe, expect, it } from "vitest";
+import type { PlantedBugs } from "../../core/planted-bugs.ts";
+import { runPool } from "../../sim/pool.ts";
+
+const SEEDS_MAX = 8;
+
+const hunts: { bug: keyof PlantedBugs; scenarioPath: string; expect: RegExp }[] = [
+  { bug: "ackAtWMinusOne", scenarioPath: "test/sim/support/hunt-ack-quorum.ts", expect: /lost|stale read|read found nothing/ },
+  { bug: "dropHandoffBeforeConfirm", scenarioPath: "test/sim/support/hunt-handoff.ts", expect: /lost/ },
+  { bug: "skipReadChecksum", scenarioPath: "test/sim/support/hunt-read-checksum.ts", expect: /corrupt bytes returned/ },
+  { bug: "forgetTombstones", scenarioPath: "test/sim/support/hunt-tombstones.ts", expect: /delete .*(lost|acknowledged before the read)/ },
+];
+
+describe("planted bugs are found", () => {
+  for (const hunt of hunts) {
+    it(`${hunt.bug} is found within ${SEEDS_MAX} seeds of ${hunt.scenarioPath}`, async () => {
+      const seeds = Array.from({ length: SEEDS_MAX }, (_, i) => i + 1);
+      const withBug = await runPool({ scenarioPath: hunt.scenarioPath, seeds, logic: "core", bugs: { [hunt.bug]: true }, stopOnFailure: true, workers: 2 });
+      const found = withBug.find((s) => !s.ok);
+      expect(found, `no seed in 1..${SEEDS_MAX} found ${hunt.bug}`).toBeDefined();
+      expect(found!.violations[0]!.what).toMatch(hunt.expect);
+      const [clean] = await runPool({ scenarioPath: hunt.scenarioPath, seeds: [found!.seed], logic: "core", workers: 1 });
+      expect(clean?.ok, `seed ${found!.seed} also fails without the bug: ${clean?.violations[0]?.what}`).toBe(true);
+    }, 240_000);
+  }
+});
+
+describe("the replication check has teeth", () => {
+  it("a cluster whose nodes never repair (sim/naive-node.ts) fails full replication after faults, on every seed", async () => {
+    const results = await runPool({ scenarioPath: "scenarios/node-failure.ts", seeds: [1, 2, 3], logic: "naive", profile: "ci", workers: 2 });
+    expect(results).toHaveLength(3);
+    for (const r of results) {
+      expect(r.ok).toBe(false);
+      expect(r.violations.map((v) => v.what).join("\n")).toMatch(/not fully replicated|stale read|read found nothing|lost/);
+    }
+  }, 240_000);
+});

@@ -21,6 +21,7 @@ import { MANIFEST_BYTES_MAX, openManifestObject } from "./manifest-reader.ts";
 import { isManifestObject, logicalSize, parseManifest } from "./manifest.ts";
 import { Multipart, readSmallBody } from "./multipart.ts";
 import { copyObject } from "./copy.ts";
+import { evaluateConditions } from "./conditions.ts";
 import { collectBody } from "../s3/payload.ts";
 import { DELETE_OBJECTS_BYTES_MAX, parseDeleteObjects, renderDeleteResult } from "../s3/xml.ts";
 import { mapLimit } from "../../core/quorum.ts";
@@ -214,6 +215,13 @@ async function getObject(ctx: S3Context, bucket: string, key: string, deps: Rout
   if (!version || version.deleted) throw new S3Error("NoSuchKey", undefined, { extra: { Key: key } });
   const size = logicalSize(version);
   const range = parseRange(ctx.get("range") || undefined, size);
+  if (evaluateConditions(ctx, version) === "not-modified") {
+    // No body, so none of the body's headers (a checksum here would be checked against nothing).
+    ctx.status = 304;
+    ctx.set("ETag", `"${version.etag}"`);
+    ctx.set("Last-Modified", new Date(parseStamp(version.stamp)?.physicalMs ?? 0).toUTCString());
+    return;
+  }
   setObjectHeaders(ctx, version, { wholeObject: range.kind === "none", checksumMode: ctx.get("x-amz-checksum-mode").toUpperCase() === "ENABLED" });
   if (range.kind === "unsatisfiable") {
     ctx.set("Content-Range", contentRangeUnsatisfied(size));

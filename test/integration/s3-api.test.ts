@@ -122,6 +122,15 @@ describe("object round trips through the AWS SDK v3", () => {
     expect((await s3ErrorOf(s3.send(new HeadObjectCommand({ Bucket: "videos", Key: "gone.txt" })))).status).toBe(404);
   });
 
+  it("conditional GETs answer 304 Not Modified and 412 PreconditionFailed as S3 does", async () => {
+    const put = await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "cond.txt", Body: "segment" }));
+    expect((await s3ErrorOf(s3.send(new GetObjectCommand({ Bucket: "videos", Key: "cond.txt", IfNoneMatch: put.ETag })))).status).toBe(304);
+    expect((await s3ErrorOf(s3.send(new GetObjectCommand({ Bucket: "videos", Key: "cond.txt", IfModifiedSince: new Date(Date.now() + 60_000) })))).status).toBe(304);
+    expect(await s3ErrorOf(s3.send(new GetObjectCommand({ Bucket: "videos", Key: "cond.txt", IfMatch: '"0123"' })))).toEqual({ code: "PreconditionFailed", status: 412 });
+    const got = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "cond.txt", IfMatch: put.ETag, IfModifiedSince: new Date(Date.now() - 3_600_000) }));
+    expect(await got.Body!.transformToString()).toBe("segment");
+  });
+
   it("an overwrite is read back as the newest version", async () => {
     await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "v.txt", Body: "one" }));
     await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "v.txt", Body: "two" }));

@@ -35,7 +35,12 @@ export interface RouterAppDeps {
   readonly nowMs?: () => number;
   /** Largest object a single PUT may carry (S3: 5 GiB). */
   readonly putBytesMax?: number;
+  /** S3 requests served at once; beyond it clients get 503 SlowDown and retry with back-off. */
+  readonly requestsInFlightMax?: number;
 }
+
+/** A PUT holds ~1 MiB per replica in flight (the tee's buffers) until it returns: 512 bound that to ~1.5 GiB. */
+export const REQUESTS_IN_FLIGHT_MAX_DEFAULT = 512;
 
 export const PUT_BYTES_MAX_DEFAULT = 5 * 1024 ** 3;
 const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -83,12 +88,23 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
     }
   });
 
+  let inFlight = 0;
+  const inFlightMax = deps.requestsInFlightMax ?? REQUESTS_IN_FLIGHT_MAX_DEFAULT;
   app.use(async (ctx) => {
     const target = parseTarget(ctx.req.url ?? "/");
     if (target.rawPath === "/-/health") return health(ctx, deps);
+    if (inFlight >= inFlightMax) throw new S3Error("SlowDown");
+    inFlight++;
+    try {
+      await serve(ctx, target);
+    } finally {
+      inFlight--;
+    }
+  });
+  const serve = async (ctx: Koa.Context, target: S3Target) => {
     const auth = await authenticate(ctx.req, target, deps.lookupSecret, nowMs());
     await dispatch(ctx as S3Context, target, auth, deps);
-  });
+  };
   return app;
 }
 

@@ -12,7 +12,7 @@ import { CatchUpState, primaryPartitions } from "../core/catch-up.ts";
 import { DigestCachingStore } from "../core/digest-cache.ts";
 import { FailureDetector } from "../core/failure-detector.ts";
 import type { NodeId, PartitionId } from "../core/ids.ts";
-import { Membership } from "../core/membership.ts";
+import { Membership, ringsOf } from "../core/membership.ts";
 import type { ObjectVersion } from "../core/object-version.ts";
 import { type RepairContext, RepairState, repairCorruptCopy, runRepairRound } from "../core/repair.ts";
 import { repairSettings } from "../core/settings.ts";
@@ -172,6 +172,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
   return {
     handle: (_from, request) => handleReplicaRequest(nodeCtx, request),
     installMap: adopt,
+    routesTo: (node) => ringsOf(membership.view).some((ring) => ring.indexOf.has(node)),
   };
 }
 

@@ -83,6 +83,7 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
   startPinger(ctx, membership, detector);
 
   return {
+    routesTo: (node) => ringsOf(membership.view).some((ring) => ring.indexOf.has(node)),
     async put(bucket, key, body): Promise<WriteOutcome> {
       const outcome = await writeVersion(deps, {
         bucket,

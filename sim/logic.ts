@@ -47,6 +47,8 @@ export interface NodeInstance {
   readonly handle: Handler;
   /** The operator hands this process a new cluster map (join, decommission). */
   installMap(map: ClusterMap): void;
+  /** True while a ring this process still routes by (current or previous) places data on `node`. */
+  routesTo?(node: NodeId): boolean;
 }
 
 export type WriteOutcome = { readonly ok: true; readonly stamp: VersionStamp } | { readonly ok: false; readonly reason: string };
@@ -68,6 +70,8 @@ export interface RouterInstance {
   installMap(map: ClusterMap): void;
   /** Requests a router answers (heartbeat, get-map), if any. */
   readonly handle?: Handler;
+  /** True while a ring this router still routes by (current or previous) places data on `node`. */
+  routesTo?(node: NodeId): boolean;
 }
 
 export interface Logic {

@@ -28,3 +28,10 @@ describe("core findings", () => {
     expect(await violationsOf("test/sim/support/finding-tombstone-handoff.ts", 8)).toEqual([]);
   }, 240_000);
 });
+
+describe("pinned seeds of fixed findings", () => {
+  it("F4: a decommissioned node is stopped only once no process routes by a ring that still places data on it (decommission seed 1563 of the 2,000-seed soak)", async () => {
+    const results = await runPool({ scenarioPath: "scenarios/decommission.ts", seeds: [1563], logic: "core", workers: 1, profile: "ci" });
+    expect(results.flatMap((r) => r.violations.map((v) => v.what.split("\n")[0]))).toEqual([]);
+  }, 120_000);
+});

@@ -37,9 +37,11 @@ export function createXxhash64(seed = 0n): StreamingHash64 {
 export const checksumHex = (value: bigint): string => value.toString(16).padStart(16, "0");
 
 /** partition = xxhash64(bucket + "/" + key) >> (64 - P), as DESIGN.md fixes it. */
+const partitionShifts = Array.from({ length: 25 }, (_, bits) => BigInt(64 - bits));
+
 export function partitionOfKey(bucket: string, key: string, partitionBits: number): PartitionId {
   assert(partitionBits >= 1 && partitionBits <= 24, `partitionBits ${partitionBits} outside 1..24`);
-  return Number(xxhash64(`${bucket}/${key}`) >> BigInt(64 - partitionBits)) as PartitionId;
+  return Number(api.h64(`${bucket}/${key}`, 0n) >> partitionShifts[partitionBits]!) as PartitionId;
 }
 
 /** A node's place on the 32-bit ring: the top 32 bits of xxhash64 of its id. */

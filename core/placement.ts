@@ -16,9 +16,13 @@ export function partitionOf(ring: Ring, bucket: string, key: string): PartitionI
 export function primariesOf(ring: Ring, partition: PartitionId): readonly NodeId[] {
   assert(partition >= 0 && partition < ring.partitionCount, `partition ${partition} outside ring of ${ring.partitionCount}`);
   const base = partition * ring.replicaCount;
-  const primaries: NodeId[] = [];
-  for (let i = 0; i < ring.replicaCount; i++) primaries.push(ring.nodes[ring.primarySlots[base + i]!]!.id);
-  assert(new Set(primaries).size === primaries.length, "primaries must be distinct nodes");
+  const primaries: NodeId[] = new Array(ring.replicaCount);
+  for (let i = 0; i < ring.replicaCount; i++) {
+    const slot = ring.primarySlots[base + i]!;
+    // N is small: a pairwise check is cheaper than a Set on this hot path.
+    for (let j = 0; j < i; j++) assert(ring.primarySlots[base + j] !== slot, "primaries must be distinct nodes");
+    primaries[i] = ring.nodes[slot]!.id;
+  }
   return primaries;
 }
 

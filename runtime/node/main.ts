@@ -20,7 +20,7 @@ import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "..
 import { startHeartbeats } from "../heartbeats.ts";
 import { createLog } from "../log.ts";
 import { exitWithParent } from "../parent-watch.ts";
-import { emptyRouterBody } from "../router/replicated-objects.ts";
+import { emptyBody } from "../empty-body.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { startReplicaServer } from "../transport/http-server.ts";
 import { FsBlobStore } from "./fs-blob-store.ts";
@@ -127,7 +127,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     isLive: (node) => node === self || (heartbeats.everHeard.has(node) && detector.isLive(node, Date.now())),
     downSinceMs: (node) => (node === self ? null : detector.downSinceMs(node, Date.now())),
     nowMs: () => Date.now(),
-    emptyBody: emptyRouterBody as () => Readable,
+    emptyBody,
     settings: repairSettings({
       reReplicateAfterMs: Number(process.env.RINGSTORE_RE_REPLICATE_AFTER_MS ?? 10 * 60_000),
       partitionsPerRoundMax: REPAIR_PARTITIONS_PER_ROUND,

@@ -14,7 +14,8 @@ import { realClock } from "../real-clock.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { createRouterApp, describe } from "./app.ts";
 import { BucketRegistry } from "./buckets.ts";
-import { ReplicatedObjects, emptyRouterBody, verifyRouterBody } from "./replicated-objects.ts";
+import { emptyBody } from "../empty-body.ts";
+import { ReplicatedObjects, verifyRouterBody } from "./replicated-objects.ts";
 import { teeingTransport } from "./tee-transport.ts";
 
 export interface RouterOptions {
@@ -62,7 +63,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
       hlc: new HybridLogicalClock(realClock, options.id),
       log,
       settings: replicationSettings({ replicas: membership.map.replicas }),
-      emptyBody: emptyRouterBody,
+      emptyBody,
       verifyBody: verifyRouterBody,
     },
     listTargets: () => [...new Set(ringsOf(membership.view).flatMap((ring) => ring.nodes.map((n) => n.id)))],

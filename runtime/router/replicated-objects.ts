@@ -2,7 +2,7 @@
 // Guarantees: a PUT body streams once from the client to every replica through a tee (backpressure set by
 // the slowest); a client-side failure of the body (bad digest, short body) surfaces as that S3Error, not
 // as a 503; a quorum failure is ServiceUnavailable; every failure an operator must act on is one log line.
-import { PassThrough, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { type CoordinatorDeps, deleteObject, openBody, readObject, writeVersion } from "../../core/coordinator.ts";
 import type { NodeId, PartitionId } from "../../core/ids.ts";
 import { partitionOf } from "../../core/placement.ts";
@@ -143,10 +143,4 @@ export function verifyRouterBody(body: RouterBody, version: ObjectVersion, range
   if (body instanceof StreamTee) return err({ kind: "remote", detail: "a get returned a tee" });
   if (range) return ok(body); // the node verified each block it sent
   return ok(verifyingStream(body, version));
-}
-
-export function emptyRouterBody(): RouterBody {
-  const body = new PassThrough();
-  body.end();
-  return body;
 }

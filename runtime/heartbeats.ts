@@ -26,12 +26,15 @@ export interface HeartbeatOptions<Body> {
 export interface HeartbeatLoop {
   /** Nodes that have answered at least once since start. */
   readonly everHeard: ReadonlySet<NodeId>;
+  /** True once every active node's first heartbeat has been answered or has failed. */
+  firstRoundDone(): boolean;
   stop(): void;
 }
 
 export function startHeartbeats<Body>(options: HeartbeatOptions<Body>): HeartbeatLoop {
   const inFlight = new Set<NodeId>();
   const everHeard = new Set<NodeId>();
+  const settledOnce = new Set<NodeId>();
   let fetching = false;
   const beat = () => {
     const { membership } = options;
@@ -64,11 +67,15 @@ export function startHeartbeats<Body>(options: HeartbeatOptions<Body>): Heartbea
           membership.retireIfComplete();
         })
         .catch((error: unknown) => options.log.error("heartbeat.failed", { node: node.id, cause: String(error) }))
-        .finally(() => inFlight.delete(node.id));
+        .finally(() => {
+          inFlight.delete(node.id);
+          settledOnce.add(node.id);
+        });
     }
   };
   beat();
   const timer = setInterval(beat, options.intervalMs);
   timer.unref();
-  return { everHeard, stop: () => clearInterval(timer) };
+  const firstRoundDone = () => options.membership.map.nodes.every((n) => n.state !== "active" || n.id === options.self || settledOnce.has(n.id));
+  return { everHeard, firstRoundDone, stop: () => clearInterval(timer) };
 }

@@ -66,6 +66,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
       emptyBody,
       verifyBody: verifyRouterBody,
     },
+    ready: () => heartbeats.firstRoundDone(),
     listTargets: () => [...new Set(ringsOf(membership.view).flatMap((ring) => ring.nodes.map((n) => n.id)))],
   });
   const app = createRouterApp({

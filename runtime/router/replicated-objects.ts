@@ -29,6 +29,8 @@ export interface ReplicatedObjectsOptions {
   readonly coordinator: CoordinatorDeps<RouterBody>;
   /** Nodes to ask for a listing page: every active node of the rings in force. */
   readonly listTargets: () => readonly NodeId[];
+  /** False until this router has heard from (or given up on) every node once: no health before that. */
+  readonly ready?: () => boolean;
   /** The most list-bucket requests a listing may send at once. */
   readonly listConcurrencyMax?: number;
 }
@@ -132,6 +134,7 @@ export class ReplicatedObjects implements ObjectService {
   }
 
   healthy(): boolean {
+    if (this.options.ready && !this.options.ready()) return false;
     const view = this.deps.rings();
     const live = view.current.nodes.filter((n) => this.deps.isLive(n.id)).length;
     return ringsOf(view).every((ring) => live >= Math.min(this.deps.settings.writeQuorum, ring.replicaCount));

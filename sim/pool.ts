@@ -9,10 +9,8 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { PlantedBugs } from "../core/planted-bugs.ts";
 import type { LogicName } from "./load-scenario.ts";
-import type { Violation } from "./oracle.ts";
-import type { RunFigures, RunResult } from "./run.ts";
+import type { RunResult } from "./run.ts";
 import type { ProfileName } from "./scenario.ts";
-import type { FaultMark } from "./world.ts";
 
 export type WorkerRequest =
   | { readonly kind: "run"; readonly scenarioPath: string; readonly logic: LogicName; readonly bugs: PlantedBugs; readonly profile: ProfileName; readonly seed: number }
@@ -24,17 +22,7 @@ export type WorkerMessage =
   | { readonly kind: "error"; readonly seed: number; readonly message: string };
 
 /** What a seed sends back: everything but the full trace. */
-export interface SeedSummary {
-  readonly scenario: string;
-  readonly seed: number;
-  readonly ok: boolean;
-  readonly violations: readonly Violation[];
-  readonly figures: RunFigures;
-  readonly traceHash: string;
-  readonly traceTail: readonly string[];
-  readonly series: readonly { atMs: number; minReplicas: number }[];
-  readonly faultMarks: readonly FaultMark[];
-}
+export type SeedSummary = Omit<RunResult, "traceAll" | "requestsByKind">;
 
 export function summarize(r: RunResult): SeedSummary {
   return { scenario: r.scenario, seed: r.seed, ok: r.ok, violations: r.violations, figures: r.figures, traceHash: r.traceHash, traceTail: r.traceTail, series: r.series, faultMarks: r.faultMarks };

@@ -191,7 +191,7 @@ async function writeStamped<Body>(
   });
   const failures: NodeFailure[] = [];
   const fail = (phase: "placement" | "put" | "commit", acks: readonly NodeId[], detail: string, background: Promise<void>): WriteOutcome => {
-    deps.log.warn("write.quorum-failed", { bucket: header.bucket, key: header.key, stamp: header.stamp, partition, phase, detail, acks: acks.length });
+    deps.log.warn("write.quorum-failed", { bucket: header.bucket, key: header.key, stamp: header.stamp, partition, phase, detail, acks: acks.length, failures: describeFailures(failures) });
     const needed = Math.max(...sides.map((s) => s.needed));
     return { ...err({ kind: "quorum-failed", phase, needed, acks, failures, detail }), background };
   };
@@ -261,6 +261,11 @@ async function writeStamped<Body>(
   return { ...ok({ version, acks }), background };
 }
 
+/** One line per failed request, for the operator's log: which node, which request, why. */
+export function describeFailures(failures: readonly NodeFailure[]): string[] {
+  return failures.map((f) => `${f.node} ${f.request}: ${f.failure.kind} ${f.failure.detail}`);
+}
+
 function countIn(set: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>, members: ReadonlySet<NodeId>): number {
   let n = 0;
   for (const node of members) if (set.has(node)) n++;
@@ -315,7 +320,7 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   const quorums = await Promise.all(ringsOf(view).map(quorumOn));
   const short = quorums.find((q) => q.got < q.needed);
   if (short) {
-    deps.log.warn("read.quorum-failed", { bucket, key, partition, needed: short.needed, got: short.got, failures: failures.length });
+    deps.log.warn("read.quorum-failed", { bucket, key, partition, needed: short.needed, got: short.got, failures: describeFailures(failures) });
     return err({ kind: "quorum-failed", needed: short.needed, answered: [...answers.keys()], failures });
   }
 

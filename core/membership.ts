@@ -15,6 +15,7 @@
 
 import { assert } from "./assert.ts";
 import { type ClusterMap, activeNodes, validateClusterMap } from "./cluster-map.ts";
+import { type ForeignReport, isNewerForeignReport } from "./foreign-holdings.ts";
 import { checksumHex, xxhash64 } from "./hash.ts";
 import type { Epoch, NodeId } from "./ids.ts";
 import type { Log } from "./ports.ts";
@@ -54,6 +55,8 @@ export interface PeerReport {
   readonly mapHash: string;
   /** The newest epoch under which the sender has synced every partition it is a primary of. */
   readonly syncedEpoch?: Epoch;
+  /** Storage nodes: the partitions the sender holds data of without being a primary (core/foreign-holdings.ts). */
+  readonly foreign?: ForeignReport;
 }
 
 /** What the host should do after a heartbeat: fetch the sender's map (get-map) and `adopt` it. */
@@ -66,6 +69,8 @@ export class Membership {
   private currentHash: string;
   private ringView: RingView;
   private readonly reports = new Map<NodeId, PeerReport>();
+  /** Kept apart from `reports`: foreign holdings are ordered by their own (boot, seq), not by epochs. */
+  private readonly foreignReports = new Map<NodeId, ForeignReport>();
 
   constructor(
     map: ClusterMap,
@@ -106,8 +111,14 @@ export class Membership {
     return this.reports.get(node);
   }
 
+  /** The newest report of a node's foreign holdings; undefined if none was heard. */
+  foreignReportOf(node: NodeId): ForeignReport | undefined {
+    return this.foreignReports.get(node);
+  }
+
   /** Record a heartbeat's report; says whether the sender's map should be fetched. */
   observe(from: NodeId, report: PeerReport): GossipEffect | null {
+    if (report.foreign && isNewerForeignReport(report.foreign, this.foreignReports.get(from))) this.foreignReports.set(from, report.foreign);
     const before = this.reports.get(from);
     // Reports only move forward: a delayed heartbeat must not undo a newer one.
     if (!before || report.epoch > before.epoch || (report.epoch === before.epoch && (report.syncedEpoch ?? -1) >= (before.syncedEpoch ?? -1))) {

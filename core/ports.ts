@@ -4,6 +4,7 @@
 // Bodies are a type parameter: the runtime passes streams, the simulator sizes with a content hash, and
 // core never looks inside one. That is what lets the same coordinator run in both worlds.
 
+import type { ForeignReport } from "./foreign-holdings.ts";
 import type { ClusterMap } from "./cluster-map.ts";
 import type { Epoch, NodeId, PartitionId } from "./ids.ts";
 import type { ObjectVersion, VersionStamp } from "./object-version.ts";
@@ -89,8 +90,16 @@ export type ReplicaRequest<Body> =
   /** Newest version per key of a bucket, in key order after `after`: the listing fan-out. */
   | { readonly kind: "list-bucket"; readonly bucket: string; readonly prefix: string; readonly after: string; readonly limit: number }
   /** Liveness and map gossip. */
-  | { readonly kind: "heartbeat"; readonly from: NodeId; readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch }
+  | { readonly kind: "heartbeat"; readonly from: NodeId; readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch; readonly foreign?: ForeignReport }
   | { readonly kind: "get-map" };
+
+/** A node's digest of one partition, and whether its copy is one a catching-up primary may trust as complete. */
+export interface DigestAnswer {
+  readonly hash: string;
+  readonly count: number;
+  /** The answering node is a primary of the partition (in a ring of its view) and is not behind on it. */
+  readonly caughtUpPrimary: boolean;
+}
 
 export type ReplicaResponse<Body> = {
   put: { readonly checksum: string; readonly size: number };
@@ -99,11 +108,11 @@ export type ReplicaResponse<Body> = {
   get: { readonly version: ObjectVersion; readonly body: Body };
   drop: { readonly dropped: boolean };
   "list-partition": { readonly entries: readonly PartitionEntry[]; readonly done: boolean };
-  digest: { readonly hash: string; readonly count: number };
-  digests: { readonly digests: readonly { readonly partition: PartitionId; readonly hash: string; readonly count: number }[] };
+  digest: DigestAnswer;
+  digests: { readonly digests: readonly (DigestAnswer & { readonly partition: PartitionId })[] };
   "list-bucket": { readonly versions: readonly ObjectVersion[]; readonly done: boolean };
   /** syncedEpoch: the newest epoch at which the node had synced every partition it is a primary of (core/catch-up.ts); ring transitions retire on it. */
-  heartbeat: { readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch };
+  heartbeat: { readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch; readonly foreign?: ForeignReport };
   "get-map": { readonly map: ClusterMap };
 };
 

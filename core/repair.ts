@@ -5,7 +5,9 @@
 //     every primary runs it, so content flows both ways.
 //   - Catch-up: a partition this node is behind on (core/catch-up.ts) is marked caught up only once a full pass
 //     against every live peer (primaries of both rings, plus the first live handoffs of the current ring, where
-//     writes go while primaries are down) finished without a failure, all in the same catch-up generation.
+//     writes go while primaries are down) finished without a failure, all in the same catch-up generation,
+//     and those peers included a primary that was itself caught up (its digest answer says so) or every
+//     primary of every ring: behind peers alone cannot vouch for each other.
 //   - Handoff and out-of-place data (partitions this node is a primary of in no ring): each key's newest
 //     version is pushed to every current primary lacking it, and the local copy is dropped only once EVERY
 //     current primary has confirmed it holds that version or a newer one (a head answer, or its commit).
@@ -15,19 +17,23 @@
 //   - Tombstones are collected only by the first live primary, outside transitions, with every primary live,
 //     after tombstoneGraceMs, and only when every primary holds the tombstone as its newest version; older
 //     versions are dropped before the tombstone, so no node is ever left with an older version and no tombstone.
+//     Every other node of the ring must be live too and report holding nothing of the partition as a non-primary
+//     (core/foreign-holdings.ts): a handoff down for longer than the grace would otherwise bring a stale copy
+//     back after the tombstone is gone.
 //   - Superseded versions of a key are dropped locally once a newer committed version is held locally.
 //   - Work is bounded: pages per task, copies per partition per round, copies in flight, partitions per round.
 // Assumes: the store lists in (bucket, key, stamp) order and accepts a cursor whose stamp is "" (= "from the
 // first version of that key"); tombstoneGraceMs exceeds the time any hinted copy can wait for delivery.
 
 import { primaryPartitions, type CatchUpState } from "./catch-up.ts";
+import { type ForeignHoldings, type ForeignReport, mayHoldForeign } from "./foreign-holdings.ts";
 import { putAndCommit } from "./coordinator.ts";
 import type { NodeId, PartitionId } from "./ids.ts";
 import { type RingView, ringsOf } from "./membership.ts";
 import type { ObjectVersion, VersionStamp } from "./object-version.ts";
 import { handoffsOf, isPrimary, livePlacement, preferenceList, primariesOf } from "./placement.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
-import type { BlobStore, ByteRange, Log, PartitionEntry, Transport, TransportFailure } from "./ports.ts";
+import type { BlobStore, ByteRange, DigestAnswer, Log, PartitionEntry, Transport, TransportFailure } from "./ports.ts";
 import { mapLimit, safeSend } from "./quorum.ts";
 import type { Result } from "./result.ts";
 import type { Ring } from "./ring.ts";
@@ -43,6 +49,10 @@ export interface RepairContext<Body> {
   rings(): RingView;
   /** This node's liveness view; the node itself need not be in it. */
   isLive(node: NodeId): boolean;
+  /** This node's own record of data it holds as a non-primary: each round's census refreshes it. */
+  readonly foreign?: ForeignHoldings;
+  /** The newest foreign-holdings report heard from `node` (Membership.foreignReportOf). */
+  foreignReportOf(node: NodeId): ForeignReport | undefined;
   /** When this node's view began to consider `node` down; null while live. */
   downSinceMs(node: NodeId): number | null;
   nowMs(): number;
@@ -61,14 +71,22 @@ interface TaskProgress {
   after: Cursor | undefined;
   /** Something failed since this pass began: the pass does not count as a clean sync. */
   failed: boolean;
+  /** Pull passes only: the peer was a caught-up primary of the partition when the pass began (its digest said so). */
+  fromCaughtUpPrimary?: boolean;
+}
+
+/** A pass over one peer's copy that finished without a failure. */
+interface CleanSync {
+  readonly fromCaughtUpPrimary: boolean;
 }
 
 /** Per-node repair memory between rounds: cursors of unfinished passes, peers synced since a partition fell behind. */
 export class RepairState {
   readonly tasks = new Map<string, TaskProgress>();
   /** Peers' digests fetched in one batch at the start of a round, by `${peer} ${partition}`; cleared after it. */
-  readonly prefetchedDigests = new Map<string, { hash: string; count: number }>();
-  readonly syncedPeers = new Map<PartitionId, { generation: number; peers: Set<NodeId> }>();
+  readonly prefetchedDigests = new Map<string, DigestAnswer>();
+  /** Per behind partition: peers synced cleanly in this catch-up generation, and whether one was a caught-up primary. */
+  readonly syncedPeers = new Map<PartitionId, { generation: number; peers: Set<NodeId>; fromCaughtUpPrimary: boolean }>();
   nextPartitionIndex = 0;
 }
 
@@ -107,6 +125,7 @@ const tombstoneListLimit = 8;
 export async function runRepairRound<Body>(ctx: RepairContext<Body>, state: RepairState): Promise<RepairReport> {
   const report = emptyRepairReport();
   const view = ctx.rings();
+  const census = ctx.foreign?.beginCensus();
   const held = await ctx.store.partitionsHeld();
   if (!held.ok) {
     report.failures++;
@@ -118,6 +137,7 @@ export async function runRepairRound<Body>(ctx: RepairContext<Body>, state: Repa
   // Handoff and out-of-place data comes right after catch-up in every round: it is what brings a returning
   // primary its missed writes, and it is rare, so visiting it often costs little.
   const outOfPlace = all.filter((p) => !primaryOf.has(p));
+  if (census !== undefined && held.ok && ctx.rings() === view) ctx.foreign!.endCensus(census, outOfPlace);
   const urgent = new Set([...behind, ...outOfPlace]);
   const rest = all.filter((p) => !urgent.has(p));
   const start = rest.length === 0 ? 0 : state.nextPartitionIndex % rest.length;
@@ -149,11 +169,11 @@ async function prefetchDigests<Body>(ctx: RepairContext<Body>, state: RepairStat
   await mapLimit([...peers], ctx.settings.concurrentCopiesMax, async (peer) => {
     const answer = await safeSend(ctx.transport, peer, { kind: "digests", partitions });
     if (!answer.ok) return;
-    for (const d of answer.value.digests) state.prefetchedDigests.set(`${peer} ${d.partition}`, { hash: d.hash, count: d.count });
+    for (const d of answer.value.digests) state.prefetchedDigests.set(`${peer} ${d.partition}`, { hash: d.hash, count: d.count, caughtUpPrimary: d.caughtUpPrimary });
   });
 }
 
-async function remoteDigest<Body>(ctx: RepairContext<Body>, state: RepairState, peer: NodeId, partition: PartitionId): Promise<Result<{ hash: string; count: number }, TransportFailure>> {
+async function remoteDigest<Body>(ctx: RepairContext<Body>, state: RepairState, peer: NodeId, partition: PartitionId): Promise<Result<DigestAnswer, TransportFailure>> {
   const prefetched = state.prefetchedDigests.get(`${peer} ${partition}`);
   if (prefetched) return { ok: true, value: prefetched };
   return safeSend(ctx.transport, peer, { kind: "digest", partition });
@@ -207,16 +227,24 @@ async function pullFromPeers<Body>(ctx: RepairContext<Body>, state: RepairState,
   const generation = ctx.catchUp.generation;
   let synced = state.syncedPeers.get(partition);
   if (!synced || synced.generation !== generation) {
-    synced = { generation, peers: new Set() };
+    synced = { generation, peers: new Set(), fromCaughtUpPrimary: false };
     state.syncedPeers.set(partition, synced);
   }
   let localDigest: ReturnType<typeof partitionDigest<Body>> | undefined;
   const digestHere = () => (localDigest ??= partitionDigest(ctx.store, partition));
   for (const peer of live) {
     const clean = await syncWithPeer(ctx, state, partition, peer, digestHere, budget, report);
-    if (clean) synced.peers.add(peer);
+    if (clean) {
+      synced.peers.add(peer);
+      if (clean.fromCaughtUpPrimary) synced.fromCaughtUpPrimary = true;
+    }
   }
-  if (behind && live.every((n) => synced.peers.has(n)) && ctx.catchUp.generation === generation) {
+  // Syncing with live peers that are all behind proves nothing (two wiped disks would vouch for each other,
+  // empty, while the one copy that has the data is down): the pass must include a caught-up primary, or
+  // every primary of every ring, when there is nothing better to be had.
+  const everyPrimarySynced = ringsOf(view).every((ring) => primariesOf(ring, partition).every((n) => n === ctx.self || synced.peers.has(n)));
+  const trustworthy = synced.fromCaughtUpPrimary || everyPrimarySynced;
+  if (behind && trustworthy && live.every((n) => synced.peers.has(n)) && ctx.catchUp.generation === generation) {
     ctx.catchUp.markCaughtUp(partition);
     state.syncedPeers.delete(partition);
     report.caughtUp.push(partition);
@@ -224,7 +252,7 @@ async function pullFromPeers<Body>(ctx: RepairContext<Body>, state: RepairState,
   }
 }
 
-/** One step of a pass over `peer`'s copy of the partition; true when a whole pass finished without a failure. */
+/** One step of a pass over `peer`'s copy of the partition; a CleanSync when a whole pass finished without a failure. */
 async function syncWithPeer<Body>(
   ctx: RepairContext<Body>,
   state: RepairState,
@@ -233,17 +261,17 @@ async function syncWithPeer<Body>(
   digestHere: () => ReturnType<typeof partitionDigest<Body>>,
   budget: Budget,
   report: RepairReport,
-): Promise<boolean> {
+): Promise<CleanSync | null> {
   const taskKey = `pull:${partition}:${peer}`;
   let progress = state.tasks.get(taskKey);
   if (!progress) {
     const [local, remote] = await Promise.all([digestHere(), remoteDigest(ctx, state, peer, partition)]);
     if (!local.ok || !remote.ok) {
       report.failures++;
-      return false;
+      return null;
     }
-    if (local.value.hash === remote.value.hash) return true;
-    progress = { after: undefined, failed: false };
+    if (local.value.hash === remote.value.hash) return { fromCaughtUpPrimary: remote.value.caughtUpPrimary };
+    progress = { after: undefined, failed: false, fromCaughtUpPrimary: remote.value.caughtUpPrimary };
     state.tasks.set(taskKey, progress);
   }
   for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
@@ -251,7 +279,7 @@ async function syncWithPeer<Body>(
     if (!listed.ok) {
       report.failures++;
       progress.failed = true;
-      return false;
+      return null;
     }
     const { groups, next } = keyGroups(listed.value.entries, listed.value.done, progress.after);
     const wanted: PartitionEntry[] = [];
@@ -283,15 +311,15 @@ async function syncWithPeer<Body>(
     if (stoppedAt !== undefined) {
       const first = groups[stoppedAt]![0]!;
       progress.after = { bucket: first.bucket, key: first.key, stamp: START_OF_KEY };
-      return false;
+      return null;
     }
     if (next === undefined) {
       state.tasks.delete(taskKey);
-      return !progress.failed;
+      return progress.failed ? null : { fromCaughtUpPrimary: progress.fromCaughtUpPrimary === true };
     }
     progress.after = next;
   }
-  return false;
+  return null;
 }
 
 async function pullOne<Body>(ctx: RepairContext<Body>, partition: PartitionId, peer: NodeId, entry: PartitionEntry): Promise<boolean> {
@@ -531,6 +559,8 @@ async function collectTombstones<Body>(ctx: RepairContext<Body>, ring: Ring, par
   if (tombstones.length === 0) return;
   const primaries = primariesOf(ring, partition);
   if (!primaries.every((n) => liveInView(ctx, n))) return;
+  const others = ring.nodes.filter((n) => !primaries.includes(n.id));
+  if (others.some((n) => !ctx.isLive(n.id) || mayHoldForeign(ctx.foreignReportOf(n.id), partition))) return;
   for (const tomb of tombstones) {
     const held = await Promise.all(primaries.map((n) => versionsOfKey(ctx, partition, n, tomb)));
     if (held.some((h) => h === null)) continue;

@@ -15,17 +15,19 @@
 // its listPartition orders by (bucket, key, stamp) and treats `after` as exclusive.
 
 import { DigestCachingStore } from "./digest-cache.ts";
+import type { ForeignHoldings } from "./foreign-holdings.ts";
 import { checksumHex, createXxhash64 } from "./hash.ts";
 import type { CatchUpState } from "./catch-up.ts";
 import type { ClusterMap } from "./cluster-map.ts";
 import type { Epoch, NodeId, PartitionId } from "./ids.ts";
-import type { PeerReport, RingView } from "./membership.ts";
+import { type PeerReport, type RingView, ringsOf } from "./membership.ts";
 import type { ObjectVersion, VersionStamp } from "./object-version.ts";
-import { partitionOf } from "./placement.ts";
+import { isPrimary, partitionOf } from "./placement.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
 import type {
   BlobStore,
   ByteRange,
+  DigestAnswer,
   Log,
   PartitionEntry,
   ReplicaRequest,
@@ -45,6 +47,8 @@ export interface StorageNodeContext<Body> {
   readonly catchUp: CatchUpState;
   /** This node's membership (core/membership.ts Membership fits). */
   readonly membership: { readonly map: ClusterMap; readonly epoch: Epoch; readonly hash: string; readonly view: RingView };
+  /** What this node holds of partitions it is not a primary of; reported in heartbeats. Absent: reported as nothing known. */
+  readonly foreign?: ForeignHoldings;
   /** A heartbeat arrived: feed the failure detector and Membership.observe (and fetch the map if it says so). */
   onHeartbeat?(from: NodeId, report: PeerReport): void;
   /** Check a body read from the store against its version; see CoordinatorDeps.verifyBody. */
@@ -60,6 +64,11 @@ export interface StorageNodeContext<Body> {
 export type HandlerResult<Body, K extends RequestKind> = Result<ReplicaResponse<Body>[K], TransportFailure>;
 
 const defaultListLimitMax = 1000;
+
+/** A primary's copy that is not behind: what a catching-up node needs at least one of (core/repair.ts). */
+function isCaughtUpPrimary<Body>(ctx: StorageNodeContext<Body>, partition: PartitionId): boolean {
+  return ctx.catchUp.isCaughtUp(partition) && ringsOf(ctx.membership.view).some((ring) => isPrimary(ring, partition, ctx.self));
+}
 /** Partitions one digests request may name: bounds the work one request can ask of a node. */
 export const DIGESTS_PER_REQUEST_MAX = 256;
 
@@ -88,22 +97,22 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
       return listPartitionCommitted(ctx.store, r.partition, r.after, Math.min(r.limit, ctx.listLimitMax ?? defaultListLimitMax));
     case "digest": {
       const digest = await partitionDigest(ctx.store, r.partition);
-      return digest.ok ? ok(digest.value) : storeErr(digest.error);
+      return digest.ok ? ok({ ...digest.value, caughtUpPrimary: isCaughtUpPrimary(ctx, r.partition) }) : storeErr(digest.error);
     }
     case "digests": {
       if (r.partitions.length > DIGESTS_PER_REQUEST_MAX) return err({ kind: "remote", detail: `at most ${DIGESTS_PER_REQUEST_MAX} partitions per digests request` });
-      const digests: { partition: PartitionId; hash: string; count: number }[] = [];
+      const digests: (DigestAnswer & { partition: PartitionId })[] = [];
       for (const partition of r.partitions) {
         const digest = await partitionDigest(ctx.store, partition);
         if (!digest.ok) return storeErr(digest.error);
-        digests.push({ partition, ...digest.value });
+        digests.push({ partition, ...digest.value, caughtUpPrimary: isCaughtUpPrimary(ctx, partition) });
       }
       return ok({ digests });
     }
     case "list-bucket":
       return listBucket(ctx, r.bucket, r.prefix, r.after, Math.min(r.limit, ctx.listLimitMax ?? defaultListLimitMax));
     case "heartbeat":
-      ctx.onHeartbeat?.(r.from, { epoch: r.epoch, mapHash: r.mapHash, ...(r.syncedEpoch !== undefined ? { syncedEpoch: r.syncedEpoch } : {}) });
+      ctx.onHeartbeat?.(r.from, { epoch: r.epoch, mapHash: r.mapHash, ...(r.syncedEpoch !== undefined ? { syncedEpoch: r.syncedEpoch } : {}), ...(r.foreign ? { foreign: r.foreign } : {}) });
       return ok(heartbeatReport(ctx));
     case "get-map":
       return ok({ map: ctx.membership.map });
@@ -113,14 +122,16 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
 }
 
 /** This node's own heartbeat fields: send them, and feed them to its own Membership.observe. */
-export function heartbeatReport<Body>(ctx: Pick<StorageNodeContext<Body>, "membership" | "catchUp">): PeerReport {
+export function heartbeatReport<Body>(ctx: Pick<StorageNodeContext<Body>, "membership" | "catchUp" | "foreign">): PeerReport {
   const synced = ctx.catchUp.syncedEpoch;
-  return { epoch: ctx.membership.epoch, mapHash: ctx.membership.hash, ...(synced !== undefined ? { syncedEpoch: synced } : {}) };
+  return { epoch: ctx.membership.epoch, mapHash: ctx.membership.hash, ...(synced !== undefined ? { syncedEpoch: synced } : {}), ...(ctx.foreign ? { foreign: ctx.foreign.report() } : {}) };
 }
 
 async function put<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"put", Body>): Promise<HandlerResult<Body, "put">> {
   const expected = partitionOf(ctx.membership.view.current, r.header.bucket, r.header.key);
   if (expected !== r.partition) return err({ kind: "remote", detail: `key ${r.header.bucket}/${r.header.key} is in partition ${expected}, not ${r.partition}` });
+  // Noted before the write, so no heartbeat can report this partition clean while the copy exists.
+  if (ctx.foreign && !ringsOf(ctx.membership.view).some((ring) => isPrimary(ring, r.partition, ctx.self))) ctx.foreign.noteForeignWrite(r.partition);
   const written = await ctx.store.writePending(r.partition, r.header, r.body, r.hintFor);
   if (!written.ok) {
     ctx.log.error("node.put-failed", { node: ctx.self, partition: r.partition, bucket: r.header.bucket, key: r.header.key, failure: written.error });
@@ -224,8 +235,11 @@ async function computeDigest<Body>(store: BlobStore<Body>, partition: PartitionI
   const hasher = createXxhash64();
   let count = 0;
   let group: StoredVersion | undefined;
+  // One hasher update per page, not per entry: the hash is of the concatenation either way, and each update
+  // call (a string encode and a trip into wasm) costs more than the bytes it hashes.
+  let text = "";
   const emit = (v: StoredVersion): void => {
-    hasher.update(`${v.bucket}\n${v.key}\n${v.stamp}\n${v.deleted ? 1 : 0}\n`);
+    text += `${v.bucket}\n${v.key}\n${v.stamp}\n${v.deleted ? 1 : 0}\n`;
     count++;
   };
   let cursor: { bucket: string; key: string; stamp: VersionStamp } | undefined;
@@ -237,11 +251,16 @@ async function computeDigest<Body>(store: BlobStore<Body>, partition: PartitionI
       if (group && (group.bucket !== v.bucket || group.key !== v.key)) emit(group);
       if (!group || group.bucket !== v.bucket || group.key !== v.key || v.stamp > group.stamp) group = v;
     }
+    if (text.length > 0) {
+      hasher.update(text);
+      text = "";
+    }
     if (page.value.length < pageSize) break;
     const last = page.value[page.value.length - 1]!;
     cursor = { bucket: last.bucket, key: last.key, stamp: last.stamp };
   }
   if (group) emit(group);
+  if (text.length > 0) hasher.update(text);
   return ok({ hash: checksumHex(hasher.digest()), count });
 }
 

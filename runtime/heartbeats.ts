@@ -1,24 +1,25 @@
 // The heartbeat loop every process runs: ask every node of the map how it is, feed the failure detector
 // and map gossip, fetch and adopt a newer map when a peer has one.
 // Guarantees: at most one heartbeat per node in flight; a node that answers is live in this process's view
-// at once; a newer map is adopted (and written to `onMap`) only after it validates.
+// at once; a newer map is adopted (and written to `onMap`) only after it validates; every change of a node's
+// liveness in this view is logged once (down: warn, up again: info), so an operator sees what a process saw.
 import type { ClusterMap } from "../core/cluster-map.ts";
-import type { FailureDetector } from "../core/failure-detector.ts";
 import type { NodeId } from "../core/ids.ts";
-import type { Membership } from "../core/membership.ts";
+import type { Membership, PeerReport } from "../core/membership.ts";
 import type { Log, Transport } from "../core/ports.ts";
+import type { PeerLiveness } from "./liveness.ts";
 
 export interface HeartbeatOptions<Body> {
   readonly self: string;
   readonly transport: Transport<Body>;
   readonly membership: Membership;
-  readonly detector: FailureDetector;
+  readonly liveness: PeerLiveness;
   readonly log: Log;
   readonly intervalMs: number;
   /** Called after a newer map was adopted (to persist it). */
   readonly onMap?: (map: ClusterMap) => void;
-  /** What this process reports about itself (a node reports its synced epoch). */
-  readonly syncedEpoch?: () => number | undefined;
+  /** What a storage node reports about itself (synced epoch, foreign holdings); a router reports its map only. */
+  readonly ownReport?: () => PeerReport;
   /** Called once per heartbeat round, before the heartbeats go out. */
   readonly onBeat?: () => void;
 }
@@ -36,21 +37,32 @@ export function startHeartbeats<Body>(options: HeartbeatOptions<Body>): Heartbea
   const everHeard = new Set<NodeId>();
   const settledOnce = new Set<NodeId>();
   let fetching = false;
+  const seenDown = new Set<NodeId>();
+  const noteLiveness = (node: NodeId) => {
+    const live = options.liveness.isLive(node);
+    if (!live && !seenDown.has(node)) {
+      seenDown.add(node);
+      options.log.warn("node.down", { node, silentMs: Math.round(options.liveness.silentMs(node)) });
+    } else if (live && seenDown.delete(node)) {
+      options.log.info("node.up", { node });
+    }
+  };
   const beat = () => {
     const { membership } = options;
     options.onBeat?.();
     for (const node of membership.map.nodes) {
+      if (node.state === "active" && node.id !== options.self) noteLiveness(node.id);
       if (node.state !== "active" || node.id === options.self || inFlight.has(node.id)) continue;
       inFlight.add(node.id);
-      const synced = options.syncedEpoch?.();
+      const report: PeerReport = options.ownReport?.() ?? { epoch: membership.epoch, mapHash: membership.hash };
       void options.transport
-        .send(node.id, { kind: "heartbeat", from: options.self as NodeId, epoch: membership.epoch, mapHash: membership.hash, ...(synced !== undefined ? { syncedEpoch: synced } : {}) } as never)
+        .send(node.id, { kind: "heartbeat", from: options.self as NodeId, ...report })
         .then(async (answer) => {
           if (!answer.ok) return;
-          options.detector.heard(node.id, Date.now());
+          options.liveness.heard(node.id);
+          noteLiveness(node.id);
           everHeard.add(node.id);
-          const report = answer.value as { epoch: ClusterMap["epoch"]; mapHash: string; syncedEpoch?: ClusterMap["epoch"] };
-          const effect = membership.observe(node.id, report);
+          const effect = membership.observe(node.id, answer.value);
           if (effect && !fetching) {
             fetching = true;
             try {

@@ -116,6 +116,7 @@ export function formatFigures(s: Pick<SeedSummary, "figures" | "traceHash">): st
   const f = s.figures;
   return [
     `  writes acknowledged      ${f.writesAcknowledged} (refused: ${f.writesFailed}, of which deletes acked: ${f.deletesAcknowledged})`,
+    ...(f.writesDestroyedByFaults > 0 ? [`  acknowledged writes whose every copy the faults destroyed  ${f.writesDestroyedByFaults}`] : []),
     `  reads checked            ${f.readsChecked} (unavailable: ${f.readsFailed})`,
     `  faults injected          ${f.faultsInjected}`,
     `  simulated time           ${sec(f.simulatedMs)}`,

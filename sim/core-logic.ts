@@ -11,6 +11,7 @@
 import { CatchUpState, primaryPartitions } from "../core/catch-up.ts";
 import { DigestCachingStore } from "../core/digest-cache.ts";
 import { FailureDetector } from "../core/failure-detector.ts";
+import { ForeignHoldings } from "../core/foreign-holdings.ts";
 import type { NodeId, PartitionId } from "../core/ids.ts";
 import { Membership, ringsOf } from "../core/membership.ts";
 import type { ObjectVersion } from "../core/object-version.ts";
@@ -39,11 +40,13 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
   const corruptQueue: { partition: PartitionId; version: ObjectVersion }[] = [];
   // The node's store as the runtime would build it: the disk behind core's digest cache (per incarnation).
   const store = new DigestCachingStore(ctx.disk, storedMap.partitionBits);
+  const foreign = new ForeignHoldings(ctx.process.incarnation);
 
   const adopt = (map: ClusterMap): void => {
     const adopted = membership.adopt(map);
     if (adopted.ok && adopted.value !== "ignored-not-newer") {
       catchUp.onRingChange(membership.view);
+      foreign.forget();
       ctx.storeMap(membership.map);
     }
   };
@@ -59,7 +62,10 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     }
   };
   const retire = (): void => {
-    if (membership.retireIfComplete()) catchUp.onRingChange(membership.view);
+    if (membership.retireIfComplete()) {
+      catchUp.onRingChange(membership.view);
+      foreign.forget();
+    }
   };
 
   const nodeCtx: StorageNodeContext<SimBody> = {
@@ -67,6 +73,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     store,
     catchUp,
     membership,
+    foreign,
     onHeartbeat: (from, report) => {
       detector.heard(from, clock.nowMs());
       const effect = membership.observe(from, report);
@@ -86,6 +93,8 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     store,
     transport: ctx.transport,
     catchUp,
+    foreign,
+    foreignReportOf: (node) => membership.foreignReportOf(node),
     rings: () => membership.view,
     isLive: (node) => detector.isLive(node, clock.nowMs()),
     downSinceMs: (node) => detector.downSinceMs(node, clock.nowMs()),
@@ -152,8 +161,10 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
       }
       const batch = ctx.disk.liveCommittedSlice(cursor, SCRUB_BODIES_PER_PASS);
       cursor = batch.nextCursor;
-      for (const v of batch.versions) {
-        const read = await ctx.disk.readBody(v.bucket, v.key, v.stamp);
+      const reads = await ctx.disk.readBodies(batch.versions);
+      if (!reads.ok) continue;
+      for (const [i, read] of reads.value.entries()) {
+        const v = batch.versions[i]!;
         if (read.ok && verifySimBody(read.value.body, read.value.version).ok === false) {
           ctx.log.warn("scrub.corrupt-copy", { node: self, key: v.key, stamp: v.stamp });
           await repairCorruptCopy(repairCtx, v.partition, toObjectVersion(v));

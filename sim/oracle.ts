@@ -10,6 +10,10 @@
 //     copy of a key is left on a node that is not one of its primaries.
 // Order is stamp order, not wall order: with skewed clocks a later write can lose to an earlier one under last
 // writer wins, and that is the documented semantics, not a lost write.
+// Beyond the fault model: when injected faults destroy every copy of an acknowledged write (disks wiped while
+// they held its only copies), no system could keep it. The world reports each wipe (copiesDestroyed); such
+// writes are counted in `writesDestroyedByFaults` and reads older than them are not violations. Pending and
+// corrupt copies count as surviving, so the excuse is never broader than the loss.
 // Assumes: content hashes identify client writes uniquely (sim/body.ts clientBody).
 
 import type { NodeId } from "../core/ids.ts";
@@ -70,6 +74,8 @@ export interface OracleCounts {
   readsChecked: number;
   readsFailed: number;
   readsFound: number;
+  /** Acknowledged writes whose every copy injected faults destroyed (see the header). */
+  writesDestroyedByFaults: number;
 }
 
 const VIOLATIONS_MAX = 50;
@@ -78,7 +84,9 @@ export class Oracle {
   private readonly keys = new Map<string, KeyHistory>();
   private readonly byContent = new Map<string, WriteRecord>();
   readonly violations: Violation[] = [];
-  readonly counts: OracleCounts = { putsAcked: 0, putsFailed: 0, deletesAcked: 0, deletesFailed: 0, readsChecked: 0, readsFailed: 0, readsFound: 0 };
+  readonly counts: OracleCounts = { putsAcked: 0, putsFailed: 0, deletesAcked: 0, deletesFailed: 0, readsChecked: 0, readsFailed: 0, readsFound: 0, writesDestroyedByFaults: 0 };
+  /** Per key, the newest acknowledged stamp whose every copy faults destroyed. */
+  private readonly destroyed = new Map<string, VersionStamp>();
   /** Called once with the first violation, so the run can stop and print the trace tail. */
   onViolation: ((v: Violation) => void) | undefined;
 
@@ -143,12 +151,12 @@ export class Oracle {
       }
       const written = this.byContent.get(version.checksum);
       if (written === undefined || written.key !== key) return this.violate(key, `read returned ${version.stamp} (checksum ${version.checksum}), which no client wrote for this key`);
-      if (ackedAtStart !== undefined && version.stamp < ackedAtStart.stamp) {
+      if (ackedAtStart !== undefined && version.stamp < ackedAtStart.stamp && !this.wasDestroyed(key, ackedAtStart.stamp)) {
         return this.violate(key, `stale read: got ${version.stamp}, but ${ackedAtStart.kind} ${ackedAtStart.stamp} was acknowledged before the read began at ${token.startMs.toFixed(3)}`, sloppy);
       }
       return;
     }
-    if (ackedAtStart === undefined || ackedAtStart.kind === "delete") return;
+    if (ackedAtStart === undefined || ackedAtStart.kind === "delete" || this.wasDestroyed(key, ackedAtStart.stamp)) return;
     if (outcome.tombstone !== undefined) {
       if (outcome.tombstone < ackedAtStart.stamp) this.violate(key, `stale read: tombstone ${outcome.tombstone} older than acknowledged put ${ackedAtStart.stamp}`, sloppy);
       return;
@@ -160,6 +168,27 @@ export class Oracle {
   /** Was a delete of this key attempted whose stamp is unknown (it failed, so it may still have landed) or newer? */
   private deleteMayExplain(key: string, stamp: VersionStamp): boolean {
     return this.keys.get(key)?.writes.some((w) => w.kind === "delete" && (w.stamp === undefined || w.stamp > stamp)) ?? false;
+  }
+
+  /**
+   * Disks were wiped: every acknowledged key whose newest acknowledged write has no copy left (of that stamp or
+   * newer, committed or pending, on any disk) was destroyed by the faults, unless the logic itself had dropped
+   * a committed copy of it before (then the loss is the logic's doing: a handoff copy dropped too early, say).
+   * `copies` lists the stamps held.
+   */
+  copiesDestroyed(copies: (key: string) => readonly VersionStamp[], droppedByLogic: (key: string, stamp: VersionStamp) => boolean): void {
+    for (const [key, acked] of this.ackedKeys()) {
+      if (this.wasDestroyed(key, acked.stamp)) continue;
+      if (copies(key).some((stamp) => stamp >= acked.stamp)) continue;
+      if (droppedByLogic(key, acked.stamp)) continue;
+      this.destroyed.set(key, acked.stamp);
+      this.counts.writesDestroyedByFaults += 1;
+    }
+  }
+
+  private wasDestroyed(key: string, stamp: VersionStamp): boolean {
+    const destroyed = this.destroyed.get(key);
+    return destroyed !== undefined && destroyed >= stamp;
   }
 
   /** Keys with their newest acknowledged write, in first-write order. */
@@ -185,6 +214,7 @@ export class Oracle {
       const copies = holders(key);
       let newest: ObjectVersion | undefined;
       for (const c of copies) if (newest === undefined || c.version.stamp > newest.stamp) newest = c.version;
+      if (this.wasDestroyed(key, acked.stamp)) continue;
       if (newest === undefined || newest.stamp < acked.stamp) {
         // Nothing left: fine after a delete (its tombstone was collected), or after a failed delete that may
         // have landed on some replicas and won (last writer wins) before being collected.

@@ -31,6 +31,7 @@ export function summaryTable(summaries: readonly SeedSummary[]): string {
     ["seeds failed", fmt(failed.length)],
     ["writes acknowledged (total / mean per seed)", `${fmt(sum((s) => s.figures.writesAcknowledged))} / ${fmt(sum((s) => s.figures.writesAcknowledged) / n)}`],
     ["writes refused (503)", fmt(sum((s) => s.figures.writesFailed))],
+    ["acknowledged writes whose every copy the faults destroyed (beyond N-W)", fmt(sum((s) => s.figures.writesDestroyedByFaults))],
     ["reads checked", fmt(sum((s) => s.figures.readsChecked))],
     ["reads failed (unavailable)", fmt(sum((s) => s.figures.readsFailed))],
     ["faults injected", fmt(sum((s) => s.figures.faultsInjected))],

@@ -38,6 +38,8 @@ export interface RunOptions {
 export interface RunFigures {
   writesAcknowledged: number;
   writesFailed: number;
+  /** Acknowledged writes whose every copy injected faults destroyed (two disks wiped at once, say). */
+  writesDestroyedByFaults: number;
   deletesAcknowledged: number;
   readsChecked: number;
   readsFailed: number;
@@ -85,6 +87,13 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
     timing,
   );
   world.network.traceMessages = options.traceMessages ?? false;
+  world.onDiskWiped = () => {
+    const index = world.stampIndex();
+    oracle.copiesDestroyed(
+      (key) => index.get(key) ?? [],
+      (key, stamp) => world.census.everDroppedByLogic(key, stamp),
+    );
+  };
   const workload = new Workload({ ...defaultWorkload, ...scenario.workload }, loop, rng.fork("workload"), oracle, trace, () => world.liveRouters());
   let stopped = false;
   oracle.onViolation = (v) => {
@@ -183,6 +192,7 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
     const figures: RunFigures = {
       writesAcknowledged: c.putsAcked + c.deletesAcked,
       writesFailed: c.putsFailed + c.deletesFailed,
+      writesDestroyedByFaults: c.writesDestroyedByFaults,
       deletesAcknowledged: c.deletesAcked,
       readsChecked: c.readsChecked,
       readsFailed: c.readsFailed,

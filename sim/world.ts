@@ -8,7 +8,7 @@
 import { assert } from "../core/assert.ts";
 import { type ClusterMap, activeNodes, createClusterMap, decommissionNode, joinNode } from "../core/cluster-map.ts";
 import { type NodeId, nodeId, zoneId } from "../core/ids.ts";
-import type { ObjectVersion } from "../core/object-version.ts";
+import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
 import type { Log, LogFields } from "../core/ports.ts";
 import { partitionOf, primariesOf } from "../core/placement.ts";
 import { type Ring, buildRing } from "../core/ring.ts";
@@ -46,9 +46,17 @@ interface Member {
   retired: boolean;
 }
 
-/** Live copies per key and stamp, kept up to date by the disks, for the minimum-replica chart. */
+/**
+ * Live copies per key and stamp, kept up to date by the disks, for the minimum-replica chart; and which
+ * committed copies the logic itself ever dropped (the oracle's "destroyed by faults" must not cover those).
+ */
 class ReplicaCensus implements DiskObserver {
   readonly copies = new Map<string, Map<string, Set<NodeId>>>();
+  private readonly droppedByLogic = new Set<string>();
+
+  everDroppedByLogic(key: string, stamp: VersionStamp): boolean {
+    return this.droppedByLogic.has(`${key}\u0000${stamp}`);
+  }
 
   committed(node: NodeId, version: ObjectVersion): void {
     if (version.deleted) return;
@@ -65,7 +73,8 @@ class ReplicaCensus implements DiskObserver {
     holders.add(node);
   }
 
-  removed(node: NodeId, version: ObjectVersion): void {
+  removed(node: NodeId, version: ObjectVersion, cause: "logic" | "wipe"): void {
+    if (cause === "logic") this.droppedByLogic.add(`${version.key}\u0000${version.stamp}`);
     const stamps = this.copies.get(version.key);
     const holders = stamps?.get(version.stamp);
     if (!holders) return;
@@ -228,6 +237,7 @@ export class World {
     }
     const lost = m.disk.wipe();
     this.fault(`wipe-disk ${id} (${lost} records lost)`);
+    this.onDiskWiped?.();
   }
 
   restart(id: NodeId): void {
@@ -371,6 +381,23 @@ export class World {
 
   // ---- census (outside simulated time) ----
 
+  /** Called after every disk wipe (the oracle takes note of writes whose every copy is gone). */
+  onDiskWiped: (() => void) | undefined;
+
+  /** Stamps of every copy, committed or pending, by key, in one pass over the disks. */
+  stampIndex(): Map<string, VersionStamp[]> {
+    const index = new Map<string, VersionStamp[]>();
+    for (const m of this.members.values()) {
+      if (m.disk === undefined || m.retired) continue;
+      for (const r of m.disk.records()) {
+        const list = index.get(r.version.key);
+        if (list === undefined) index.set(r.version.key, [r.version.stamp]);
+        else list.push(r.version.stamp);
+      }
+    }
+    return index;
+  }
+
   /** Index of committed copies by key, in one pass over the disks. */
   copyIndex(): Map<string, { version: ObjectVersion; body: SimBody; node: NodeId }[]> {
     const index = new Map<string, { version: ObjectVersion; body: SimBody; node: NodeId }[]>();
@@ -395,11 +422,13 @@ export class World {
    */
   replicationProblems(keys: Iterable<string>, problemsMax = 10): string[] {
     const ring = this.ring();
-    const index = this.copyIndex();
+    const disks = [...this.members].filter(([, m]) => m.disk !== undefined && !m.retired).map(([id, m]) => [id, m.disk!] as const);
     const problems: string[] = [];
     for (const key of keys) {
       if (problems.length >= problemsMax) break;
-      const copies = index.get(key) ?? [];
+      // Key by key, straight from each disk's index: the check stops at its first problems without a census.
+      const copies: { version: ObjectVersion; body: SimBody; node: NodeId }[] = [];
+      for (const [node, disk] of disks) for (const r of disk.committedRecords(BUCKET, key)) copies.push({ version: r.version, body: r.body, node });
       if (copies.length === 0) continue;
       const primaries = primariesOf(ring, partitionOf(ring, BUCKET, key));
       let newest = copies[0]!.version;

@@ -7,8 +7,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { CatchUpState } from "../../core/catch-up.ts";
-import { FailureDetector } from "../../core/failure-detector.ts";
-import { runtimeFailureDetectorSettings } from "../liveness.ts";
+import { ForeignHoldings } from "../../core/foreign-holdings.ts";
+import { PeerLiveness, runtimeFailureDetectorSettings } from "../liveness.ts";
 import { type NodeId, nodeId } from "../../core/ids.ts";
 import { Membership } from "../../core/membership.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
@@ -20,6 +20,7 @@ import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "..
 import { startHeartbeats } from "../heartbeats.ts";
 import { createLog } from "../log.ts";
 import { exitWithParent } from "../parent-watch.ts";
+import { watchForStalls } from "../stall-watch.ts";
 import { emptyBody } from "../empty-body.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { startReplicaServer } from "../transport/http-server.ts";
@@ -57,7 +58,9 @@ export async function runNode(options: NodeOptions): Promise<void> {
   const store = new DigestCachingStore(fsStore, membership.map.partitionBits);
   writeFileAtomic(markerPath, `${JSON.stringify({ id: self, firstStartEpoch: membership.epoch })}\n`);
   const catchUp = new CatchUpState(self, membership.view, brandNew);
-  const detector = new FailureDetector(runtimeFailureDetectorSettings, Date.now());
+  // Boot: this start's wall time orders its foreign-holdings reports after the previous incarnation's.
+  const foreign = new ForeignHoldings(Date.now());
+  const liveness = new PeerLiveness();
   const transport = createHttpTransport({
     resolveAddress: (node: NodeId) => membership.map.nodes.find((n) => n.id === node)?.address,
     secret,
@@ -70,6 +73,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     if (membership.view !== viewSeen) {
       viewSeen = membership.view;
       catchUp.onRingChange(membership.view);
+      foreign.forget();
     }
   };
   const corruptQueue: { partition: PartitionId; version: ObjectVersion }[] = [];
@@ -78,9 +82,10 @@ export async function runNode(options: NodeOptions): Promise<void> {
     store,
     catchUp,
     membership,
+    foreign,
     log,
     onHeartbeat: (from, report) => {
-      detector.heard(from, Date.now());
+      liveness.heard(from);
       membership.observe(from, report);
       // A newer map is fetched by our own heartbeat loop, which sees the same epoch on its next beat.
     },
@@ -104,10 +109,10 @@ export async function runNode(options: NodeOptions): Promise<void> {
     self,
     transport,
     membership,
-    detector,
+    liveness,
     log,
     intervalMs: runtimeFailureDetectorSettings.heartbeatIntervalMs,
-    syncedEpoch: () => heartbeatReport(context).syncedEpoch,
+    ownReport: () => heartbeatReport(context),
     onMap: (map) => {
       writeClusterMap(options.clusterMap, map);
       noticeViewChange();
@@ -123,9 +128,11 @@ export async function runNode(options: NodeOptions): Promise<void> {
     store,
     transport,
     catchUp,
+    foreign,
+    foreignReportOf: (node) => membership.foreignReportOf(node),
     rings: () => membership.view,
-    isLive: (node) => node === self || (heartbeats.everHeard.has(node) && detector.isLive(node, Date.now())),
-    downSinceMs: (node) => (node === self ? null : detector.downSinceMs(node, Date.now())),
+    isLive: (node) => node === self || (heartbeats.everHeard.has(node) && liveness.isLive(node)),
+    downSinceMs: (node) => (node === self ? null : liveness.downSinceWallMs(node)),
     nowMs: () => Date.now(),
     emptyBody,
     settings: repairSettings({
@@ -173,4 +180,5 @@ export async function runNode(options: NodeOptions): Promise<void> {
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
   exitWithParent(() => void shutdown("launcher gone"));
+  watchForStalls(log);
 }

@@ -1,7 +1,6 @@
 // One S3 router process: the S3 front end, the coordinator, heartbeats to every node.
 import { createServer } from "node:http";
-import { FailureDetector } from "../../core/failure-detector.ts";
-import { runtimeFailureDetectorSettings } from "../liveness.ts";
+import { PeerLiveness, runtimeFailureDetectorSettings } from "../liveness.ts";
 import type { NodeId } from "../../core/ids.ts";
 import { Membership, ringsOf } from "../../core/membership.ts";
 import { replicationSettings } from "../../core/settings.ts";
@@ -10,6 +9,7 @@ import { loadOrCreateCredentials, readClusterMap, readSecret, writeClusterMap } 
 import { startHeartbeats } from "../heartbeats.ts";
 import { createLog } from "../log.ts";
 import { exitWithParent } from "../parent-watch.ts";
+import { watchForStalls } from "../stall-watch.ts";
 import { realClock } from "../real-clock.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { createRouterApp, describe } from "./app.ts";
@@ -35,7 +35,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   const membership = new Membership(readClusterMap(options.clusterMap), log);
   const secret = readSecret(options.secretFile);
   const credentials = loadOrCreateCredentials(options.dataDir);
-  const detector = new FailureDetector(runtimeFailureDetectorSettings, Date.now());
+  const liveness = new PeerLiveness();
   const http = createHttpTransport({
     resolveAddress: (node: NodeId) => membership.map.nodes.find((n) => n.id === node)?.address,
     secret,
@@ -47,14 +47,14 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     self: options.id,
     transport: http,
     membership,
-    detector,
+    liveness,
     log,
     intervalMs: runtimeFailureDetectorSettings.heartbeatIntervalMs,
     onMap: (map) => writeClusterMap(options.clusterMap, map),
   });
   // Until a node has answered once, this router does not count it as live: a fresh router must not
   // report healthy, or route writes, on the strength of nodes it has never reached.
-  const isLive = (node: NodeId) => heartbeats.everHeard.has(node) && detector.isLive(node, Date.now());
+  const isLive = (node: NodeId) => heartbeats.everHeard.has(node) && liveness.isLive(node);
   const objects = new ReplicatedObjects({
     coordinator: {
       transport,
@@ -95,4 +95,5 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
   exitWithParent(() => shutdown("launcher gone"));
+  watchForStalls(log);
 }

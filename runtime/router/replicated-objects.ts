@@ -3,7 +3,7 @@
 // the slowest); a client-side failure of the body (bad digest, short body) surfaces as that S3Error, not
 // as a 503; a quorum failure is ServiceUnavailable; every failure an operator must act on is one log line.
 import type { Readable } from "node:stream";
-import { type CoordinatorDeps, deleteObject, openBody, readObject, writeVersion } from "../../core/coordinator.ts";
+import { type CoordinatorDeps, deleteObject, describeFailures, openBody, readObject, writeVersion } from "../../core/coordinator.ts";
 import type { NodeId, PartitionId } from "../../core/ids.ts";
 import { partitionOf } from "../../core/placement.ts";
 import { mergeListingPages } from "../../core/listing.ts";
@@ -72,7 +72,7 @@ export class ReplicatedObjects implements ObjectService {
         bucket: input.bucket,
         key: input.key,
         phase: outcome.error.phase,
-        failures: outcome.error.failures.map((f) => `${f.node} ${f.request}: ${f.failure.kind} ${f.failure.detail}`),
+        failures: describeFailures(outcome.error.failures),
       });
     }
     if (isS3Error(clientError)) throw clientError;

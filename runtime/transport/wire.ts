@@ -10,6 +10,7 @@
 
 import type { Readable } from "node:stream";
 import { isStamp } from "../../core/version.ts";
+import type { ForeignReport } from "../../core/foreign-holdings.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import type { ByteRange, RequestKind, RequestOf, ReplicaRequest, TransportFailure, TransportFailureKind, VersionHeader } from "../../core/ports.ts";
 import { type Result, err, ok } from "../../core/result.ts";
@@ -115,6 +116,9 @@ const partitionList: Decoder = (v) => {
   return v;
 };
 
+const foreignPartitions: Decoder = (v) => (v === "unknown" ? v : partitionList(v));
+const foreignReport = object<ForeignReport>({ boot: count, seq: count, partitions: foreignPartitions });
+
 type Params<K extends RequestKind> = Omit<RequestOf<K, unknown>, "kind" | "body">;
 
 const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
@@ -127,7 +131,7 @@ const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
   digest: object<Params<"digest">>({ partition: count }),
   digests: object<Params<"digests">>({ partitions: partitionList }),
   "list-bucket": object<Params<"list-bucket">>({ bucket: str, prefix: str, after: str, limit }),
-  heartbeat: object<Params<"heartbeat">>({ from: str, epoch: count, mapHash: str, syncedEpoch: count }, ["syncedEpoch"]),
+  heartbeat: object<Params<"heartbeat">>({ from: str, epoch: count, mapHash: str, syncedEpoch: count, foreign: foreignReport }, ["syncedEpoch", "foreign"]),
   "get-map": object<Params<"get-map">>({}),
 };
 

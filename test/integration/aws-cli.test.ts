@@ -37,8 +37,8 @@ describe.runIf(runnable)("the aws cli", () => {
     workDir = mkdtempSync(join(tmpdir(), "ringstore-awscli-"));
   });
 
-  afterAll(async () => {
-    await cluster?.cleanup();
+  afterAll(async ({}, suite) => {
+    await cluster?.cleanup(suite);
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 

@@ -21,10 +21,10 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: "media" }));
 });
 
-afterAll(async () => {
+afterAll(async ({}, suite) => {
   s3?.destroy();
   await Promise.all(restarted.map((child) => stopChild(child)));
-  await cluster?.cleanup();
+  await cluster?.cleanup(suite);
 });
 
 function restart(id: string): void {

@@ -19,9 +19,9 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: "media" }));
 });
 
-afterAll(async () => {
+afterAll(async ({}, suite) => {
   s3?.destroy();
-  await cluster?.cleanup();
+  await cluster?.cleanup(suite);
 });
 
 function killNode(id: string): void {

@@ -37,9 +37,9 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: "videos" }));
 });
 
-afterAll(async () => {
+afterAll(async ({}, suite) => {
   s3?.destroy();
-  await cluster?.cleanup();
+  await cluster?.cleanup(suite);
 });
 
 async function s3ErrorOf(promise: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {

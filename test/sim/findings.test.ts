@@ -20,16 +20,17 @@ describe("core findings", () => {
     expect(found.filter((v) => v.known !== "sloppy-read-quorum")).toEqual([]);
   }, 240_000);
 
-  it.fails("F2: after two disks are replaced while the third primary is down, no read misses an acknowledged write (failed: seeds 4, 5 of test/sim/support/finding-catchup-wiped.ts)", async () => {
-    expect(await violationsOf("test/sim/support/finding-catchup-wiped.ts", 8)).toEqual([]);
-  }, 240_000);
-
-  it.fails("F3: a deleted object never comes back, even from a handoff down longer than the tombstone grace (failed: seed 2 of test/sim/support/finding-tombstone-handoff.ts)", async () => {
-    expect(await violationsOf("test/sim/support/finding-tombstone-handoff.ts", 8)).toEqual([]);
-  }, 240_000);
 });
 
 describe("pinned seeds of fixed findings", () => {
+  it("F3: a deleted object never comes back, even from a handoff down longer than the tombstone grace (failed before the fix: seeds 2, 3, 10, 21, 24 of test/sim/support/finding-tombstone-handoff.ts)", async () => {
+    expect(await violationsOf("test/sim/support/finding-tombstone-handoff.ts", 24)).toEqual([]);
+  }, 240_000);
+
+  it("F2: after two disks are replaced while the third primary is down, no read misses an acknowledged write that still exists somewhere (failed before the fix: seeds 5, 20 of test/sim/support/finding-catchup-wiped.ts)", async () => {
+    expect(await violationsOf("test/sim/support/finding-catchup-wiped.ts", 24)).toEqual([]);
+  }, 240_000);
+
   it("F4: a decommissioned node is stopped only once no process routes by a ring that still places data on it (decommission seed 1563 of the 2,000-seed soak)", async () => {
     const results = await runPool({ scenarioPath: "scenarios/decommission.ts", seeds: [1563], logic: "core", workers: 1, profile: "ci" });
     expect(results.flatMap((r) => r.violations.map((v) => v.what.split("\n")[0]))).toEqual([]);

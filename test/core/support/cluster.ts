@@ -9,6 +9,7 @@ import type { CoordinatorDeps } from "../../../core/coordinator.ts";
 import { EMPTY_BODY_CHECKSUM } from "../../../core/coordinator.ts";
 import { checksumHex, xxhash64 } from "../../../core/hash.ts";
 import { type NodeId, type PartitionId, nodeId, zoneId } from "../../../core/ids.ts";
+import { ForeignHoldings } from "../../../core/foreign-holdings.ts";
 import { Membership, type RingView } from "../../../core/membership.ts";
 import type { ObjectVersion } from "../../../core/object-version.ts";
 import { partitionOf, primariesOf } from "../../../core/placement.ts";
@@ -42,6 +43,8 @@ export interface TestNode {
   readonly membership: Membership;
   catchUp: CatchUpState;
   repair: RepairState;
+  /** New on every restart (a new incarnation reports "unknown" until its first census). */
+  foreign: ForeignHoldings;
   up: boolean;
   /** When the node last crashed (every process's view sees it down from then on: a perfect detector). */
   crashedAtMs: number | undefined;
@@ -81,7 +84,7 @@ export class TestCluster {
 
   private addNode(id: NodeId, caughtUp: boolean): void {
     const membership = new Membership(this.map);
-    this.nodes.set(id, { id, store: new MemoryStore(), membership, catchUp: new CatchUpState(id, membership.view, caughtUp), repair: new RepairState(), up: true, crashedAtMs: undefined });
+    this.nodes.set(id, { id, store: new MemoryStore(), membership, catchUp: new CatchUpState(id, membership.view, caughtUp), repair: new RepairState(), foreign: new ForeignHoldings(0), up: true, crashedAtMs: undefined });
   }
 
   node(id: NodeId | string): TestNode {
@@ -116,6 +119,7 @@ export class TestCluster {
       store: node.store,
       catchUp: node.catchUp,
       membership: node.membership,
+      foreign: node.foreign,
       verifyBody: (body, version) => verifyMemBody(body, version),
       log: silentLog,
       faults: this.bugs,
@@ -158,6 +162,10 @@ export class TestCluster {
       store: node.store,
       transport: this.transport(),
       catchUp: node.catchUp,
+      foreign: node.foreign,
+      // Gossip is instant here: a node's current report, as its next heartbeat would carry it. A down node's
+      // report is whatever it said last, which this harness does not keep: none.
+      foreignReportOf: (n) => (this.nodes.get(n)?.up ? this.nodes.get(n)!.foreign.report() : undefined),
       rings: () => node.membership.view,
       isLive: (n) => this.nodes.get(n)?.up === true,
       downSinceMs: (n) => (this.nodes.get(n)?.up === true ? null : (this.nodes.get(n)?.crashedAtMs ?? this.nowMs)),
@@ -199,6 +207,7 @@ export class TestCluster {
     node.up = true;
     node.catchUp = new CatchUpState(node.id, node.membership.view, false);
     node.repair = new RepairState();
+    node.foreign = new ForeignHoldings(node.foreign.boot + 1);
   }
 
   /** Every process adopts `map` (a join or decommission). */
@@ -209,6 +218,7 @@ export class TestCluster {
     for (const node of this.nodes.values()) {
       node.membership.adopt(map);
       node.catchUp.onRingChange(node.membership.view);
+      node.foreign.forget();
     }
   }
 
@@ -232,7 +242,10 @@ export class TestCluster {
     for (const node of [...this.nodes.values(), null]) {
       const membership = node ? node.membership : this.routerMembership;
       for (const [from, report] of reports) membership.observe(from, report);
-      if (membership.retireIfComplete() && node) node.catchUp.onRingChange(node.membership.view);
+      if (membership.retireIfComplete() && node) {
+        node.catchUp.onRingChange(node.membership.view);
+        node.foreign.forget();
+      }
     }
   }
 }

@@ -1,5 +1,5 @@
 // A real local cluster for integration tests: real processes on 127.0.0.1, real files in a temp folder.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -17,7 +17,11 @@ export interface TestCluster extends RunningCluster {
   client(overrides?: Partial<ConstructorParameters<typeof S3Client>[0]>): S3Client;
   /** The process record of one node or router, as cluster.json lists it. */
   process(id: string): RunningCluster["processes"][number];
-  cleanup(): Promise<void>;
+  /**
+   * Stops every process and removes the data folder. Pass the suite (afterAll's argument): if anything in it
+   * failed, the warnings and errors of every process log are printed first, since the folder goes with them.
+   */
+  cleanup(suite?: SuiteLike): Promise<void>;
 }
 
 export async function startTestCluster(options: { basePort: number; nodes?: number; routers?: number; haproxy?: boolean; replicas?: number }): Promise<TestCluster> {
@@ -59,8 +63,9 @@ export async function startTestCluster(options: { basePort: number; nodes?: numb
       if (!found) throw new Error(`no process ${id} in the cluster`);
       return found;
     },
-    cleanup: async () => {
+    cleanup: async (suite) => {
       await cluster.stop();
+      if (suite && failedIn(suite)) printLogWarnings(join(dataDir, "logs"));
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -88,4 +93,35 @@ export function residentBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   if (!match) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) * 1024;
+}
+
+/** The part of a vitest suite (afterAll's argument) that says whether it failed. */
+export interface SuiteLike {
+  readonly result?: { readonly state?: string };
+  readonly tasks?: readonly SuiteLike[];
+}
+
+function failedIn(task: SuiteLike): boolean {
+  return task.result?.state === "fail" || (task.tasks ?? []).some(failedIn);
+}
+
+/** A failed test's cluster logs are gone once cleanup removes them: print what a diagnosis needs (warn and above). */
+function printLogWarnings(logDir: string): void {
+  if (!existsSync(logDir)) return;
+  const WARN = 40;
+  const LINES_PER_LOG_MAX = 40;
+  for (const file of readdirSync(logDir).sort()) {
+    const lines = readFileSync(join(logDir, file), "utf8")
+      .split("\n")
+      .filter((line) => {
+        try {
+          return (JSON.parse(line) as { level?: number }).level! >= WARN;
+        } catch {
+          return line.trim().length > 0; // not JSON: stderr of the process (a crash's stack trace), keep it
+        }
+      });
+    if (lines.length === 0) continue;
+    const shown = lines.slice(0, LINES_PER_LOG_MAX).map((l) => (l.length > 800 ? `${l.slice(0, 800)}…` : l));
+    console.error(`--- ${file}: ${lines.length} warning/error lines${lines.length > shown.length ? `, first ${shown.length}` : ""}\n${shown.join("\n")}`);
+  }
 }

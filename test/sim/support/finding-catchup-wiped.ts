@@ -1,8 +1,11 @@
-// Finding F2 (see test/sim/findings.test.ts): a primary is down while the other two acknowledge writes; then
-// those two lose their disks (replaced empty) and restart. Catch-up (core/repair.ts pullFromPeers) marks a
-// partition synced after a clean pass over the *live* peers only, so the two replaced nodes catch up from each
-// other (and the handoffs) while the only full copy of older writes sits on the down primary; they then count
-// toward R and a read returns 404 for an acknowledged write instead of being refused.
+// Finding F2 (fixed; see test/sim/findings.test.ts): a primary is down while the other two acknowledge writes;
+// then those two lose their disks (replaced empty) and restart. Catch-up used to mark a partition synced after
+// a clean pass over the *live* peers only, so the two replaced nodes caught up from each other (and the
+// handoffs) while the only full copy of older writes sat on the down primary; they then counted toward R and a
+// read returned 404 for an acknowledged write instead of being refused. Now a pass must include a caught-up
+// primary, or every primary (core/repair.ts pullFromPeers). Writes acknowledged in the seconds before the
+// first crash was detected live only on the two wiped disks: those are destroyed by the faults, beyond what
+// N=3, W=2 can survive, and the oracle counts them instead of flagging reads of older versions.
 import nodeFailure from "../../../scenarios/node-failure.ts";
 import { defineScenario } from "../../../sim/scenario.ts";
 

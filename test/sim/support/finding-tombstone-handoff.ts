@@ -1,8 +1,10 @@
-// Finding F3 (see test/sim/findings.test.ts): a tombstone is collected once every primary holds it, but a
-// handoff that was down longer than the tombstone grace still holds an older hinted version and pushes it
-// back when it returns: the deleted object comes back. core/repair.ts states the assumption this breaks
-// ("tombstoneGraceMs exceeds the time any hinted copy can wait for delivery"); the sequence here uses a 3 s
-// grace and a 40 s outage, which a 24 h grace and a handoff down for a day reproduce the same way.
+// Finding F3 (fixed; see test/sim/findings.test.ts): a tombstone used to be collected once every primary held
+// it, while a handoff that was down longer than the tombstone grace still held an older hinted version and
+// pushed it back when it returned: the deleted object came back. Now every node reports in its heartbeats the
+// partitions it holds as a non-primary (core/foreign-holdings.ts), and a tombstone is collected only while no
+// live node may hold such data of its partition and every node is live (core/repair.ts collectTombstones).
+// The sequence uses a 3 s grace and a 40 s outage, which a 24 h grace and a handoff down for a day reproduce
+// the same way.
 import nodeFailure from "../../../scenarios/node-failure.ts";
 import { defineScenario } from "../../../sim/scenario.ts";
 

@@ -2,8 +2,8 @@
 // and hinted copies go to a handoff; then both of those primaries lose their disks (replaced empty). The
 // hinted copies on the handoff (and the down primary's own disk, for older writes) are then all that is left,
 // so dropping them before every primary has confirmed loses acknowledged writes. With correct repair, nothing
-// is lost. Writes only until the end (then reads): while two replaced nodes catch up from each other and a
-// primary is down, reads meet finding F2 (test/sim/findings.test.ts), which is not what this hunt is about.
+// is lost. Writes only until the end (then reads): what this hunt checks is durability, and reads while two
+// replaced nodes and a down primary hold a partition are mostly refused (finding F2's fix), adding nothing.
 import nodeFailure from "../../../scenarios/node-failure.ts";
 import { defineScenario } from "../../../sim/scenario.ts";
 

@@ -17,12 +17,11 @@ import { renderListBuckets, renderListObjects } from "./listing.ts";
 import type { BucketRegistry } from "./buckets.ts";
 import type { ObjectService } from "./object-service.ts";
 import { readPutBody, storedMetadataHeaders } from "./request-body.ts";
-import { MANIFEST_BYTES_MAX, openManifestObject } from "./manifest-reader.ts";
-import { isManifestObject, logicalSize, parseManifest } from "./manifest.ts";
+import { openManifestObject } from "./manifest-reader.ts";
+import { isManifestObject, logicalSize } from "./manifest.ts";
 import { Multipart, readSmallBody } from "./multipart.ts";
 import { copyObject } from "./copy.ts";
 import { evaluateConditions } from "./conditions.ts";
-import { collectBody } from "../s3/payload.ts";
 import { DELETE_OBJECTS_BYTES_MAX, parseDeleteObjects, renderDeleteResult } from "../s3/xml.ts";
 import { mapLimit } from "../../core/quorum.ts";
 import { type S3Target, parseTarget } from "./s3-request.ts";
@@ -163,7 +162,7 @@ async function dispatch(ctx: S3Context, target: S3Target, auth: SigV4Auth, deps:
     case "PUT":
       if (ctx.get("x-amz-copy-source")) {
         if (uploadId !== null) throw new S3Error("NotImplemented", "UploadPartCopy is not implemented yet.");
-        return copyObject(ctx, { bucket: target.bucket, key: target.key }, deps);
+        return copyObject(ctx, { bucket: target.bucket, key: target.key }, { ...deps, replacing: deps.multipart });
       }
       if (uploadId !== null) return deps.multipart.uploadPart(ctx, target.bucket, target.key, uploadId, target.query.get("partNumber") ?? "", auth);
       return putObject(ctx, target.bucket, target.key, auth, deps);
@@ -217,9 +216,11 @@ async function getBucket(ctx: S3Context, target: S3Target, deps: RouterAppDeps):
   await renderListObjects(ctx, bucket, q, deps.objects);
 }
 
-async function putObject(ctx: S3Context, bucket: string, key: string, auth: SigV4Auth, deps: RouterAppDeps): Promise<void> {
+async function putObject(ctx: S3Context, bucket: string, key: string, auth: SigV4Auth, deps: Handlers): Promise<void> {
   const input = readPutBody(ctx.req, auth, { bucket, key, bytesMax: deps.putBytesMax ?? PUT_BYTES_MAX_DEFAULT });
+  const previous = deps.multipart.previousVersion(bucket, key);
   const version = await deps.objects.put(input.put);
+  deps.multipart.collectReplaced(previous, version);
   const checks = await input.checks;
   ctx.set("ETag", `"${version.etag}"`);
   for (const [name, value] of Object.entries(checks.responseHeaders)) ctx.set(name, value);
@@ -264,13 +265,9 @@ async function getObject(ctx: S3Context, bucket: string, key: string, deps: Rout
 }
 
 async function deleteObject(bucket: string, key: string, deps: Handlers): Promise<void> {
-  const previous = await deps.objects.head(bucket, key);
-  await deps.objects.remove(bucket, key);
+  const previous = deps.multipart.previousVersion(bucket, key);
   // A multipart object's parts go with it (after the tombstone is committed, never before).
-  if (previous && !previous.deleted && isManifestObject(previous)) {
-    const manifest = parseManifest(await collectBody(await deps.objects.open(previous), MANIFEST_BYTES_MAX));
-    void deps.multipart.dropParts(manifest.uploadId, () => true);
-  }
+  deps.multipart.collectReplaced(previous, await deps.objects.remove(bucket, key));
 }
 
 async function deleteObjects(ctx: S3Context, bucket: string, auth: SigV4Auth, deps: Handlers): Promise<void> {

@@ -14,6 +14,7 @@ import { INTERNAL_META_PREFIX, isManifestObject, logicalSize } from "./manifest.
 import { DigestPassThrough } from "./digest-stream.ts";
 import type { ObjectService } from "./object-service.ts";
 import { metadataFrom } from "./request-body.ts";
+import type { Multipart } from "./multipart.ts";
 
 export const COPY_BYTES_MAX = 5 * 1024 ** 3;
 
@@ -37,7 +38,11 @@ export function parseCopySource(header: string): { bucket: string; key: string }
   return { bucket, key };
 }
 
-export async function copyObject(ctx: Koa.Context, target: { bucket: string; key: string }, deps: { objects: ObjectService; buckets: BucketRegistry }): Promise<void> {
+export async function copyObject(
+  ctx: Koa.Context,
+  target: { bucket: string; key: string },
+  deps: { objects: ObjectService; buckets: BucketRegistry; replacing: Pick<Multipart, "previousVersion" | "collectReplaced"> },
+): Promise<void> {
   const source = parseCopySource(ctx.get("x-amz-copy-source"));
   await deps.buckets.require(source.bucket);
   const version = await deps.objects.head(source.bucket, source.key);
@@ -58,7 +63,9 @@ export async function copyObject(ctx: Koa.Context, target: { bucket: string; key
     bytes.on("error", (error) => hasher.destroy(error));
     bytes.pipe(hasher);
   } else hasher.end();
+  const previous = deps.replacing.previousVersion(target.bucket, target.key);
   const written = await deps.objects.put({ bucket: target.bucket, key: target.key, contentType, metadata, size, body: hasher, digests: hasher.done.then((d) => ({ md5Hex: d.md5Hex!, checksum: d.checksum, size: d.size })) });
+  deps.replacing.collectReplaced(previous, written);
   ctx.type = "application/xml";
   ctx.body = renderCopyObjectResult({ lastModifiedMs: parseStamp(written.stamp)?.physicalMs ?? 0, etag: written.etag });
 }

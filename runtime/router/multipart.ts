@@ -17,7 +17,8 @@ import { S3Error } from "../s3/errors.ts";
 import { collectBody, decodePayload } from "../s3/payload.ts";
 import type { SigV4Auth } from "../s3/sigv4.ts";
 import { PART_NUMBER_MAX, parseCompleteMultipartUpload, renderCompleteMultipartUpload, renderInitiateMultipartUpload, renderListMultipartUploads, renderListParts } from "../s3/xml.ts";
-import { LOGICAL_SIZE_META, MANIFEST_META, type Manifest, type ManifestPart, PARTS_BUCKET, UPLOADS_BUCKET, partKey } from "./manifest.ts";
+import { LOGICAL_SIZE_META, MANIFEST_META, type Manifest, type ManifestPart, PARTS_BUCKET, UPLOADS_BUCKET, isManifestObject, parseManifest, partKey } from "./manifest.ts";
+import { MANIFEST_BYTES_MAX } from "./manifest-reader.ts";
 import type { ObjectService } from "./object-service.ts";
 import { metadataFrom, readPutBody } from "./request-body.ts";
 
@@ -138,7 +139,8 @@ export class Multipart {
     const etag = `${createHash("md5").update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, "hex")))).digest("hex")}-${parts.length}`;
     const totalSize = parts.reduce((sum, p) => sum + p.size, 0);
     const manifest: Manifest = { format: 1, uploadId, parts };
-    await putBytes(
+    const previous = this.previousVersion(bucket, key);
+    const written = await putBytes(
       this.objects,
       { bucket, key, contentType: upload.contentType, metadata: { ...upload.metadata, [MANIFEST_META]: "1", [LOGICAL_SIZE_META]: String(totalSize) }, etag },
       Buffer.from(JSON.stringify(manifest)),
@@ -146,6 +148,7 @@ export class Multipart {
     await this.objects.remove(UPLOADS_BUCKET, recordKey(bucket, uploadId));
     const kept = new Set(parts.map((p) => p.key));
     void this.dropParts(uploadId, (k) => !kept.has(k));
+    this.collectReplaced(previous, written);
     ctx.type = "application/xml";
     ctx.body = renderCompleteMultipartUpload({ location: `/${bucket}/${key}`, bucket, key, etag });
   }
@@ -155,6 +158,34 @@ export class Multipart {
     await this.objects.remove(UPLOADS_BUCKET, recordKey(bucket, uploadId));
     await this.dropParts(uploadId, () => true);
     ctx.status = 204;
+  }
+
+  /**
+   * The version a write is about to replace (or a delete to remove): ask before writing, in parallel with the
+   * write, and hand the answer to collectReplaced. A failed look-up only means no clean-up (logged).
+   */
+  previousVersion(bucket: string, key: string): Promise<ObjectVersion | null> {
+    return this.objects.head(bucket, key).catch((error: unknown) => {
+      this.log.warn("multipart.previous-unknown", { bucket, key, cause: error instanceof Error ? error.message : String(error) });
+      return null;
+    });
+  }
+
+  /**
+   * `by` replaced `key` (a PUT, a copy, a completed upload, a delete): if what it replaced was a multipart
+   * object, its parts are garbage now and are dropped in the background. Only a manifest older than `by` is
+   * collected: a head that saw a concurrent newer write, or `by` itself, leaves everything in place.
+   */
+  collectReplaced(previous: Promise<ObjectVersion | null>, by: ObjectVersion): void {
+    void previous.then(async (old) => {
+      if (!old || old.deleted || old.stamp >= by.stamp || !isManifestObject(old)) return;
+      try {
+        const manifest = parseManifest(await collectBody(await this.objects.open(old), MANIFEST_BYTES_MAX));
+        await this.dropParts(manifest.uploadId, () => true);
+      } catch (error) {
+        this.log.warn("multipart.collect-replaced-failed", { bucket: old.bucket, key: old.key, stamp: old.stamp, cause: error instanceof Error ? error.message : String(error) });
+      }
+    });
   }
 
   /** Deletes the parts of an upload that `shouldDrop` picks; failures are logged, repair of garbage can wait. */

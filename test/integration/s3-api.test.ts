@@ -25,7 +25,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestOf, generatedBodyWithDigest } from "./support/data.ts";
-import { type TestCluster, startTestCluster } from "./support/cluster.ts";
+import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
 import { signedRawRequest } from "./support/raw-s3.ts";
 
 let cluster: TestCluster;
@@ -210,6 +210,47 @@ describe("CopyObject", () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "copy/multi-copy.mp4" }));
     expect(got.ContentLength).toBe(size);
     expect(await digestOf(got.Body as AsyncIterable<Uint8Array>)).toBe(await md5);
+  });
+
+  it("the parts of a multipart object go once it is overwritten by a PUT, replaced by a copy, or deleted", async () => {
+    const part = Buffer.alloc(5 * 1024 * 1024, 7);
+    /** A two-part object at `key`; returns its upload id. */
+    const uploadTwoParts = async (key: string): Promise<string> => {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "videos", Key: key }));
+      const etags = [];
+      for (const PartNumber of [1, 2]) etags.push((await s3.send(new UploadPartCommand({ Bucket: "videos", Key: key, UploadId, PartNumber, Body: part }))).ETag);
+      await s3.send(new CompleteMultipartUploadCommand({ Bucket: "videos", Key: key, UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }));
+      return UploadId!;
+    };
+    const transport = cluster.internalTransport();
+    /** Live (not deleted) parts of an upload, over every node. */
+    const liveParts = async (uploadId: string): Promise<number> => {
+      let live = 0;
+      for (const node of cluster.map().nodes) {
+        const listed = await transport.send(node.id, { kind: "list-bucket", bucket: "-parts", prefix: `${uploadId}/`, after: "", limit: 100 });
+        if (!listed.ok) throw new Error(`${node.id}: ${listed.error.kind} ${listed.error.detail}`);
+        live += listed.value.versions.filter((v) => !v.deleted).length;
+      }
+      return live;
+    };
+    try {
+      const overwritten = await uploadTwoParts("gc/overwritten.mp4");
+      const copiedOver = await uploadTwoParts("gc/copied-over.mp4");
+      const deleted = await uploadTwoParts("gc/deleted.mp4");
+      expect(await liveParts(overwritten)).toBe(2 * 3); // two parts, three replicas each
+
+      await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "gc/overwritten.mp4", Body: "small now" }));
+      await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "gc/source.txt", Body: "copied" }));
+      await s3.send(new CopyObjectCommand({ Bucket: "videos", Key: "gc/copied-over.mp4", CopySource: "videos/gc/source.txt" }));
+      await s3.send(new DeleteObjectCommand({ Bucket: "videos", Key: "gc/deleted.mp4" }));
+      for (const uploadId of [overwritten, copiedOver, deleted]) {
+        await eventually(async () => (await liveParts(uploadId)) === 0, { timeoutMs: 30_000, what: `parts of upload ${uploadId} collected` });
+      }
+      expect(await (await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "gc/overwritten.mp4" }))).Body!.transformToString()).toBe("small now");
+      expect(await (await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "gc/copied-over.mp4" }))).Body!.transformToString()).toBe("copied");
+    } finally {
+      await transport.close();
+    }
   });
 });
 

@@ -7,7 +7,14 @@
 //   - Partitions the node is not a primary of are never behind: it answers there as a handoff, with what it holds.
 //   - syncedEpoch is the newest epoch at which the node had no partition behind; heartbeats carry it so that
 //     membership can retire a ring transition (core/membership.ts).
+//   - A behind partition is "intact" when the node restarted with its own data and was already a primary of
+//     it: its copy holds every write it ever acknowledged there, it only lacks what it missed while down. With
+//     strict quorums, N-W+1 intact copies together hold every acknowledged write (core/repair.ts relies on it);
+//     a replaced (empty) disk or a partition gained by a ring change is never intact.
 // Assumes: the host calls onRingChange after every Membership.adopt and retireIfComplete that changed the view.
+
+/** How a node starts: the nodes of a brand-new cluster, a restart on its own data, or an empty disk (joined or replaced). */
+export type NodeStart = "new-cluster" | "restart-with-data" | "empty";
 
 import type { Epoch, NodeId, PartitionId } from "./ids.ts";
 import type { RingView } from "./membership.ts";
@@ -17,26 +24,34 @@ import type { Ring } from "./ring.ts";
 
 export class CatchUpState {
   private readonly behind = new Set<PartitionId>();
+  private readonly intact = new Set<PartitionId>();
   private view: RingView;
   private synced: Epoch | undefined;
   private generationValue = 0;
 
-  /**
-   * @param initiallyCaughtUp true only for a node of a brand-new cluster (nothing can have been missed);
-   *   false for every restart, return and join.
-   */
+  /** @param start "new-cluster" only for a node of a brand-new cluster (nothing can have been missed). */
   constructor(
     readonly self: NodeId,
     view: RingView,
-    initiallyCaughtUp: boolean,
+    start: NodeStart,
   ) {
     this.view = view;
-    if (!initiallyCaughtUp) for (const p of primaryPartitions(view, self)) this.behind.add(p);
+    if (start !== "new-cluster") {
+      for (const p of primaryPartitions(view, self)) {
+        this.behind.add(p);
+        if (start === "restart-with-data") this.intact.add(p);
+      }
+    }
     this.updateSynced();
   }
 
   isCaughtUp(partition: PartitionId): boolean {
     return !this.behind.has(partition);
+  }
+
+  /** Caught up, or behind on a copy that lost nothing it acknowledged (see the header). */
+  isCaughtUpOrIntact(partition: PartitionId): boolean {
+    return !this.behind.has(partition) || this.intact.has(partition);
   }
 
   /** Partitions still behind, in ascending order. */
@@ -46,13 +61,17 @@ export class CatchUpState {
 
   markCaughtUp(partition: PartitionId): void {
     this.behind.delete(partition);
+    this.intact.delete(partition);
     this.updateSynced();
   }
 
   /** After a crash-restart that kept the state object (the simulator may do that): everything is behind again. */
   markAllBehind(): void {
     this.generationValue++;
-    for (const p of primaryPartitions(this.view, this.self)) this.behind.add(p);
+    for (const p of primaryPartitions(this.view, this.self)) {
+      if (!this.behind.has(p)) this.intact.add(p); // it had everything, and the disk kept it
+      this.behind.add(p);
+    }
     this.updateSynced();
   }
 
@@ -64,6 +83,7 @@ export class CatchUpState {
     this.generationValue++;
     for (const p of after) if (!before.has(p)) this.behind.add(p);
     for (const p of [...this.behind]) if (!afterSet.has(p)) this.behind.delete(p);
+    for (const p of [...this.intact]) if (!afterSet.has(p)) this.intact.delete(p);
     this.view = view;
     this.updateSynced();
   }

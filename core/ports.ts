@@ -99,6 +99,8 @@ export interface DigestAnswer {
   readonly count: number;
   /** The answering node is a primary of the partition (in a ring of its view) and is not behind on it. */
   readonly caughtUpPrimary: boolean;
+  /** The answering node is a primary of the partition whose copy is caught up or intact (core/catch-up.ts). */
+  readonly intactPrimary: boolean;
 }
 
 export type ReplicaResponse<Body> = {

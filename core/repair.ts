@@ -6,8 +6,9 @@
 //   - Catch-up: a partition this node is behind on (core/catch-up.ts) is marked caught up only once a full pass
 //     against every live peer (primaries of both rings, plus the first live handoffs of the current ring, where
 //     writes go while primaries are down) finished without a failure, all in the same catch-up generation,
-//     and those peers included a primary that was itself caught up (its digest answer says so) or every
-//     primary of every ring: behind peers alone cannot vouch for each other.
+//     and those peers included a primary that was itself caught up (its digest answer says so), or (strict
+//     quorums) N-W+1 intact primary copies per ring, or every primary of every ring: copies that may have
+//     lost writes (replaced disks) cannot vouch for each other.
 //   - Handoff and out-of-place data (partitions this node is a primary of in no ring): each key's newest
 //     version is pushed to every current primary lacking it, and the local copy is dropped only once EVERY
 //     current primary has confirmed it holds that version or a newer one (a head answer, or its commit).
@@ -34,7 +35,7 @@ import type { ObjectVersion, VersionStamp } from "./object-version.ts";
 import { handoffsOf, isPrimary, livePlacement, preferenceList, primariesOf } from "./placement.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
 import type { BlobStore, ByteRange, DigestAnswer, Log, PartitionEntry, Transport, TransportFailure } from "./ports.ts";
-import { mapLimit, safeSend } from "./quorum.ts";
+import { mapLimit, safeSend, writeQuorumNeeded } from "./quorum.ts";
 import type { Result } from "./result.ts";
 import type { Ring } from "./ring.ts";
 import type { RepairSettings } from "./settings.ts";
@@ -71,13 +72,16 @@ interface TaskProgress {
   after: Cursor | undefined;
   /** Something failed since this pass began: the pass does not count as a clean sync. */
   failed: boolean;
-  /** Pull passes only: the peer was a caught-up primary of the partition when the pass began (its digest said so). */
-  fromCaughtUpPrimary?: boolean;
+  /** Pull passes only: what the peer's copy could vouch for when the pass began (its digest answer said so). */
+  vouch?: Vouch;
 }
+
+/** What a peer's copy of a partition can vouch for (core/storage-node.ts, from its catch-up state). */
+type Vouch = Pick<DigestAnswer, "caughtUpPrimary" | "intactPrimary">;
 
 /** A pass over one peer's copy that finished without a failure. */
 interface CleanSync {
-  readonly fromCaughtUpPrimary: boolean;
+  readonly vouch: Vouch;
 }
 
 /** Per-node repair memory between rounds: cursors of unfinished passes, peers synced since a partition fell behind. */
@@ -86,7 +90,7 @@ export class RepairState {
   /** Peers' digests fetched in one batch at the start of a round, by `${peer} ${partition}`; cleared after it. */
   readonly prefetchedDigests = new Map<string, DigestAnswer>();
   /** Per behind partition: peers synced cleanly in this catch-up generation, and whether one was a caught-up primary. */
-  readonly syncedPeers = new Map<PartitionId, { generation: number; peers: Set<NodeId>; fromCaughtUpPrimary: boolean }>();
+  readonly syncedPeers = new Map<PartitionId, { generation: number; peers: Set<NodeId>; fromCaughtUpPrimary: boolean; intactPrimaries: Set<NodeId> }>();
   nextPartitionIndex = 0;
 }
 
@@ -169,7 +173,7 @@ async function prefetchDigests<Body>(ctx: RepairContext<Body>, state: RepairStat
   await mapLimit([...peers], ctx.settings.concurrentCopiesMax, async (peer) => {
     const answer = await safeSend(ctx.transport, peer, { kind: "digests", partitions });
     if (!answer.ok) return;
-    for (const d of answer.value.digests) state.prefetchedDigests.set(`${peer} ${d.partition}`, { hash: d.hash, count: d.count, caughtUpPrimary: d.caughtUpPrimary });
+    for (const d of answer.value.digests) state.prefetchedDigests.set(`${peer} ${d.partition}`, { hash: d.hash, count: d.count, caughtUpPrimary: d.caughtUpPrimary, intactPrimary: d.intactPrimary });
   });
 }
 
@@ -227,7 +231,7 @@ async function pullFromPeers<Body>(ctx: RepairContext<Body>, state: RepairState,
   const generation = ctx.catchUp.generation;
   let synced = state.syncedPeers.get(partition);
   if (!synced || synced.generation !== generation) {
-    synced = { generation, peers: new Set(), fromCaughtUpPrimary: false };
+    synced = { generation, peers: new Set(), fromCaughtUpPrimary: false, intactPrimaries: new Set() };
     state.syncedPeers.set(partition, synced);
   }
   let localDigest: ReturnType<typeof partitionDigest<Body>> | undefined;
@@ -236,14 +240,23 @@ async function pullFromPeers<Body>(ctx: RepairContext<Body>, state: RepairState,
     const clean = await syncWithPeer(ctx, state, partition, peer, digestHere, budget, report);
     if (clean) {
       synced.peers.add(peer);
-      if (clean.fromCaughtUpPrimary) synced.fromCaughtUpPrimary = true;
+      if (clean.vouch.caughtUpPrimary) synced.fromCaughtUpPrimary = true;
+      if (clean.vouch.intactPrimary) synced.intactPrimaries.add(peer);
     }
   }
-  // Syncing with live peers that are all behind proves nothing (two wiped disks would vouch for each other,
-  // empty, while the one copy that has the data is down): the pass must include a caught-up primary, or
-  // every primary of every ring, when there is nothing better to be had.
+  // Syncing with live peers that are all behind proves little: two replaced disks would vouch for each other,
+  // empty, while the one copy that has the data is down. The pass must include a caught-up primary; or, with
+  // strict quorums, N-W+1 intact primary copies per ring (this one counted), which between them hold every
+  // acknowledged write (quorum intersection; a full-cluster restart with one node lost recovers this way);
+  // or every primary of every ring, when there is nothing better to be had.
   const everyPrimarySynced = ringsOf(view).every((ring) => primariesOf(ring, partition).every((n) => n === ctx.self || synced.peers.has(n)));
-  const trustworthy = synced.fromCaughtUpPrimary || everyPrimarySynced;
+  const intactQuorum =
+    ctx.settings.strictQuorum &&
+    ringsOf(view).every((ring) => {
+      const intact = primariesOf(ring, partition).filter((n) => (n === ctx.self ? ctx.catchUp.isCaughtUpOrIntact(partition) : synced.intactPrimaries.has(n))).length;
+      return intact >= ring.replicaCount - writeQuorumNeeded(ring, ctx.settings.writeQuorum, undefined) + 1;
+    });
+  const trustworthy = synced.fromCaughtUpPrimary || intactQuorum || everyPrimarySynced;
   if (behind && trustworthy && live.every((n) => synced.peers.has(n)) && ctx.catchUp.generation === generation) {
     ctx.catchUp.markCaughtUp(partition);
     state.syncedPeers.delete(partition);
@@ -270,8 +283,9 @@ async function syncWithPeer<Body>(
       report.failures++;
       return null;
     }
-    if (local.value.hash === remote.value.hash) return { fromCaughtUpPrimary: remote.value.caughtUpPrimary };
-    progress = { after: undefined, failed: false, fromCaughtUpPrimary: remote.value.caughtUpPrimary };
+    const vouch: Vouch = { caughtUpPrimary: remote.value.caughtUpPrimary, intactPrimary: remote.value.intactPrimary };
+    if (local.value.hash === remote.value.hash) return { vouch };
+    progress = { after: undefined, failed: false, vouch };
     state.tasks.set(taskKey, progress);
   }
   for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
@@ -315,7 +329,7 @@ async function syncWithPeer<Body>(
     }
     if (next === undefined) {
       state.tasks.delete(taskKey);
-      return progress.failed ? null : { fromCaughtUpPrimary: progress.fromCaughtUpPrimary === true };
+      return progress.failed ? null : { vouch: progress.vouch ?? { caughtUpPrimary: false, intactPrimary: false } };
     }
     progress.after = next;
   }

@@ -72,6 +72,9 @@ export interface RepairSettings {
   readonly partitionsPerRoundMax: number;
   /** Tombstones examined for collection per partition per round. */
   readonly tombstonesPerRoundMax: number;
+  /** The routers' W and whether their quorums are strict: catch-up relies on quorum intersection only then. */
+  readonly writeQuorum: number;
+  readonly strictQuorum: boolean;
 }
 
 export const defaultRepairSettings: RepairSettings = Object.freeze({
@@ -84,6 +87,8 @@ export const defaultRepairSettings: RepairSettings = Object.freeze({
   concurrentCopiesMax: 4,
   partitionsPerRoundMax: 64,
   tombstonesPerRoundMax: 64,
+  writeQuorum: defaultReplicationSettings.writeQuorum,
+  strictQuorum: !defaultReplicationSettings.sloppyQuorum,
 });
 
 export function repairSettings(overrides: Partial<RepairSettings> = {}): RepairSettings {

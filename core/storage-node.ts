@@ -65,9 +65,10 @@ export type HandlerResult<Body, K extends RequestKind> = Result<ReplicaResponse<
 
 const defaultListLimitMax = 1000;
 
-/** A primary's copy that is not behind: what a catching-up node needs at least one of (core/repair.ts). */
-function isCaughtUpPrimary<Body>(ctx: StorageNodeContext<Body>, partition: PartitionId): boolean {
-  return ctx.catchUp.isCaughtUp(partition) && ringsOf(ctx.membership.view).some((ring) => isPrimary(ring, partition, ctx.self));
+/** What this node's copy of a partition can vouch for, for a catching-up peer (core/repair.ts pullFromPeers). */
+function vouching<Body>(ctx: StorageNodeContext<Body>, partition: PartitionId): { caughtUpPrimary: boolean; intactPrimary: boolean } {
+  const primary = ringsOf(ctx.membership.view).some((ring) => isPrimary(ring, partition, ctx.self));
+  return { caughtUpPrimary: primary && ctx.catchUp.isCaughtUp(partition), intactPrimary: primary && ctx.catchUp.isCaughtUpOrIntact(partition) };
 }
 /** Partitions one digests request may name: bounds the work one request can ask of a node. */
 export const DIGESTS_PER_REQUEST_MAX = 256;
@@ -97,7 +98,7 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
       return listPartitionCommitted(ctx.store, r.partition, r.after, Math.min(r.limit, ctx.listLimitMax ?? defaultListLimitMax));
     case "digest": {
       const digest = await partitionDigest(ctx.store, r.partition);
-      return digest.ok ? ok({ ...digest.value, caughtUpPrimary: isCaughtUpPrimary(ctx, r.partition) }) : storeErr(digest.error);
+      return digest.ok ? ok({ ...digest.value, ...vouching(ctx, r.partition) }) : storeErr(digest.error);
     }
     case "digests": {
       if (r.partitions.length > DIGESTS_PER_REQUEST_MAX) return err({ kind: "remote", detail: `at most ${DIGESTS_PER_REQUEST_MAX} partitions per digests request` });
@@ -105,7 +106,7 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
       for (const partition of r.partitions) {
         const digest = await partitionDigest(ctx.store, partition);
         if (!digest.ok) return storeErr(digest.error);
-        digests.push({ partition, ...digest.value, caughtUpPrimary: isCaughtUpPrimary(ctx, partition) });
+        digests.push({ partition, ...digest.value, ...vouching(ctx, partition) });
       }
       return ok({ digests });
     }

@@ -49,6 +49,7 @@ program
   .option("--host <host>", "address to listen on", "127.0.0.1")
   .requiredOption("--cluster-map <file>", "the cluster map (JSON)")
   .requiredOption("--secret-file <file>", "the cluster secret")
+  .option("--new-cluster", "this start creates the cluster (its first start, with an empty data folder): nothing can have been missed, so it serves reads at once")
   .action(async (options) => {
     const { runNode } = await import("./node/main.ts");
     await runNode(options);

@@ -8,7 +8,7 @@
 // Assumes: the previous ring of a transition is not persisted across a restart (the map is): a node that
 // restarts mid-transition follows the current ring only until gossip and repair settle it.
 
-import { CatchUpState, primaryPartitions } from "../core/catch-up.ts";
+import { CatchUpState, type NodeStart, primaryPartitions } from "../core/catch-up.ts";
 import { DigestCachingStore } from "../core/digest-cache.ts";
 import { FailureDetector } from "../core/failure-detector.ts";
 import { ForeignHoldings } from "../core/foreign-holdings.ts";
@@ -35,7 +35,9 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
   const detector = new FailureDetector({ downAfterMs: ctx.timing.failureTimeoutMs, heartbeatIntervalMs: ctx.timing.heartbeatIntervalMs }, clock.nowMs());
   const entry = storedMap.nodes.find((n) => n.id === self);
   const brandNewCluster = ctx.process.incarnation === 1 && storedMap.epoch === 1 && entry?.joinedEpoch === 1;
-  const catchUp = new CatchUpState(self, membership.view, brandNewCluster);
+  const start: NodeStart = brandNewCluster ? "new-cluster" : ctx.disk.formatted ? "restart-with-data" : "empty";
+  ctx.disk.formatted = true;
+  const catchUp = new CatchUpState(self, membership.view, start);
   const repairState = new RepairState();
   const corruptQueue: { partition: PartitionId; version: ObjectVersion }[] = [];
   // The node's store as the runtime would build it: the disk behind core's digest cache (per incarnation).
@@ -101,7 +103,13 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     nowMs: () => clock.nowMs(),
     emptyBody: () => simEmptyBody,
     verifyBody: (body, version) => verifySimBody(body, version),
-    settings: repairSettings({ reReplicateAfterMs: ctx.timing.reReplicateAfterMs, tombstoneGraceMs: ctx.timing.tombstoneGraceMs, pendingMaxAgeMs: ctx.timing.pendingMaxAgeMs }),
+    settings: repairSettings({
+      reReplicateAfterMs: ctx.timing.reReplicateAfterMs,
+      tombstoneGraceMs: ctx.timing.tombstoneGraceMs,
+      pendingMaxAgeMs: ctx.timing.pendingMaxAgeMs,
+      writeQuorum: ctx.quorum.writeQuorum,
+      strictQuorum: !ctx.quorum.sloppyQuorum,
+    }),
     log: ctx.log,
     faults: ctx.bugs,
   };

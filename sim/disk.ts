@@ -115,8 +115,15 @@ export class SimDisk implements BlobStore<SimBody> {
     this.inFlight.clear();
   }
 
+  /**
+   * Set by the node on its first start with this disk, gone with a wipe: what the runtime's node.json marker
+   * is, so that a restart can tell its own data (intact) from a replaced, empty disk.
+   */
+  formatted = false;
+
   /** The disk is replaced by an empty one (the node must be down): everything it held is gone. */
   wipe(): number {
+    this.formatted = false;
     assert(!this.process.up, `wipe ${this.node} while it is up`);
     let lost = 0;
     for (const versions of [...this.byKey.values()]) {
@@ -158,7 +165,7 @@ export class SimDisk implements BlobStore<SimBody> {
       if (record.version.committed) return ok(undefined);
       if (record.version.checksum !== version.checksum) return err({ kind: "corrupt", detail: `stored checksum ${record.version.checksum} != ${version.checksum}` });
       record.version = { ...version, partition, committed: true, ...(hintFor !== undefined ? { hintFor } : {}) };
-      this.sortedCache.delete(partition);
+      this.sortedInsert(record);
       this.observer?.committed(this.node, record.version);
       return ok(undefined);
     });
@@ -284,6 +291,36 @@ export class SimDisk implements BlobStore<SimBody> {
 
   // ---- internals ----
 
+  /** Position of the first record with id >= `id` in a sorted partition. */
+  private static lowerBound(sorted: readonly Record[], id: string): number {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]!.id < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  // The sorted listing of a partition is kept up to date in place once built: a commit or a drop costs one
+  // binary search and a splice, where re-sorting the partition on every listing after a change did not scale.
+  private sortedInsert(record: Record): void {
+    const sorted = this.sortedCache.get(record.partition);
+    if (sorted === undefined) return;
+    const at = SimDisk.lowerBound(sorted, record.id);
+    if (sorted[at] === record) return;
+    assert(sorted[at]?.id !== record.id, `two records ${record.id} in the sorted listing`);
+    sorted.splice(at, 0, record);
+  }
+
+  private sortedRemove(record: Record): void {
+    const sorted = this.sortedCache.get(record.partition);
+    if (sorted === undefined) return;
+    const at = SimDisk.lowerBound(sorted, record.id);
+    if (sorted[at] === record) sorted.splice(at, 1);
+  }
+
   private sortedPartition(partition: number): Record[] {
     let sorted = this.sortedCache.get(partition);
     if (sorted === undefined) {
@@ -313,7 +350,7 @@ export class SimDisk implements BlobStore<SimBody> {
       this.byPartition.set(partition, inPartition);
     }
     inPartition.set(record.id, record);
-    this.sortedCache.delete(partition);
+    if (version.committed) this.sortedInsert(record);
     this.usedBytes += body.size;
   }
 
@@ -322,7 +359,7 @@ export class SimDisk implements BlobStore<SimBody> {
     versions.delete(record.version.stamp);
     if (versions.size === 0) this.byKey.delete(keyOf(record.version.bucket, record.version.key));
     this.byPartition.get(record.partition)?.delete(record.id);
-    this.sortedCache.delete(record.partition);
+    this.sortedRemove(record);
     this.usedBytes -= record.body.size;
     assert(this.usedBytes >= 0, `disk ${this.node} used bytes went negative`);
     if (record.version.committed) this.observer?.removed(this.node, record.version, cause);

@@ -66,6 +66,7 @@ export async function startCluster(options: UpOptions): Promise<RunningCluster> 
   mkdirSync(dataDir, { recursive: true });
   const mapPath = join(dataDir, "cluster-map.json");
   const secretPath = join(dataDir, "cluster-secret");
+  const newCluster = !existsSync(mapPath);
   const map = loadOrCreateMap(mapPath, options);
   loadOrCreateSecret(secretPath);
   const credentials = loadOrCreateCredentials(dataDir);
@@ -91,9 +92,11 @@ export async function startCluster(options: UpOptions): Promise<RunningCluster> 
     for (const node of activeNodes) {
       const port = Number(node.address.split(":").pop());
       const args = ["node", "--id", node.id, "--data-dir", join(dataDir, node.id), "--port", String(port), "--host", options.host, "--cluster-map", mapPath, "--secret-file", secretPath];
+      // The restart command never says --new-cluster: a node restarted on a replaced (empty) disk must catch up.
       const command = ringstoreCommand(args);
+      const firstStart = newCluster ? ringstoreCommand([...args, "--new-cluster"]) : command;
       const log = join(dataDir, "logs", `${node.id}.log`);
-      started.push({ record: { role: "node", id: node.id, port, restart: shellQuote(command), log }, process: startChild(command, log, childEnv) });
+      started.push({ record: { role: "node", id: node.id, port, restart: shellQuote(command), log }, process: { ...startChild(firstStart, log, childEnv), command } });
     }
     routerPorts.forEach((port, i) => {
       const id = `router-${i + 1}`;

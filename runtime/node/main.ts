@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { CatchUpState } from "../../core/catch-up.ts";
+import { CatchUpState, type NodeStart } from "../../core/catch-up.ts";
 import { ForeignHoldings } from "../../core/foreign-holdings.ts";
 import { PeerLiveness, runtimeFailureDetectorSettings } from "../liveness.ts";
 import { type NodeId, nodeId } from "../../core/ids.ts";
@@ -34,6 +34,8 @@ export interface NodeOptions {
   readonly host: string;
   readonly clusterMap: string;
   readonly secretFile: string;
+  /** Given by the launcher on the very first start of a new cluster only (see nodeStart). */
+  readonly newCluster?: boolean;
 }
 
 /** Pause between repair rounds while a round finds nothing to do; a round that did work is followed at once. */
@@ -50,14 +52,15 @@ export async function runNode(options: NodeOptions): Promise<void> {
     throw new Error(`node ${self} is not an active node of the cluster map ${options.clusterMap}`);
   }
   const secret = readSecret(options.secretFile);
-  // A node whose data folder is new in a cluster that never changed cannot have missed a write: only
-  // then may it answer reads before repair synced it. Every restart, return and join starts behind.
+  // Only the first start of a new cluster cannot have missed a write, and may answer reads before repair
+  // synced it; a restart on its own data starts behind but intact; an empty data folder (a join, or a replaced
+  // disk: the launcher's restart command never says --new-cluster) starts behind with nothing to vouch for.
   const markerPath = join(options.dataDir, "node.json");
-  const brandNew = !existsSync(markerPath) && membership.epoch === 1;
+  const start: NodeStart = existsSync(markerPath) ? "restart-with-data" : options.newCluster && membership.epoch === 1 ? "new-cluster" : "empty";
   const fsStore = await FsBlobStore.open({ dataDir: options.dataDir, log });
   const store = new DigestCachingStore(fsStore, membership.map.partitionBits);
   writeFileAtomic(markerPath, `${JSON.stringify({ id: self, firstStartEpoch: membership.epoch })}\n`);
-  const catchUp = new CatchUpState(self, membership.view, brandNew);
+  const catchUp = new CatchUpState(self, membership.view, start);
   // Boot: this start's wall time orders its foreign-holdings reports after the previous incarnation's.
   const foreign = new ForeignHoldings(Date.now());
   const liveness = new PeerLiveness();
@@ -163,7 +166,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     }
   };
   void repairLoop();
-  log.info("node.started", { port: server.port, epoch: membership.epoch, brandNew, behindPartitions: catchUp.behindPartitions().length });
+  log.info("node.started", { port: server.port, epoch: membership.epoch, start, behindPartitions: catchUp.behindPartitions().length });
 
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -128,10 +128,10 @@ describe("catch-up state", () => {
         const map = clusterOf(count);
         const self = map.nodes[who % count]!.id;
         const membership = new Membership(map);
-        const restarted = new CatchUpState(self, membership.view, false);
+        const restarted = new CatchUpState(self, membership.view, "restart-with-data");
         expect(restarted.behindPartitions()).toEqual(primaryPartitions(membership.view, self));
         expect(restarted.syncedEpoch).toBeUndefined();
-        const fresh = new CatchUpState(self, membership.view, true);
+        const fresh = new CatchUpState(self, membership.view, "new-cluster");
         expect(fresh.behindPartitions()).toEqual([]);
         expect(fresh.syncedEpoch).toBe(map.epoch);
 
@@ -141,7 +141,7 @@ describe("catch-up state", () => {
         // An existing node gains nothing on a join (it only gives slots away), so it stays synced.
         expect(fresh.behindPartitions()).toEqual([]);
         expect(fresh.syncedEpoch).toBe(next.epoch);
-        const joiner = new CatchUpState(nodeId("joiner"), membership.view, false);
+        const joiner = new CatchUpState(nodeId("joiner"), membership.view, "empty");
         const gained = primaryPartitions({ current: membership.view.current }, nodeId("joiner"));
         expect(joiner.behindPartitions()).toEqual(gained);
         for (const p of gained) joiner.markCaughtUp(p);

@@ -168,6 +168,40 @@ describe("repair", () => {
     );
   });
 
+  it("after every node restarts and one never returns, intact copies vouch for each other; replaced disks do not", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 3, max: 6 }), fc.nat(5), fc.boolean(), fc.uniqueArray(fc.constantFrom(...KEYS), { minLength: 1 }), async (nodes, lostIndex, replaceTwo, keys) => {
+        const cluster = new TestCluster({ nodes, partitionBits: 2 });
+        const deps = cluster.coordinator();
+        for (const key of keys) {
+          const body = bodyOf(`${key}!`);
+          const w = await writeVersion<MemBody>(deps, { bucket: "b", key, size: body.size, contentType: "", userMeta: {}, body, finish: async () => ok({ etag: "e", checksum: body.checksum, size: body.size }) });
+          await w.background;
+        }
+        // A power cut: every node goes down; all come back but `lost`, and with replaceTwo, two of the
+        // lost node's partners in some partition come back on empty disks.
+        const lost = `n${lostIndex % nodes}` as NodeId;
+        const probe = cluster.partitionOf("b", keys[0]!);
+        const partners = cluster.primaries("b", keys[0]!).filter((n) => n !== lost);
+        for (const id of cluster.ids) cluster.crash(id);
+        for (const id of cluster.ids) {
+          if (id === lost) continue;
+          if (replaceTwo && cluster.primaries("b", keys[0]!).includes(lost) && partners.includes(id)) cluster.replaceDisk(id);
+          else cluster.restart(id);
+        }
+        await cluster.repairUntilQuiet();
+        const replaced = replaceTwo && cluster.primaries("b", keys[0]!).includes(lost);
+        for (const id of cluster.ids) {
+          if (id === lost) continue;
+          const behind = cluster.node(id).catchUp.behindPartitions();
+          if (!replaced) expect(behind).toEqual([]); // N-W+1 = 2 intact copies of every partition are live
+          else if (partners.includes(id)) expect(behind).toContain(probe); // two empty disks vouch for nothing
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it("a primary down longer than reReplicateAfterMs is re-replicated to a handoff, and the surplus goes once it returns", async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 4, max: 6 }), fc.nat(5), fc.uniqueArray(fc.constantFrom(...KEYS), { minLength: 1 }), async (nodes, victimIndex, keys) => {

@@ -29,7 +29,7 @@ function storeWith(entries: { key: string; ms: number; committed: boolean; tombs
 function contextFor(store: MemoryStore, caughtUp = true): StorageNodeContext<MemBody> {
   const cluster = new TestCluster({ nodes: 1, partitionBits: 1, replicas: 1 });
   const membership = new Membership(cluster.map);
-  return { self: nodeId("n0"), store, catchUp: new CatchUpState(nodeId("n0"), membership.view, caughtUp), membership, verifyBody: (b, v) => verifyMemBody(b, v), log: silentLog };
+  return { self: nodeId("n0"), store, catchUp: new CatchUpState(nodeId("n0"), membership.view, caughtUp ? "new-cluster" : "restart-with-data"), membership, verifyBody: (b, v) => verifyMemBody(b, v), log: silentLog };
 }
 
 describe("storage node", () => {

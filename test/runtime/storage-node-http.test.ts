@@ -22,7 +22,7 @@ describe("core storage-node handler over HTTP and the file-system store", () => 
       const store = await FsBlobStore.open({ dataDir: dir, log });
       const map = createClusterMap({ partitionBits: 4, replicas: 1, nodes: [{ id: SELF, address: "127.0.0.1:0", zone: zoneId("z1") }] });
       const membership = new Membership(map, log);
-      const context: StorageNodeContext<Readable> = { self: SELF, store, catchUp: new CatchUpState(SELF, membership.view, true), membership, log };
+      const context: StorageNodeContext<Readable> = { self: SELF, store, catchUp: new CatchUpState(SELF, membership.view, "new-cluster"), membership, log };
       const server = await startReplicaServer({
         host: "127.0.0.1",
         port: 0,

@@ -3,12 +3,13 @@
 // down (unreachable), and any single request can be lost before it arrives or after it was applied.
 // Everything is promise-based without timers, so a test is deterministic for a given fault plan.
 
-import { CatchUpState } from "../../../core/catch-up.ts";
+import { CatchUpState, type NodeStart } from "../../../core/catch-up.ts";
 import { type ClusterMap, createClusterMap, decommissionNode, joinNode } from "../../../core/cluster-map.ts";
 import type { CoordinatorDeps } from "../../../core/coordinator.ts";
 import { EMPTY_BODY_CHECKSUM } from "../../../core/coordinator.ts";
 import { checksumHex, xxhash64 } from "../../../core/hash.ts";
 import { type NodeId, type PartitionId, nodeId, zoneId } from "../../../core/ids.ts";
+import { assert } from "../../../core/assert.ts";
 import { ForeignHoldings } from "../../../core/foreign-holdings.ts";
 import { Membership, type RingView } from "../../../core/membership.ts";
 import type { ObjectVersion } from "../../../core/object-version.ts";
@@ -39,7 +40,7 @@ export type Fault = "deliver" | "lose-request" | "lose-response";
 
 export interface TestNode {
   readonly id: NodeId;
-  readonly store: MemoryStore;
+  store: MemoryStore;
   readonly membership: Membership;
   catchUp: CatchUpState;
   repair: RepairState;
@@ -79,12 +80,12 @@ export class TestCluster {
     });
     this.bugs = options.bugs ?? {};
     this.routerMembership = new Membership(this.map);
-    for (const entry of this.map.nodes) this.addNode(entry.id, options.initiallyCaughtUp ?? true);
+    for (const entry of this.map.nodes) this.addNode(entry.id, (options.initiallyCaughtUp ?? true) ? "new-cluster" : "restart-with-data");
   }
 
-  private addNode(id: NodeId, caughtUp: boolean): void {
+  private addNode(id: NodeId, start: NodeStart): void {
     const membership = new Membership(this.map);
-    this.nodes.set(id, { id, store: new MemoryStore(), membership, catchUp: new CatchUpState(id, membership.view, caughtUp), repair: new RepairState(), foreign: new ForeignHoldings(0), up: true, crashedAtMs: undefined });
+    this.nodes.set(id, { id, store: new MemoryStore(), membership, catchUp: new CatchUpState(id, membership.view, start), repair: new RepairState(), foreign: new ForeignHoldings(0), up: true, crashedAtMs: undefined });
   }
 
   node(id: NodeId | string): TestNode {
@@ -205,7 +206,18 @@ export class TestCluster {
   restart(id: NodeId | string): void {
     const node = this.node(id);
     node.up = true;
-    node.catchUp = new CatchUpState(node.id, node.membership.view, false);
+    node.catchUp = new CatchUpState(node.id, node.membership.view, "restart-with-data");
+    node.repair = new RepairState();
+    node.foreign = new ForeignHoldings(node.foreign.boot + 1);
+  }
+
+  /** A down node gets a new, empty disk and restarts on it: behind everywhere, intact nowhere. */
+  replaceDisk(id: NodeId | string): void {
+    const node = this.node(id);
+    assert(!node.up, `replace the disk of ${id} only while it is down`);
+    node.store = new MemoryStore();
+    node.up = true;
+    node.catchUp = new CatchUpState(node.id, node.membership.view, "empty");
     node.repair = new RepairState();
     node.foreign = new ForeignHoldings(node.foreign.boot + 1);
   }
@@ -214,7 +226,7 @@ export class TestCluster {
   adopt(map: ClusterMap): void {
     this.map = map;
     this.routerMembership.adopt(map);
-    for (const entry of map.nodes) if (!this.nodes.has(entry.id)) this.addNode(entry.id, false);
+    for (const entry of map.nodes) if (!this.nodes.has(entry.id)) this.addNode(entry.id, "empty");
     for (const node of this.nodes.values()) {
       node.membership.adopt(map);
       node.catchUp.onRingChange(node.membership.view);

@@ -20,7 +20,7 @@ import { readPutBody, storedMetadataHeaders } from "./request-body.ts";
 import { openManifestObject } from "./manifest-reader.ts";
 import { isManifestObject, logicalSize } from "./manifest.ts";
 import { Multipart, readSmallBody } from "./multipart.ts";
-import { copyObject } from "./copy.ts";
+import { copyObject, uploadPartCopy } from "./copy.ts";
 import { evaluateConditions } from "./conditions.ts";
 import { DELETE_OBJECTS_BYTES_MAX, parseDeleteObjects, renderDeleteResult } from "../s3/xml.ts";
 import { mapLimit } from "../../core/quorum.ts";
@@ -161,7 +161,7 @@ async function dispatch(ctx: S3Context, target: S3Target, auth: SigV4Auth, deps:
   switch (method) {
     case "PUT":
       if (ctx.get("x-amz-copy-source")) {
-        if (uploadId !== null) throw new S3Error("NotImplemented", "UploadPartCopy is not implemented yet.");
+        if (uploadId !== null) return uploadPartCopy(ctx, { bucket: target.bucket, key: target.key, uploadId, partNumber: target.query.get("partNumber") ?? "" }, deps);
         return copyObject(ctx, { bucket: target.bucket, key: target.key }, { ...deps, replacing: deps.multipart });
       }
       if (uploadId !== null) return deps.multipart.uploadPart(ctx, target.bucket, target.key, uploadId, target.query.get("partNumber") ?? "", auth);

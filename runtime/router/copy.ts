@@ -1,4 +1,5 @@
-// CopyObject: a new object whose bytes are the source object's, streamed through the router once.
+// CopyObject and UploadPartCopy: a new object (or part) whose bytes are the source object's (or a range of
+// them, for a part), streamed through the router once.
 // Guarantees: the copy is written like any PUT (W durable copies, checksums verified); its ETag is the MD5
 // of its bytes (a copied multipart object becomes a single-part object, as S3 does for copies); metadata
 // is the source's (x-amz-metadata-directive COPY) or the request's (REPLACE).
@@ -7,7 +8,7 @@ import type { ObjectVersion } from "../../core/object-version.ts";
 import { parseStamp } from "../../core/version.ts";
 import { S3Error } from "../s3/errors.ts";
 import { validateBucketName, validateObjectKey } from "../s3/names.ts";
-import { renderCopyObjectResult } from "../s3/xml.ts";
+import { renderCopyObjectResult, renderCopyPartResult } from "../s3/xml.ts";
 import type { BucketRegistry } from "./buckets.ts";
 import { openManifestObject } from "./manifest-reader.ts";
 import { INTERNAL_META_PREFIX, isManifestObject, logicalSize } from "./manifest.ts";
@@ -38,36 +39,81 @@ export function parseCopySource(header: string): { bucket: string; key: string }
   return { bucket, key };
 }
 
-export async function copyObject(
-  ctx: Koa.Context,
-  target: { bucket: string; key: string },
-  deps: { objects: ObjectService; buckets: BucketRegistry; replacing: Pick<Multipart, "previousVersion" | "collectReplaced"> },
-): Promise<void> {
+/** The source of a copy, checked (exists, preconditions, size), streaming the wanted bytes through an MD5 and xxhash64 hasher. */
+interface CopySource {
+  readonly bucket: string;
+  readonly key: string;
+  readonly version: ObjectVersion;
+  readonly size: number;
+  readonly body: DigestPassThrough;
+  readonly digests: Promise<{ md5Hex: string; checksum: string; size: number }>;
+}
+
+async function openCopySource(ctx: Koa.Context, deps: { objects: ObjectService; buckets: BucketRegistry }, options: { allowRange: boolean }): Promise<CopySource> {
   const source = parseCopySource(ctx.get("x-amz-copy-source"));
   await deps.buckets.require(source.bucket);
   const version = await deps.objects.head(source.bucket, source.key);
   if (!version || version.deleted) throw new S3Error("NoSuchKey", undefined, { extra: { Key: source.key } });
   checkPreconditions(ctx, version);
-  const size = logicalSize(version);
+  const objectSize = logicalSize(version);
+  const range = options.allowRange ? parseCopySourceRange(ctx.get("x-amz-copy-source-range"), objectSize) : undefined;
+  const size = range ? range.endInclusive - range.start + 1 : objectSize;
   if (size > COPY_BYTES_MAX) throw new S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120");
+  const wanted = range ?? { start: 0, endInclusive: size - 1 };
+  const bytes = size === 0 ? undefined : isManifestObject(version) ? await openManifestObject(deps.objects, version, wanted) : await deps.objects.open(version, range);
+  const body = new DigestPassThrough({ md5: true });
+  if (bytes) {
+    bytes.on("error", (error) => body.destroy(error));
+    bytes.pipe(body);
+  } else body.end();
+  return { ...source, version, size, body, digests: body.done.then((d) => ({ md5Hex: d.md5Hex!, checksum: d.checksum, size: d.size })) };
+}
+
+/** x-amz-copy-source-range: exactly "bytes=first-last", inside the source (S3 takes nothing looser). */
+export function parseCopySourceRange(header: string, size: number): { start: number; endInclusive: number } | undefined {
+  if (header === "") return undefined;
+  const match = /^bytes=(\d{1,16})-(\d{1,16})$/.exec(header.trim());
+  if (!match || Number(match[2]) < Number(match[1])) {
+    throw new S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy", { extra: { ArgumentName: "x-amz-copy-source-range", ArgumentValue: header } });
+  }
+  const start = Number(match[1]);
+  const endInclusive = Number(match[2]);
+  if (endInclusive >= size) throw new S3Error("InvalidArgument", `Range specified is not valid for source object of size: ${size}`, { extra: { ArgumentName: "x-amz-copy-source-range", ArgumentValue: header } });
+  return { start, endInclusive };
+}
+
+export async function copyObject(
+  ctx: Koa.Context,
+  target: { bucket: string; key: string },
+  deps: { objects: ObjectService; buckets: BucketRegistry; replacing: Pick<Multipart, "previousVersion" | "collectReplaced"> },
+): Promise<void> {
   const directive = (ctx.get("x-amz-metadata-directive") || "COPY").toUpperCase();
   if (directive !== "COPY" && directive !== "REPLACE") throw new S3Error("InvalidArgument", "Unknown metadata directive.");
-  if (directive === "COPY" && source.bucket === target.bucket && source.key === target.key) {
+  const named = parseCopySource(ctx.get("x-amz-copy-source"));
+  if (directive === "COPY" && named.bucket === target.bucket && named.key === target.key) {
     throw new S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
   }
-  const metadata = directive === "COPY" ? publicMetadata(version) : metadataFrom(ctx.req);
-  const contentType = directive === "COPY" ? version.contentType : ctx.get("content-type") || "binary/octet-stream";
-  const bytes = size === 0 ? undefined : isManifestObject(version) ? await openManifestObject(deps.objects, version, { start: 0, endInclusive: size - 1 }) : await deps.objects.open(version);
-  const hasher = new DigestPassThrough({ md5: true });
-  if (bytes) {
-    bytes.on("error", (error) => hasher.destroy(error));
-    bytes.pipe(hasher);
-  } else hasher.end();
+  const source = await openCopySource(ctx, deps, { allowRange: false });
+  const metadata = directive === "COPY" ? publicMetadata(source.version) : metadataFrom(ctx.req);
+  const contentType = directive === "COPY" ? source.version.contentType : ctx.get("content-type") || "binary/octet-stream";
   const previous = deps.replacing.previousVersion(target.bucket, target.key);
-  const written = await deps.objects.put({ bucket: target.bucket, key: target.key, contentType, metadata, size, body: hasher, digests: hasher.done.then((d) => ({ md5Hex: d.md5Hex!, checksum: d.checksum, size: d.size })) });
+  const written = await deps.objects.put({ bucket: target.bucket, key: target.key, contentType, metadata, size: source.size, body: source.body, digests: source.digests });
   deps.replacing.collectReplaced(previous, written);
   ctx.type = "application/xml";
   ctx.body = renderCopyObjectResult({ lastModifiedMs: parseStamp(written.stamp)?.physicalMs ?? 0, etag: written.etag });
+}
+
+/** UploadPartCopy: a part whose bytes are (a range of) an existing object's, streamed through the router once. */
+export async function uploadPartCopy(
+  ctx: Koa.Context,
+  target: { bucket: string; key: string; uploadId: string; partNumber: string },
+  deps: { objects: ObjectService; buckets: BucketRegistry; multipart: Pick<Multipart, "partTarget"> },
+): Promise<void> {
+  const part = await deps.multipart.partTarget(target.bucket, target.key, target.uploadId, target.partNumber);
+  const source = await openCopySource(ctx, deps, { allowRange: true });
+  const written = await deps.objects.put({ ...part, contentType: "application/octet-stream", metadata: {}, size: source.size, body: source.body, digests: source.digests });
+  ctx.type = "application/xml";
+  ctx.body = renderCopyPartResult({ lastModifiedMs: parseStamp(written.stamp)?.physicalMs ?? 0, etag: written.etag });
 }
 
 function publicMetadata(version: ObjectVersion): Record<string, string> {

@@ -103,13 +103,19 @@ export class Multipart {
     };
   }
 
-  async uploadPart(ctx: Koa.Context, bucket: string, key: string, uploadId: string, partNumberText: string, auth: SigV4Auth): Promise<void> {
+  /** Where part `partNumberText` of an upload is stored; InvalidArgument or NoSuchUpload when there is no such part slot. */
+  async partTarget(bucket: string, key: string, uploadId: string, partNumberText: string): Promise<{ bucket: string; key: string }> {
     const partNumber = Number(partNumberText);
     if (!/^\d{1,5}$/.test(partNumberText) || partNumber < 1 || partNumber > PART_NUMBER_MAX) {
       throw new S3Error("InvalidArgument", `Part number must be an integer between 1 and ${PART_NUMBER_MAX}, inclusive`, { extra: { ArgumentName: "partNumber", ArgumentValue: partNumberText } });
     }
     await this.requireUpload(bucket, key, uploadId);
-    const input = readPutBody(ctx.req, auth, { bucket: PARTS_BUCKET, key: partKey(uploadId, partNumber), bytesMax: PART_BYTES_MAX });
+    return { bucket: PARTS_BUCKET, key: partKey(uploadId, partNumber) };
+  }
+
+  async uploadPart(ctx: Koa.Context, bucket: string, key: string, uploadId: string, partNumberText: string, auth: SigV4Auth): Promise<void> {
+    const target = await this.partTarget(bucket, key, uploadId, partNumberText);
+    const input = readPutBody(ctx.req, auth, { ...target, bytesMax: PART_BYTES_MAX });
     const version = await this.objects.put({ ...input.put, contentType: "application/octet-stream" });
     const checks = await input.checks;
     ctx.set("ETag", `"${version.etag}"`);

@@ -77,4 +77,16 @@ describe.runIf(runnable)("the aws cli", () => {
       expect(readFileSync(target).equals(content)).toBe(true);
     });
   }
+
+  // A bucket-to-bucket copy above the cli's 8 MiB threshold is a multipart upload of UploadPartCopy parts.
+  it("aws s3 cp from a key to another (server-side, multipart copy)", () => {
+    const size = 20 * 1024 * 1024 + 17;
+    const copy = aws(["s3", "cp", `s3://cli-bucket/clips/${size}.mp4`, `s3://cli-bucket/copies/${size}.mp4`]);
+    expect(copy.stderr).toBe("");
+    expect(copy.status).toBe(0);
+    const target = join(workDir, `copy-${size}.mp4`);
+    const down = aws(["s3", "cp", `s3://cli-bucket/copies/${size}.mp4`, target]);
+    expect(down.status).toBe(0);
+    expect(readFileSync(target).equals(readFileSync(join(workDir, `clip-${size}.mp4`)))).toBe(true);
+  });
 });

@@ -15,6 +15,7 @@ import {
   ListMultipartUploadsCommand,
   ListPartsCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
   CreateMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   AbortMultipartUploadCommand,
@@ -210,6 +211,30 @@ describe("CopyObject", () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "copy/multi-copy.mp4" }));
     expect(got.ContentLength).toBe(size);
     expect(await digestOf(got.Body as AsyncIterable<Uint8Array>)).toBe(await md5);
+  });
+
+  it("UploadPartCopy builds an object from ranges of a plain and a multipart object; bad ranges get InvalidArgument", async () => {
+    const plain = Buffer.alloc(6 * 1024 * 1024 + 5);
+    for (let i = 0; i < plain.length; i++) plain[i] = (i * 31) % 251;
+    await s3.send(new PutObjectCommand({ Bucket: "videos", Key: "upc/plain.bin", Body: plain }));
+    const multi = Buffer.concat([Buffer.alloc(5 * 1024 * 1024, 1), Buffer.alloc(3 * 1024 * 1024, 2)]);
+    await new Upload({ client: s3, params: { Bucket: "videos", Key: "upc/multi.bin", Body: multi }, partSize: 5 * 1024 * 1024 }).done();
+
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "videos", Key: "upc/joined.bin" }));
+    const part1 = await s3.send(new UploadPartCopyCommand({ Bucket: "videos", Key: "upc/joined.bin", UploadId, PartNumber: 1, CopySource: "videos/upc/plain.bin" }));
+    // A range that crosses the multipart source's part boundary.
+    const [from, to] = [5 * 1024 * 1024 - 100, 5 * 1024 * 1024 + 99];
+    const part2 = await s3.send(new UploadPartCopyCommand({ Bucket: "videos", Key: "upc/joined.bin", UploadId, PartNumber: 2, CopySource: "videos/upc/multi.bin", CopySourceRange: `bytes=${from}-${to}` }));
+    expect(part1.CopyPartResult?.ETag).toBe(`"${createHash("md5").update(plain).digest("hex")}"`);
+    expect(part2.CopyPartResult?.ETag).toBe(`"${createHash("md5").update(multi.subarray(from, to + 1)).digest("hex")}"`);
+    expect(await s3ErrorOf(s3.send(new UploadPartCopyCommand({ Bucket: "videos", Key: "upc/joined.bin", UploadId, PartNumber: 3, CopySource: "videos/upc/plain.bin", CopySourceRange: "bytes=10-" })))).toEqual({ code: "InvalidArgument", status: 400 });
+    expect(await s3ErrorOf(s3.send(new UploadPartCopyCommand({ Bucket: "videos", Key: "upc/joined.bin", UploadId, PartNumber: 3, CopySource: "videos/upc/plain.bin", CopySourceRange: `bytes=0-${plain.length}` })))).toEqual({ code: "InvalidArgument", status: 400 });
+    expect(await s3ErrorOf(s3.send(new UploadPartCopyCommand({ Bucket: "videos", Key: "upc/joined.bin", UploadId: "no-such-upload", PartNumber: 1, CopySource: "videos/upc/plain.bin" })))).toEqual({ code: "NoSuchUpload", status: 404 });
+    expect(await s3ErrorOf(s3.send(new UploadPartCopyCommand({ Bucket: "videos", Key: "upc/joined.bin", UploadId, PartNumber: 3, CopySource: "videos/upc/missing.bin" })))).toEqual({ code: "NoSuchKey", status: 404 });
+
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: "videos", Key: "upc/joined.bin", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part1.CopyPartResult!.ETag }, { PartNumber: 2, ETag: part2.CopyPartResult!.ETag }] } }));
+    const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: "videos", Key: "upc/joined.bin" }))).Body!.transformToByteArray());
+    expect(got.equals(Buffer.concat([plain, multi.subarray(from, to + 1)]))).toBe(true);
   });
 
   it("the parts of a multipart object go once it is overwritten by a PUT, replaced by a copy, or deleted", async () => {

@@ -91,7 +91,9 @@ export type ReplicaRequest<Body> =
   | { readonly kind: "list-bucket"; readonly bucket: string; readonly prefix: string; readonly after: string; readonly limit: number }
   /** Liveness and map gossip. */
   | { readonly kind: "heartbeat"; readonly from: NodeId; readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch; readonly foreign?: ForeignReport }
-  | { readonly kind: "get-map" };
+  | { readonly kind: "get-map" }
+  /** The operator's new map (a join, a decommission): the node adopts it if newer; gossip spreads it from there. */
+  | { readonly kind: "install-map"; readonly map: ClusterMap };
 
 /** A node's digest of one partition, and whether its copy is one a catching-up primary may trust as complete. */
 export interface DigestAnswer {
@@ -116,6 +118,7 @@ export type ReplicaResponse<Body> = {
   /** syncedEpoch: the newest epoch at which the node had synced every partition it is a primary of (core/catch-up.ts); ring transitions retire on it. */
   heartbeat: { readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch; readonly foreign?: ForeignReport };
   "get-map": { readonly map: ClusterMap };
+  "install-map": { readonly outcome: "adopted-with-transition" | "adopted" | "ignored-not-newer" };
 };
 
 export type RequestKind = ReplicaRequest<unknown>["kind"];

@@ -53,6 +53,8 @@ export interface StorageNodeContext<Body> {
   onHeartbeat?(from: NodeId, report: PeerReport): void;
   /** Check a body read from the store against its version; see CoordinatorDeps.verifyBody. */
   verifyBody?(body: Body, version: ObjectVersion, range: ByteRange | undefined): Result<Body, TransportFailure> | Promise<Result<Body, TransportFailure>>;
+  /** The operator hands this node a new map (Membership.adopt, then persist it); absent: the node refuses. */
+  installMap?(map: ClusterMap): Result<ReplicaResponse<Body>["install-map"]["outcome"], string>;
   /** A stored copy failed its check: the host should queue core/repair.ts repairCorruptCopy for it. */
   onCorrupt?(partition: PartitionId, version: ObjectVersion, detail: string): void;
   readonly log: Log;
@@ -117,6 +119,11 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
       return ok(heartbeatReport(ctx));
     case "get-map":
       return ok({ map: ctx.membership.map });
+    case "install-map": {
+      if (!ctx.installMap) return err({ kind: "remote", detail: `${ctx.self} does not take maps` });
+      const installed = ctx.installMap(r.map);
+      return installed.ok ? ok({ outcome: installed.value }) : err({ kind: "remote", detail: `map refused: ${installed.error}` });
+    }
     default:
       return unreachable(r, "unknown replica request");
   }

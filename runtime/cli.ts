@@ -2,6 +2,7 @@
 //   ringstore up       a local cluster (what `npm start` runs)
 //   ringstore node     one storage node process
 //   ringstore router   one S3 router process
+//   ringstore cluster  operator actions on a running cluster: join, decommission, status
 import { Command, InvalidArgumentError } from "commander";
 
 function integer(name: string, min: number, max: number) {
@@ -68,5 +69,65 @@ program
     const { runRouter } = await import("./router/main.ts");
     await runRouter(options);
   });
+
+const cluster = program.command("cluster").description("operator actions on a running cluster");
+const mapOption = ["--cluster-map <file>", "the cluster map (JSON); the change is written back to it", "./data/cluster-map.json"] as const;
+const secretOption = ["--secret-file <file>", "the cluster secret", "./data/cluster-secret"] as const;
+
+cluster
+  .command("join")
+  .description("add a storage node to the ring (epoch + 1); start it with the printed command, before or after")
+  .requiredOption("--id <id>", "the new node's id")
+  .requiredOption("--address <host:port>", "its internal API address")
+  .option("--zone <zone>", "its failure zone", "local")
+  .option("--weight <n>", "its relative capacity", integer("--weight", 1, 1000), 1)
+  .option(...mapOption)
+  .option(...secretOption)
+  .action(async (options) => {
+    const [{ changeCluster }, { joinNode }, { readSecret }, ids] = await Promise.all([import("./cluster-admin.ts"), import("../core/cluster-map.ts"), import("./cluster-files.ts"), import("../core/ids.ts")]);
+    const outcome = await changeCluster({
+      mapFile: options.clusterMap,
+      secret: readSecret(options.secretFile),
+      change: (map) => joinNode(map, { id: ids.nodeId(options.id), address: options.address, zone: ids.zoneId(options.zone), weight: options.weight }),
+    });
+    printChange(outcome);
+    const [host, port] = [options.address.slice(0, options.address.lastIndexOf(":")), options.address.slice(options.address.lastIndexOf(":") + 1)];
+    console.log(`start it (if not running yet): ringstore node --id ${options.id} --data-dir <its data folder> --port ${port} --host ${host} --cluster-map ${options.clusterMap} --secret-file ${options.secretFile}`);
+    console.log("its share of the data streams to it; `ringstore cluster status` shows when the cluster has settled");
+  });
+
+cluster
+  .command("decommission")
+  .description("take a storage node out of the ring (epoch + 1); its data moves to the others first")
+  .requiredOption("--id <id>", "the node to take out")
+  .option(...mapOption)
+  .option(...secretOption)
+  .action(async (options) => {
+    const [{ changeCluster }, { decommissionNode }, { readSecret }, ids] = await Promise.all([import("./cluster-admin.ts"), import("../core/cluster-map.ts"), import("./cluster-files.ts"), import("../core/ids.ts")]);
+    printChange(await changeCluster({ mapFile: options.clusterMap, secret: readSecret(options.secretFile), change: (map) => decommissionNode(map, ids.nodeId(options.id)) }));
+    console.log(`keep ${options.id} running until \`ringstore cluster status\` says the cluster has settled; then stop it`);
+  });
+
+cluster
+  .command("status")
+  .description("every node's epoch, open ring transition and partitions still catching up")
+  .option(...mapOption)
+  .action(async (options) => {
+    const { clusterStatus } = await import("./cluster-admin.ts");
+    const status = await clusterStatus(options.clusterMap);
+    console.log(`map epoch ${status.map.epoch}, ${status.map.nodes.filter((n) => n.state === "active").length} active nodes`);
+    for (const n of status.nodes) {
+      const h = n.health;
+      console.log(`  ${n.node.padEnd(12)} ${n.address.padEnd(22)} ${n.state.padEnd(15)} ${h ? `epoch ${h.epoch}${h.inTransition ? ", ring transition open" : ""}, ${h.behindPartitions} partitions behind` : "no answer"}`);
+    }
+    console.log(status.settled ? "settled: every active node runs this epoch, no transition open, nothing behind" : "not settled yet");
+    process.exitCode = status.settled ? 0 : 3;
+  });
+
+function printChange(outcome: { map: { epoch: number }; installedOn: readonly string[]; failed: readonly { node: string; detail: string }[] }): void {
+  console.log(`map epoch ${outcome.map.epoch} installed on ${outcome.installedOn.join(", ") || "no node"}`);
+  for (const f of outcome.failed) console.log(`  not reached: ${f.node} (${f.detail}); it will get the map by gossip`);
+  if (outcome.installedOn.length === 0) process.exitCode = 1;
+}
 
 await program.parseAsync(process.argv);

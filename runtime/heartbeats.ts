@@ -27,15 +27,23 @@ export interface HeartbeatOptions<Body> {
 export interface HeartbeatLoop {
   /** Nodes that have answered at least once since start. */
   readonly everHeard: ReadonlySet<NodeId>;
-  /** True once every active node's first heartbeat has been answered or has failed. */
+  /**
+   * True once every active node has answered a heartbeat, or failed FIRST_ROUND_FAILURES in a row: one failed
+   * heartbeat (a start-up hiccup under load) does not count a node out, and a dead node delays health by a
+   * few seconds only.
+   */
   firstRoundDone(): boolean;
   stop(): void;
 }
+
+/** Consecutive failed heartbeats after which a node that never answered no longer holds up the first round. */
+const FIRST_ROUND_FAILURES = 3;
 
 export function startHeartbeats<Body>(options: HeartbeatOptions<Body>): HeartbeatLoop {
   const inFlight = new Set<NodeId>();
   const everHeard = new Set<NodeId>();
   const settledOnce = new Set<NodeId>();
+  const failuresInARow = new Map<NodeId, number>();
   let fetching = false;
   const seenDown = new Set<NodeId>();
   const noteLiveness = (node: NodeId) => {
@@ -58,7 +66,16 @@ export function startHeartbeats<Body>(options: HeartbeatOptions<Body>): Heartbea
       void options.transport
         .send(node.id, { kind: "heartbeat", from: options.self as NodeId, ...report })
         .then(async (answer) => {
-          if (!answer.ok) return;
+          if (!answer.ok) {
+            const failures = (failuresInARow.get(node.id) ?? 0) + 1;
+            failuresInARow.set(node.id, failures);
+            if (failures >= FIRST_ROUND_FAILURES) settledOnce.add(node.id);
+            // Once per node that has never answered: after that, node.down says the rest.
+            if (failures === 1 && !everHeard.has(node.id)) options.log.warn("node.unreachable", { node: node.id, failure: `${answer.error.kind}: ${answer.error.detail}` });
+            return;
+          }
+          failuresInARow.set(node.id, 0);
+          settledOnce.add(node.id);
           options.liveness.heard(node.id);
           noteLiveness(node.id);
           everHeard.add(node.id);
@@ -78,10 +95,14 @@ export function startHeartbeats<Body>(options: HeartbeatOptions<Body>): Heartbea
           }
           membership.retireIfComplete();
         })
-        .catch((error: unknown) => options.log.error("heartbeat.failed", { node: node.id, cause: String(error) }))
+        .catch((error: unknown) => {
+          options.log.error("heartbeat.failed", { node: node.id, cause: String(error) });
+          const failures = (failuresInARow.get(node.id) ?? 0) + 1;
+          failuresInARow.set(node.id, failures);
+          if (failures >= FIRST_ROUND_FAILURES) settledOnce.add(node.id);
+        })
         .finally(() => {
           inFlight.delete(node.id);
-          settledOnce.add(node.id);
         });
     }
   };

@@ -220,6 +220,8 @@ export function describe(request: ReplicaRequest<SimBody>): string {
       return `heartbeat e${request.epoch}`;
     case "get-map":
       return "get-map";
+    case "install-map":
+      return `install-map e${request.map.epoch}`;
     default:
       return (request as { kind: string }).kind;
   }

@@ -95,6 +95,15 @@ export async function runNode(options: NodeOptions): Promise<void> {
     onCorrupt: (partition, version) => {
       if (corruptQueue.length < CORRUPT_QUEUE_MAX) corruptQueue.push({ partition, version });
     },
+    installMap: (map) => {
+      const adopted = membership.adopt(map);
+      if (adopted.ok && adopted.value !== "ignored-not-newer") {
+        writeClusterMap(options.clusterMap, map);
+        noticeViewChange();
+        log.info("membership.map-installed", { epoch: map.epoch, outcome: adopted.value });
+      }
+      return adopted;
+    },
   };
   const server = await startReplicaServer({
     host: options.host,
@@ -104,7 +113,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     handle: (request) => handleReplicaRequest(context, request),
     configure: (router) => {
       router.get("/-/health", (ctx) => {
-        ctx.body = { status: "ok", node: self, epoch: membership.epoch, behindPartitions: catchUp.behindPartitions().length };
+        ctx.body = { status: "ok", node: self, epoch: membership.epoch, behindPartitions: catchUp.behindPartitions().length, inTransition: membership.inTransition };
       });
     },
   });

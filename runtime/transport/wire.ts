@@ -10,6 +10,7 @@
 
 import type { Readable } from "node:stream";
 import { isStamp } from "../../core/version.ts";
+import { type ClusterMap, validateClusterMap } from "../../core/cluster-map.ts";
 import type { ForeignReport } from "../../core/foreign-holdings.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import type { ByteRange, RequestKind, RequestOf, ReplicaRequest, TransportFailure, TransportFailureKind, VersionHeader } from "../../core/ports.ts";
@@ -28,7 +29,7 @@ const USER_META_ENTRIES_MAX = 256;
 
 export const pathOfKind = (kind: Exclude<RequestKind, "put" | "get">): string => `/v1/${kind}`;
 
-export const JSON_KINDS = ["commit", "head", "drop", "list-partition", "digest", "digests", "list-bucket", "heartbeat", "get-map"] as const satisfies readonly Exclude<RequestKind, "put" | "get">[];
+export const JSON_KINDS = ["commit", "head", "drop", "list-partition", "digest", "digests", "list-bucket", "heartbeat", "get-map", "install-map"] as const satisfies readonly Exclude<RequestKind, "put" | "get">[];
 
 const STATUS_OF_KIND: Record<TransportFailureKind, number> = {
   unreachable: 502,
@@ -119,6 +120,16 @@ const partitionList: Decoder = (v) => {
 const foreignPartitions: Decoder = (v) => (v === "unknown" ? v : partitionList(v));
 const foreignReport = object<ForeignReport>({ boot: count, seq: count, partitions: foreignPartitions });
 
+/** A whole cluster map: the core validator decides (it expects the shape, so the shape is checked first). */
+const clusterMap: Decoder = (v) => {
+  if (!isRecord(v) || !Array.isArray(v.nodes) || !v.nodes.every(isRecord)) return INVALID;
+  try {
+    return validateClusterMap(v as unknown as ClusterMap).ok ? v : INVALID;
+  } catch {
+    return INVALID;
+  }
+};
+
 type Params<K extends RequestKind> = Omit<RequestOf<K, unknown>, "kind" | "body">;
 
 const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
@@ -133,6 +144,7 @@ const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
   "list-bucket": object<Params<"list-bucket">>({ bucket: str, prefix: str, after: str, limit }),
   heartbeat: object<Params<"heartbeat">>({ from: str, epoch: count, mapHash: str, syncedEpoch: count, foreign: foreignReport }, ["syncedEpoch", "foreign"]),
   "get-map": object<Params<"get-map">>({}),
+  "install-map": object<Params<"install-map">>({ map: clusterMap }),
 };
 
 /**

@@ -44,6 +44,13 @@ export function startHeartbeats<Body>(options: HeartbeatOptions<Body>): Heartbea
   const everHeard = new Set<NodeId>();
   const settledOnce = new Set<NodeId>();
   const failuresInARow = new Map<NodeId, number>();
+  /** One more failed heartbeat in a row; returns how many. */
+  const failedOnce = (node: NodeId): number => {
+    const failures = (failuresInARow.get(node) ?? 0) + 1;
+    failuresInARow.set(node, failures);
+    if (failures >= FIRST_ROUND_FAILURES) settledOnce.add(node);
+    return failures;
+  };
   let fetching = false;
   const seenDown = new Set<NodeId>();
   const noteLiveness = (node: NodeId) => {
@@ -67,11 +74,8 @@ export function startHeartbeats<Body>(options: HeartbeatOptions<Body>): Heartbea
         .send(node.id, { kind: "heartbeat", from: options.self as NodeId, ...report })
         .then(async (answer) => {
           if (!answer.ok) {
-            const failures = (failuresInARow.get(node.id) ?? 0) + 1;
-            failuresInARow.set(node.id, failures);
-            if (failures >= FIRST_ROUND_FAILURES) settledOnce.add(node.id);
             // Once per node that has never answered: after that, node.down says the rest.
-            if (failures === 1 && !everHeard.has(node.id)) options.log.warn("node.unreachable", { node: node.id, failure: `${answer.error.kind}: ${answer.error.detail}` });
+            if (failedOnce(node.id) === 1 && !everHeard.has(node.id)) options.log.warn("node.unreachable", { node: node.id, failure: `${answer.error.kind}: ${answer.error.detail}` });
             return;
           }
           failuresInARow.set(node.id, 0);
@@ -97,9 +101,7 @@ export function startHeartbeats<Body>(options: HeartbeatOptions<Body>): Heartbea
         })
         .catch((error: unknown) => {
           options.log.error("heartbeat.failed", { node: node.id, cause: String(error) });
-          const failures = (failuresInARow.get(node.id) ?? 0) + 1;
-          failuresInARow.set(node.id, failures);
-          if (failures >= FIRST_ROUND_FAILURES) settledOnce.add(node.id);
+          failedOnce(node.id);
         })
         .finally(() => {
           inFlight.delete(node.id);

@@ -20,7 +20,7 @@ export default defineScenario({
       const routers = world.routerIds();
       const lastMs = Math.min(rng.between(3_000, 40_000), 0.95 * faultsEndMs - t);
       const kind = rng.nextInt(4);
-      const shuffled = nodes.map((n) => ({ n, k: rng.nextFloat() })).sort((a, b) => a.k - b.k).map((x) => x.n);
+      const shuffled = rng.shuffled(nodes);
       if (kind === 0) {
         // A minority of nodes (and maybe a router) on one side.
         const minority = shuffled.slice(0, 1 + rng.nextInt(2));

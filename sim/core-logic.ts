@@ -12,7 +12,7 @@ import { CatchUpState, type NodeStart, primaryPartitions } from "../core/catch-u
 import { DigestCachingStore } from "../core/digest-cache.ts";
 import { FailureDetector } from "../core/failure-detector.ts";
 import { ForeignHoldings } from "../core/foreign-holdings.ts";
-import type { NodeId, PartitionId } from "../core/ids.ts";
+import type { PartitionId } from "../core/ids.ts";
 import { Membership, ringsOf } from "../core/membership.ts";
 import type { ObjectVersion } from "../core/object-version.ts";
 import { type RepairContext, RepairState, repairCorruptCopy, runRepairRound } from "../core/repair.ts";
@@ -20,7 +20,7 @@ import { repairSettings } from "../core/settings.ts";
 import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../core/storage-node.ts";
 import type { ClusterMap } from "../core/cluster-map.ts";
 import type { SimBody } from "./body.ts";
-import { simEmptyBody, startCoreRouter, verifySimBody } from "./core-router.ts";
+import { mapFetcher, simEmptyBody, startCoreRouter, verifySimBody } from "./core-router.ts";
 import type { Logic, NodeContext, NodeInstance } from "./logic.ts";
 
 /** Bodies the scrubber re-reads per pass, and corrupt copies queued for repair at most. */
@@ -52,17 +52,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
       ctx.storeMap(membership.map);
     }
   };
-  let fetching = false;
-  const fetchMap = async (from: NodeId): Promise<void> => {
-    if (fetching) return;
-    fetching = true;
-    try {
-      const got = await ctx.transport.send(from, { kind: "get-map" });
-      if (got.ok) adopt(got.value.map);
-    } finally {
-      fetching = false;
-    }
-  };
+  const fetchMap = mapFetcher(ctx.transport, adopt);
   const retire = (): void => {
     if (membership.retireIfComplete()) {
       catchUp.onRingChange(membership.view);

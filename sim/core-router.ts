@@ -5,6 +5,7 @@
 // (SimBody.contentHash), so a corrupt replica is skipped unless the planted bug skipReadChecksum is on.
 // Assumes: heartbeat answers carry (epoch, mapHash, syncedEpoch) as core/ports.ts defines them.
 
+import type { ClusterMap } from "../core/cluster-map.ts";
 import { EMPTY_BODY_CHECKSUM, type CoordinatorDeps, deleteObject, openBody, readObject, writeVersion } from "../core/coordinator.ts";
 import { FailureDetector } from "../core/failure-detector.ts";
 import type { NodeId } from "../core/ids.ts";
@@ -26,24 +27,29 @@ export function verifySimBody(body: SimBody, version: ObjectVersion): Result<Sim
   return ok(body);
 }
 
-/** Ping every node of the map each interval; answers feed the failure detector and map gossip. */
-export function startPinger(ctx: LogicContext, membership: Membership, detector: FailureDetector, selfReport: () => { syncedEpoch?: number } = () => ({})): void {
-  const clock = ctx.process.clock;
-  const self = ctx.process.id;
+/** Fetches a peer's map for `adopt`, one fetch at a time per process: a request while one is in flight is dropped. */
+export function mapFetcher(transport: LogicContext["transport"], adopt: (map: ClusterMap) => void): (from: NodeId) => Promise<void> {
   let fetching = false;
-  const fetchMap = async (from: NodeId): Promise<void> => {
+  return async (from) => {
     if (fetching) return;
     fetching = true;
     try {
-      const got = await ctx.transport.send(from, { kind: "get-map" });
-      if (got.ok) {
-        const adopted = membership.adopt(got.value.map);
-        if (adopted.ok && adopted.value !== "ignored-not-newer") ctx.storeMap(membership.map);
-      }
+      const got = await transport.send(from, { kind: "get-map" });
+      if (got.ok) adopt(got.value.map);
     } finally {
       fetching = false;
     }
   };
+}
+
+/** Ping every node of the map each interval; answers feed the failure detector and map gossip. */
+export function startPinger(ctx: LogicContext, membership: Membership, detector: FailureDetector, selfReport: () => { syncedEpoch?: number } = () => ({})): void {
+  const clock = ctx.process.clock;
+  const self = ctx.process.id;
+  const fetchMap = mapFetcher(ctx.transport, (map) => {
+    const adopted = membership.adopt(map);
+    if (adopted.ok && adopted.value !== "ignored-not-newer") ctx.storeMap(membership.map);
+  });
   const pingOnce = (to: NodeId): void => {
     void ctx.transport
       .send(to, { kind: "heartbeat", from: self, epoch: membership.epoch, mapHash: membership.hash, ...selfReport() } as never)

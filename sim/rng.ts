@@ -43,6 +43,11 @@ export class SimRng implements Rng {
     return -mean * Math.log(1 - this.next());
   }
 
+  /** The items in a random order (one draw per item, in the given order). */
+  shuffled<T>(items: readonly T[]): T[] {
+    return items.map((item) => ({ item, k: this.nextFloat() })).sort((a, b) => a.k - b.k).map((x) => x.item);
+  }
+
   pick<T>(items: readonly T[]): T {
     assert(items.length > 0, "pick from an empty list");
     return items[this.nextInt(items.length)]!;

@@ -20,7 +20,7 @@ export default defineScenario({
   settleMsMax: 180_000,
   ci: undefined,
   faults({ world, rng, at }) {
-    const nodes = [...world.nodeIds()].map((n) => ({ n, k: rng.nextFloat() })).sort((x, y) => x.k - y.k).map((x) => x.n);
+    const nodes = rng.shuffled(world.nodeIds());
     const [a, b, c] = [nodes[0]!, nodes[1]!, nodes[2]!];
     at(20_000, () => world.crash(a));
     at(50_000, () => world.wipeDisk(b));

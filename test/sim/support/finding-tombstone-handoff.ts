@@ -19,7 +19,7 @@ export default defineScenario({
   settleMsMax: 180_000,
   ci: undefined,
   faults({ world, rng, at }) {
-    const nodes = [...world.nodeIds()].map((n) => ({ n, k: rng.nextFloat() })).sort((x, y) => x.k - y.k).map((x) => x.n);
+    const nodes = rng.shuffled(world.nodeIds());
     const [primary, handoff] = [nodes[0]!, nodes[1]!];
     at(10_000, () => world.crash(primary));
     at(30_000, () => world.crash(handoff));

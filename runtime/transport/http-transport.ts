@@ -123,6 +123,10 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       return err(failureOfError(error, to));
     }
 
+    // Whoever gets a body may discard it unread (a store refusing a write destroys it), which undici reports
+    // as an 'error' (RequestAbortedError): with nobody listening, that crashed a storage node in CI. Readers
+    // still see every error through their own listeners (pipeline); this one only records it.
+    response.body.on("error", (error) => log.debug("transport.body-error", { to, kind: typed.kind, detail: messageOf(error) }));
     try {
       if (response.statusCode !== 200) return err(await failureOfReply(response.statusCode, response.body));
       if (typed.kind === "get") {

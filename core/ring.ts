@@ -84,7 +84,7 @@ export function buildRing(map: ClusterMap): Ring {
       builder.active[step.index] = 0;
       recomputeQuotas(builder);
       unassignAll(builder, step.index);
-      fillUnassigned(builder);
+      fillUnassigned(builder, { scarceFirst: true });
     } else {
       const firstNodes = builder.active.every((a) => a === 0);
       for (const index of step.indices) builder.active[index] = 1;
@@ -223,21 +223,26 @@ function usesZone(b: Builder, p: number, slot: number, zone: number): boolean {
   return false;
 }
 
-/** The best node for slot `slot` of p: below quota first, then a zone p lacks, then most below quota, then nearest clockwise. */
-function bestCandidate(b: Builder, p: number, slot: number, members: readonly number[], zonesDiffer: boolean): number {
+/**
+ * The best node for slot `slot` of p: below quota first, then a zone p lacks, then (with `scarcity`) the
+ * node with the fewest open slots left that it could still take beyond its deficit, then most below quota,
+ * then nearest clockwise.
+ */
+function bestCandidate(b: Builder, p: number, slot: number, members: readonly number[], zonesDiffer: boolean, scarcity?: Int32Array): number {
   const partitionPosition = (p << b.shift) >>> 0;
   let best = UNASSIGNED;
-  let bestKey: [number, number, number, number] = [-1, -1, -Infinity, Infinity];
+  let bestKey: [number, number, number, number, number] = [-1, -1, -Infinity, -Infinity, Infinity];
   for (const candidate of members) {
     if (!eligible(b, p, slot, candidate, zonesDiffer)) continue;
     const deficit = b.quota[candidate]! - b.load[candidate]!;
-    const key: [number, number, number, number] = [
+    const key: [number, number, number, number, number] = [
       deficit > 0 ? 1 : 0,
       usesZone(b, p, slot, b.zoneIndex[candidate]!) ? 0 : 1,
+      scarcity ? deficit - scarcity[candidate]! : 0,
       deficit,
       (b.positions[candidate]! - partitionPosition) >>> 0,
     ];
-    if (key[0] > bestKey[0] || (key[0] === bestKey[0] && (key[1] > bestKey[1] || (key[1] === bestKey[1] && (key[2] > bestKey[2] || (key[2] === bestKey[2] && key[3] < bestKey[3])))))) {
+    if (lexicallyBetter(key, bestKey)) {
       best = candidate;
       bestKey = key;
     }
@@ -246,6 +251,12 @@ function bestCandidate(b: Builder, p: number, slot: number, members: readonly nu
 }
 
 /** Holders first in each partition's slots, and no more than the effective N (it shrinks below N nodes). */
+/** Greater on the first four keys (in order), then smaller on the last (clockwise distance). */
+function lexicallyBetter(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length - 1; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
+  return a[a.length - 1]! < b[b.length - 1]!;
+}
+
 function compactSlots(b: Builder, replicas: number): void {
   for (let p = 0; p < b.partitionCount; p++) {
     const base = p * b.replicasWanted;
@@ -260,16 +271,33 @@ function compactSlots(b: Builder, replicas: number): void {
   }
 }
 
-function fillUnassigned(b: Builder): void {
+/**
+ * Fills every empty slot. With scarceFirst (the slots a decommissioned node left), a node that can take few of
+ * the open slots gets them before nodes that could take any: a greedy fill otherwise spends a scarce node's
+ * few chances on others and leaves it below its share while the others go above theirs.
+ */
+function fillUnassigned(b: Builder, options: { scarceFirst?: boolean } = {}): void {
   const members = activeIndices(b);
   const replicas = effectiveReplicas(b);
   const zonesDiffer = zonesMustDiffer(b);
   compactSlots(b, replicas);
+  // For each member: open slots it could take (an upper bound; it shrinks as slots fill).
+  let openFor: Int32Array | undefined;
+  if (options.scarceFirst) {
+    openFor = new Int32Array(b.all.length);
+    for (let p = 0; p < b.partitionCount; p++) {
+      for (let i = 0; i < replicas; i++) {
+        if (b.slots[p * b.replicasWanted + i] !== UNASSIGNED) continue;
+        for (const c of members) if (eligible(b, p, i, c, zonesDiffer)) openFor[c]! += 1;
+      }
+    }
+  }
   for (let p = 0; p < b.partitionCount; p++) {
     for (let i = 0; i < replicas; i++) {
       const s = p * b.replicasWanted + i;
       if (b.slots[s] !== UNASSIGNED) continue;
-      const chosen = bestCandidate(b, p, i, members, zonesDiffer);
+      if (openFor) for (const c of members) if (eligible(b, p, i, c, zonesDiffer)) openFor[c]! -= 1;
+      const chosen = bestCandidate(b, p, i, members, zonesDiffer, openFor);
       assert(chosen !== UNASSIGNED, `no node can take a copy of partition ${p}`);
       b.slots[s] = chosen;
       b.load[chosen]! += 1;

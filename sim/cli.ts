@@ -2,11 +2,12 @@
 //   npx tsx sim/cli.ts scenarios/node-failure.ts --seed 42            one seed: verdict, figures, trace hash
 //   npx tsx sim/cli.ts scenarios/node-failure.ts --seeds 1..500       many seeds on all cores, report written
 //   options: --trace out.txt (full trace of one seed), --bug <planted bug>, --profile full|ci,
-//            --workers N, --logic core|naive, --trace-messages, --report-dir reports/sim
+//            --workers N, --logic core|naive, --trace-messages, --report-dir reports/sim, --quiet; --help lists them
 // Exit status: 0 when every seed passed, 1 when one failed, 2 on a usage error.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { PlantedBugs } from "../core/planted-bugs.ts";
 import { plantedBugNames } from "../core/planted-bugs.ts";
 import { type LogicName, loadLogic, loadScenario } from "./load-scenario.ts";
@@ -30,82 +31,106 @@ export interface CliOptions {
   quiet: boolean;
 }
 
+/** The most seeds one command runs: a seed list is built in memory before the first seed starts. */
+export const seedCountMax = 10_000_000;
+/** Each worker is a Node process; more than this is a typo, not a machine. */
+export const workerCountMax = 1_024;
+
+/** An option parser for an integer in min..max; a usage error (exit status 2) otherwise. */
+export function integer(name: string, min: number, max: number): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
+    return n;
+  };
+}
+
+/** `--seeds`: a range `A..B`, a count `N` (seeds 1..N), or a list `1,2,3`. */
 export function parseSeeds(text: string): number[] {
   const range = /^(\d+)\.\.(\d+)$/.exec(text);
   if (range) {
     const from = Number(range[1]);
     const to = Number(range[2]);
-    if (to < from || to - from > 10_000_000) throw new Error(`bad seed range ${text}`);
+    if (to < from || to - from >= seedCountMax || !Number.isSafeInteger(to)) throw new InvalidArgumentError(`bad seed range ${text}`);
     return Array.from({ length: to - from + 1 }, (_, i) => from + i);
   }
-  if (/^\d+$/.test(text)) return Array.from({ length: Number(text) }, (_, i) => i + 1);
+  if (/^\d+$/.test(text)) {
+    const count = Number(text);
+    if (count < 1 || count > seedCountMax) throw new InvalidArgumentError(`bad seed count ${text}: must be in 1..${seedCountMax}`);
+    return Array.from({ length: count }, (_, i) => i + 1);
+  }
   return text.split(",").map((s) => {
-    if (!/^\d+$/.test(s)) throw new Error(`bad seed ${s}`);
+    if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new InvalidArgumentError(`bad seed ${s}`);
     return Number(s);
   });
 }
 
+// Options that sim/soak.ts shares; fresh objects each time, because commander keeps parsed values on them.
+export const profileOption = (): Option => new Option("--profile <name>", "scenario size; ci is the smaller one").choices(["full", "ci"] satisfies ProfileName[]).default("full");
+export const workersOption = (): Option =>
+  new Option("--workers <count>", "worker processes for many seeds").argParser(integer("--workers", 1, workerCountMax)).default(defaultWorkerCount(), "one per core");
+export const reportDirOption = (): Option => new Option("--report-dir <dir>", "where reports are written").default("reports/sim");
+
+/**
+ * A commander program that never exits the process and prints no errors itself: a usage error or --help
+ * comes back as a thrown CommanderError, which exitStatusOfUsageError turns into the exit status.
+ */
+export function usageProgram(name: string, description: string): Command {
+  return new Command(name).description(description).exitOverride().configureOutput({ outputError: () => {} });
+}
+
+/** Prints a usage error as one line to stderr and returns 2; --help, already printed by commander, returns 0. */
+export function exitStatusOfUsageError(error: unknown): number {
+  if (error instanceof CommanderError && error.code === "commander.helpDisplayed") return 0;
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(message.replace(/\n/g, " ")); // commander puts "(Did you mean --seed?)" on a line of its own
+  return 2;
+}
+
+function simProgram(): Command {
+  return usageProgram("sim", "Run a scenario in the deterministic simulator: one seed in detail, or many seeds on all cores.")
+    .argument("<scenario>", "the scenario file, e.g. scenarios/node-failure.ts")
+    .option("--seed <seed>", "run one seed: verdict, figures, trace hash (default: 1 when --seeds is not given)", integer("--seed", 0, Number.MAX_SAFE_INTEGER))
+    .option("--seeds <seeds>", "run many seeds and write a report: A..B, a count N (seeds 1..N), or a list 1,2,3", (text: string) => ({ label: text, seeds: parseSeeds(text) }))
+    .option("--trace <file>", "write the full trace of the one seed to this file")
+    .option("--trace-messages", "put every message sent into the trace")
+    .addOption(new Option("--bug <name>", "turn on one planted bug").choices(plantedBugNames))
+    .addOption(profileOption())
+    .addOption(workersOption())
+    .addOption(new Option("--logic <name>", "the node logic under test").choices(["core", "naive"] satisfies LogicName[]).default("core"))
+    .addOption(reportDirOption())
+    .option("--quiet", "no progress lines while many seeds run");
+}
+
+/** Throws a CommanderError on a usage error (and on --help, after printing the help). */
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const positional: string[] = [];
-  const options: CliOptions = { scenarioPath: "", traceMessages: false, profile: "full", workers: defaultWorkerCount(), logic: "core", reportDir: "reports/sim", quiet: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    switch (arg) {
-      case "--seed":
-        options.seed = Number(value());
-        if (!Number.isInteger(options.seed) || options.seed < 0) throw new Error("--seed must be a non-negative integer");
-        break;
-      case "--seeds":
-        options.seedsLabel = value();
-        options.seeds = parseSeeds(options.seedsLabel);
-        break;
-      case "--trace":
-        options.trace = value();
-        break;
-      case "--trace-messages":
-        options.traceMessages = true;
-        break;
-      case "--bug": {
-        const bug = value();
-        if (!(plantedBugNames as readonly string[]).includes(bug)) throw new Error(`--bug must be one of ${plantedBugNames.join(", ")}`);
-        options.bug = bug;
-        break;
-      }
-      case "--profile": {
-        const p = value();
-        if (p !== "full" && p !== "ci") throw new Error("--profile must be full or ci");
-        options.profile = p;
-        break;
-      }
-      case "--workers":
-        options.workers = Math.max(1, Number(value()));
-        break;
-      case "--logic": {
-        const l = value();
-        if (l !== "core" && l !== "naive") throw new Error("--logic must be core or naive");
-        options.logic = l;
-        break;
-      }
-      case "--report-dir":
-        options.reportDir = value();
-        break;
-      case "--quiet":
-        options.quiet = true;
-        break;
-      default:
-        if (arg.startsWith("--")) throw new Error(`unknown option ${arg}`);
-        positional.push(arg);
-    }
-  }
-  if (positional.length !== 1) throw new Error("usage: sim <scenario.ts> (--seed N | --seeds A..B) [--trace out.txt] [--bug name] [--profile full|ci] [--workers N]");
-  options.scenarioPath = positional[0]!;
-  if (options.seed === undefined && options.seeds === undefined) options.seed = 1;
-  return options;
+  const program = simProgram().parse(argv, { from: "user" });
+  const o = program.opts<{
+    seed?: number;
+    seeds?: { label: string; seeds: number[] };
+    trace?: string;
+    traceMessages?: true;
+    bug?: string;
+    profile: ProfileName;
+    workers: number;
+    logic: LogicName;
+    reportDir: string;
+    quiet?: true;
+  }>();
+  return {
+    scenarioPath: program.args[0]!,
+    seed: o.seed ?? (o.seeds === undefined ? 1 : undefined),
+    seeds: o.seeds?.seeds,
+    seedsLabel: o.seeds?.label,
+    trace: o.trace,
+    traceMessages: o.traceMessages === true,
+    bug: o.bug,
+    profile: o.profile,
+    workers: o.workers,
+    logic: o.logic,
+    reportDir: o.reportDir,
+    quiet: o.quiet === true,
+  };
 }
 
 const bugsOf = (bug: string | undefined): PlantedBugs => (bug ? ({ [bug]: true } as PlantedBugs) : {});
@@ -182,8 +207,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     options = parseArgs(argv);
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
-    return 2;
+    return exitStatusOfUsageError(error);
   }
   return options.seeds !== undefined ? runMany(options) : runOne(options);
 }

@@ -1,48 +1,53 @@
 // Long campaigns: `npm run sim:soak -- --seeds 10000 [--scenarios node-failure,chaos] [--profile full|ci]
 // [--workers N] [--from S]`. Runs every scenario in scenarios/ (or the ones named) over the seeds on all cores,
 // prints each failing seed with its replay command as it is found, writes reports/sim/<scenario>.md for each,
-// and ends with one summary line per scenario. Exit status 1 if any seed failed.
+// and ends with one summary line per scenario. Exit status 1 if any seed failed, 2 on a usage error; --help lists
+// the options.
 
 import { readdirSync } from "node:fs";
+import { InvalidArgumentError } from "commander";
+import { exitStatusOfUsageError, integer, profileOption, reportDirOption, seedCountMax, usageProgram, workersOption } from "./cli.ts";
 import { loadScenario } from "./load-scenario.ts";
-import { defaultWorkerCount, runPool } from "./pool.ts";
+import { runPool } from "./pool.ts";
 import { replayCommand, writeReport } from "./report.ts";
 import type { ProfileName } from "./scenario.ts";
 
-function parse(argv: readonly string[]): { seeds: number; from: number; scenarios: string[]; profile: ProfileName; workers: number; reportDir: string } {
-  let seeds = 1_000;
-  let from = 1;
-  let scenarios: string[] | undefined;
-  let profile: ProfileName = "full";
-  let workers = defaultWorkerCount();
-  let reportDir = "reports/sim";
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === "--seeds") seeds = Number(value());
-    else if (arg === "--from") from = Number(value());
-    else if (arg === "--scenarios") scenarios = value().split(",");
-    else if (arg === "--profile") profile = value() === "ci" ? "ci" : "full";
-    else if (arg === "--workers") workers = Math.max(1, Number(value()));
-    else if (arg === "--report-dir") reportDir = value();
-    else throw new Error(`unknown option ${arg}`);
-  }
-  if (!Number.isInteger(seeds) || seeds < 1) throw new Error("--seeds must be a positive integer");
-  const names = scenarios ?? readdirSync("scenarios").filter((f) => f.endsWith(".ts")).map((f) => f.replace(/\.ts$/, "")).sort();
-  return { seeds, from, scenarios: names.map((n) => (n.includes("/") ? n : `scenarios/${n}.ts`)), profile, workers, reportDir };
+export interface SoakOptions {
+  seeds: number;
+  from: number;
+  scenarios: string[];
+  profile: ProfileName;
+  workers: number;
+  reportDir: string;
+}
+
+function scenarioNames(text: string): string[] {
+  const names = text.split(",");
+  if (names.some((n) => n.trim() === "")) throw new InvalidArgumentError("--scenarios takes a comma-separated list of scenario names or paths");
+  return names;
+}
+
+/** Throws a CommanderError on a usage error (and on --help, after printing the help). */
+export function parse(argv: readonly string[]): SoakOptions {
+  const program = usageProgram("soak", "Run every scenario (or the ones named) over many seeds on all cores, and write a report for each.")
+    .option("--seeds <count>", "seeds per scenario", integer("--seeds", 1, seedCountMax), 1_000)
+    .option("--from <seed>", "the first seed", integer("--from", 0, Number.MAX_SAFE_INTEGER - seedCountMax), 1)
+    .option("--scenarios <names>", "comma-separated names in scenarios/ (node-failure,chaos) or paths (default: all of scenarios/)", scenarioNames)
+    .addOption(profileOption())
+    .addOption(workersOption())
+    .addOption(reportDirOption())
+    .parse(argv, { from: "user" });
+  const o = program.opts<{ seeds: number; from: number; scenarios?: string[]; profile: ProfileName; workers: number; reportDir: string }>();
+  const names = o.scenarios ?? readdirSync("scenarios").filter((f) => f.endsWith(".ts")).map((f) => f.replace(/\.ts$/, "")).sort();
+  return { seeds: o.seeds, from: o.from, scenarios: names.map((n) => (n.includes("/") ? n : `scenarios/${n}.ts`)), profile: o.profile, workers: o.workers, reportDir: o.reportDir };
 }
 
 async function main(): Promise<number> {
-  let o: ReturnType<typeof parse>;
+  let o: SoakOptions;
   try {
     o = parse(process.argv.slice(2));
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
-    return 2;
+    return exitStatusOfUsageError(error);
   }
   const seeds = Array.from({ length: o.seeds }, (_, i) => o.from + i);
   const lines: string[] = [];
@@ -74,4 +79,6 @@ async function main(): Promise<number> {
   return anyFailed ? 1 : 0;
 }
 
-process.exitCode = await main();
+// Run only as a script, so that a test can import parse.
+const invokedDirectly = process.argv[1] !== undefined && /soak\.ts$/.test(process.argv[1]);
+if (invokedDirectly) process.exitCode = await main();

@@ -6,8 +6,9 @@ export class AssertionError extends Error {
   override name = "AssertionError";
 }
 
-export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new AssertionError(message);
+/** `message` may be a function, so hot paths do not format a message on every call that holds. */
+export function assert(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new AssertionError(typeof message === "string" ? message : message());
 }
 
 export function unreachable(value: never, message = "unreachable"): never {

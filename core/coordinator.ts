@@ -144,7 +144,7 @@ const noBackground = Promise.resolve();
 
 /** Write a new version of an object. The stamp is minted here. */
 export function writeVersion<Body>(deps: CoordinatorDeps<Body>, request: WriteRequest<Body>): Promise<WriteOutcome> {
-  assert(Number.isInteger(request.size) && request.size >= 0, `size ${request.size} must be a non-negative integer`);
+  assert(Number.isInteger(request.size) && request.size >= 0, () => `size ${request.size} must be a non-negative integer`);
   const header: VersionHeader = {
     bucket: request.bucket,
     key: request.key,

@@ -40,7 +40,7 @@ export const checksumHex = (value: bigint): string => value.toString(16).padStar
 const partitionShifts = Array.from({ length: 25 }, (_, bits) => BigInt(64 - bits));
 
 export function partitionOfKey(bucket: string, key: string, partitionBits: number): PartitionId {
-  assert(partitionBits >= 1 && partitionBits <= 24, `partitionBits ${partitionBits} outside 1..24`);
+  assert(partitionBits >= 1 && partitionBits <= 24, () => `partitionBits ${partitionBits} outside 1..24`);
   return Number(api.h64(`${bucket}/${key}`, 0n) >> partitionShifts[partitionBits]!) as PartitionId;
 }
 

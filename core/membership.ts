@@ -78,7 +78,7 @@ export class Membership {
     options: { previousMap?: ClusterMap } = {},
   ) {
     const checked = validateClusterMap(map);
-    assert(checked.ok, `invalid cluster map: ${checked.ok ? "" : checked.error}`);
+    assert(checked.ok, () => `invalid cluster map: ${checked.ok ? "" : checked.error}`);
     this.currentMap = map;
     this.currentHash = mapHash(map);
     const current = buildRing(map);

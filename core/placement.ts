@@ -14,7 +14,7 @@ export function partitionOf(ring: Ring, bucket: string, key: string): PartitionI
 }
 
 export function primariesOf(ring: Ring, partition: PartitionId): readonly NodeId[] {
-  assert(partition >= 0 && partition < ring.partitionCount, `partition ${partition} outside ring of ${ring.partitionCount}`);
+  assert(partition >= 0 && partition < ring.partitionCount, () => `partition ${partition} outside ring of ${ring.partitionCount}`);
   const base = partition * ring.replicaCount;
   const primaries: NodeId[] = new Array(ring.replicaCount);
   for (let i = 0; i < ring.replicaCount; i++) {

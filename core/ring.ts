@@ -143,7 +143,7 @@ function effectiveReplicas(b: Builder): number {
  * spread over the others in proportion to their weights.
  */
 export function cappedShares(weights: readonly number[], total: number, cap: number): number[] {
-  assert(weights.length * cap >= total, `cannot place ${total} slots on ${weights.length} holders of at most ${cap}`);
+  assert(weights.length * cap >= total, () => `cannot place ${total} slots on ${weights.length} holders of at most ${cap}`);
   const shares = new Array<number>(weights.length).fill(0);
   let open = weights.map((_, i) => i);
   let remaining = total;
@@ -198,7 +198,7 @@ function unassignAll(b: Builder, index: number): void {
       b.load[index]! -= 1;
     }
   }
-  assert(b.load[index] === 0, `node ${b.all[index]!.id} still holds slots after removal`);
+  assert(b.load[index] === 0, () => `node ${b.all[index]!.id} still holds slots after removal`);
 }
 
 /** May node `candidate` hold slot `slot` of partition p (whoever holds it now steps aside)? */
@@ -298,7 +298,7 @@ function fillUnassigned(b: Builder, options: { scarceFirst?: boolean } = {}): vo
       if (b.slots[s] !== UNASSIGNED) continue;
       if (openFor) for (const c of members) if (eligible(b, p, i, c, zonesDiffer)) openFor[c]! -= 1;
       const chosen = bestCandidate(b, p, i, members, zonesDiffer, openFor);
-      assert(chosen !== UNASSIGNED, `no node can take a copy of partition ${p}`);
+      assert(chosen !== UNASSIGNED, () => `no node can take a copy of partition ${p}`);
       b.slots[s] = chosen;
       b.load[chosen]! += 1;
     }
@@ -344,7 +344,7 @@ function repairZones(b: Builder): void {
       b.load[holder]! -= 1;
       b.slots[s] = UNASSIGNED;
       const chosen = bestCandidate(b, p, i, members, true);
-      assert(chosen !== UNASSIGNED, `no node in a free zone for partition ${p}`);
+      assert(chosen !== UNASSIGNED, () => `no node in a free zone for partition ${p}`);
       b.slots[s] = chosen;
       b.load[chosen]! += 1;
     }
@@ -362,7 +362,7 @@ function freeze(map: ClusterMap, b: Builder): Ring {
   for (let p = 0; p < b.partitionCount; p++) {
     for (let i = 0; i < replicaCount; i++) {
       const holder = b.slots[p * b.replicasWanted + i]!;
-      assert(holder !== UNASSIGNED && b.active[holder] === 1, `partition ${p} slot ${i} has no active holder`);
+      assert(holder !== UNASSIGNED && b.active[holder] === 1, () => `partition ${p} slot ${i} has no active holder`);
       primarySlots[p * replicaCount + i] = remap[holder]!;
     }
   }

@@ -16,7 +16,7 @@
 
 import { DigestCachingStore } from "./digest-cache.ts";
 import type { ForeignHoldings } from "./foreign-holdings.ts";
-import { checksumHex, createXxhash64 } from "./hash.ts";
+import { type PartitionDigest, computeDigestSum, renderDigest } from "./partition-digest.ts";
 import type { CatchUpState } from "./catch-up.ts";
 import type { ClusterMap } from "./cluster-map.ts";
 import type { Epoch, NodeId, PartitionId } from "./ids.ts";
@@ -233,43 +233,12 @@ async function listBucket<Body>(ctx: StorageNodeContext<Body>, bucket: string, p
  * The digest of a partition: xxhash64 over (bucket, key, stamp, deleted) of the newest committed version of
  * every key, in key order, plus the number of keys. Reads the whole partition in pages.
  */
-export async function partitionDigest<Body>(store: BlobStore<Body>, partition: PartitionId, pageSize = 512): Promise<Result<{ hash: string; count: number }, StoreFailure>> {
+export async function partitionDigest<Body>(store: BlobStore<Body>, partition: PartitionId, pageSize = 512): Promise<Result<PartitionDigest, StoreFailure>> {
+  const compute = (p: PartitionId) => computeDigestSum(store, p, pageSize);
   // A store that keeps digests current (core/digest-cache.ts) answers from its cache.
-  if (store instanceof DigestCachingStore) return store.digestCache.get(partition, (p) => computeDigest(store, p, pageSize));
-  return computeDigest(store, partition, pageSize);
-}
-
-async function computeDigest<Body>(store: BlobStore<Body>, partition: PartitionId, pageSize: number): Promise<Result<{ hash: string; count: number }, StoreFailure>> {
-  const hasher = createXxhash64();
-  let count = 0;
-  let group: StoredVersion | undefined;
-  // One hasher update per page, not per entry: the hash is of the concatenation either way, and each update
-  // call (a string encode and a trip into wasm) costs more than the bytes it hashes.
-  let text = "";
-  const emit = (v: StoredVersion): void => {
-    text += `${v.bucket}\n${v.key}\n${v.stamp}\n${v.deleted ? 1 : 0}\n`;
-    count++;
-  };
-  let cursor: { bucket: string; key: string; stamp: VersionStamp } | undefined;
-  for (;;) {
-    const page = await store.listPartition(partition, cursor, pageSize);
-    if (!page.ok) return err(page.error);
-    for (const v of page.value) {
-      if (!v.committed) continue;
-      if (group && (group.bucket !== v.bucket || group.key !== v.key)) emit(group);
-      if (!group || group.bucket !== v.bucket || group.key !== v.key || v.stamp > group.stamp) group = v;
-    }
-    if (text.length > 0) {
-      hasher.update(text);
-      text = "";
-    }
-    if (page.value.length < pageSize) break;
-    const last = page.value[page.value.length - 1]!;
-    cursor = { bucket: last.bucket, key: last.key, stamp: last.stamp };
-  }
-  if (group) emit(group);
-  if (text.length > 0) hasher.update(text);
-  return ok({ hash: checksumHex(hasher.digest()), count });
+  if (store instanceof DigestCachingStore) return store.digestCache.get(partition, compute);
+  const computed = await compute(partition);
+  return computed.ok ? ok(renderDigest(computed.value)) : computed;
 }
 
 export function toObjectVersion(v: StoredVersion | ObjectVersion): ObjectVersion {

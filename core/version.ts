@@ -19,9 +19,9 @@ export interface StampParts {
 }
 
 export function formatStamp(parts: StampParts): VersionStamp {
-  assert(Number.isInteger(parts.physicalMs) && parts.physicalMs >= 0 && parts.physicalMs < 16 ** PHYSICAL_HEX, `physical ${parts.physicalMs} out of range`);
-  assert(Number.isInteger(parts.logical) && parts.logical >= 0 && parts.logical <= LOGICAL_MAX, `logical ${parts.logical} out of range`);
-  assert(parts.writer.length > 0 && !parts.writer.includes("/"), `writer ${JSON.stringify(parts.writer)} must be non-empty without '/'`);
+  assert(Number.isInteger(parts.physicalMs) && parts.physicalMs >= 0 && parts.physicalMs < 16 ** PHYSICAL_HEX, () => `physical ${parts.physicalMs} out of range`);
+  assert(Number.isInteger(parts.logical) && parts.logical >= 0 && parts.logical <= LOGICAL_MAX, () => `logical ${parts.logical} out of range`);
+  assert(parts.writer.length > 0 && !parts.writer.includes("/"), () => `writer ${JSON.stringify(parts.writer)} must be non-empty without '/'`);
   return `${parts.physicalMs.toString(16).padStart(PHYSICAL_HEX, "0")}${parts.logical.toString(16).padStart(LOGICAL_HEX, "0")}.${parts.writer}` as VersionStamp;
 }
 
@@ -50,7 +50,7 @@ export class HybridLogicalClock {
     private readonly clock: Clock,
     readonly writer: string,
   ) {
-    assert(/^[^/.][^/]*$/.test(writer), `writer id ${JSON.stringify(writer)} is not usable in a stamp`);
+    assert(/^[^/.][^/]*$/.test(writer), () => `writer id ${JSON.stringify(writer)} is not usable in a stamp`);
   }
 
   /** A new stamp, greater than every stamp this clock minted or observed. */
@@ -68,7 +68,7 @@ export class HybridLogicalClock {
   /** Fold in a stamp seen from another process, so later stamps from here sort after it. */
   observe(stamp: VersionStamp): void {
     const seen = parseStamp(stamp);
-    assert(seen !== null, `not a version stamp: ${stamp}`);
+    assert(seen !== null, () => `not a version stamp: ${stamp}`);
     if (seen.physicalMs > this.physicalMs) {
       this.physicalMs = seen.physicalMs;
       this.logical = seen.logical;

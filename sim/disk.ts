@@ -124,7 +124,7 @@ export class SimDisk implements BlobStore<SimBody> {
   /** The disk is replaced by an empty one (the node must be down): everything it held is gone. */
   wipe(): number {
     this.formatted = false;
-    assert(!this.process.up, `wipe ${this.node} while it is up`);
+    assert(!this.process.up, () => `wipe ${this.node} while it is up`);
     let lost = 0;
     for (const versions of [...this.byKey.values()]) {
       for (const record of [...versions.values()]) {
@@ -310,7 +310,7 @@ export class SimDisk implements BlobStore<SimBody> {
     if (sorted === undefined) return;
     const at = SimDisk.lowerBound(sorted, record.id);
     if (sorted[at] === record) return;
-    assert(sorted[at]?.id !== record.id, `two records ${record.id} in the sorted listing`);
+    assert(sorted[at]?.id !== record.id, () => `two records ${record.id} in the sorted listing`);
     sorted.splice(at, 0, record);
   }
 
@@ -361,7 +361,7 @@ export class SimDisk implements BlobStore<SimBody> {
     this.byPartition.get(record.partition)?.delete(record.id);
     this.sortedRemove(record);
     this.usedBytes -= record.body.size;
-    assert(this.usedBytes >= 0, `disk ${this.node} used bytes went negative`);
+    assert(this.usedBytes >= 0, () => `disk ${this.node} used bytes went negative`);
     if (record.version.committed) this.observer?.removed(this.node, record.version, cause);
   }
 

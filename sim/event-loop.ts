@@ -94,12 +94,12 @@ export class EventLoop {
 
   /** Run `fn` at virtual time now + delayMs (delayMs >= 0). */
   after(delayMs: number, fn: () => void): EventHandle {
-    assert(delayMs >= 0 && Number.isFinite(delayMs), `delay ${delayMs} must be finite and >= 0`);
+    assert(delayMs >= 0 && Number.isFinite(delayMs), () => `delay ${delayMs} must be finite and >= 0`);
     return this.at(this.now + delayMs, fn);
   }
 
   at(atMs: number, fn: () => void): EventHandle {
-    assert(atMs >= this.now, `cannot schedule at ${atMs}, before now ${this.now}`);
+    assert(atMs >= this.now, () => `cannot schedule at ${atMs}, before now ${this.now}`);
     const event: EventHandle = { atMs, seq: this.seq++, cancelled: false, fn };
     this.heap.push(event);
     return event;

@@ -80,14 +80,14 @@ export class SimNetwork {
   }
 
   attach(process: SimProcess): void {
-    assert(!this.endpoints.has(process.id), `process ${process.id} attached twice`);
+    assert(!this.endpoints.has(process.id), () => `process ${process.id} attached twice`);
     this.endpoints.set(process.id, { process, handler: undefined });
   }
 
   /** Install the request handler of the process's current incarnation. */
   serve(id: NodeId, handler: Handler): void {
     const endpoint = this.endpoints.get(id);
-    assert(endpoint !== undefined, `serve: unknown process ${id}`);
+    assert(endpoint !== undefined, () => `serve: unknown process ${id}`);
     endpoint.handler = handler;
   }
 

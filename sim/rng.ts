@@ -24,7 +24,7 @@ export class SimRng implements Rng {
   }
 
   nextInt(maxExclusive: number): number {
-    assert(Number.isInteger(maxExclusive) && maxExclusive > 0, `nextInt bound ${maxExclusive} must be a positive integer`);
+    assert(Number.isInteger(maxExclusive) && maxExclusive > 0, () => `nextInt bound ${maxExclusive} must be a positive integer`);
     return Math.floor(this.next() * maxExclusive);
   }
 

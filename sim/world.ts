@@ -140,7 +140,7 @@ export class World {
 
   private member(id: NodeId): Member {
     const m = this.members.get(id);
-    assert(m !== undefined, `no process ${id}`);
+    assert(m !== undefined, () => `no process ${id}`);
     return m;
   }
 
@@ -175,8 +175,8 @@ export class World {
 
   start(id: NodeId): void {
     const m = this.member(id);
-    assert(!m.process.up, `${id} is already up`);
-    assert(!m.retired, `${id} is retired`);
+    assert(!m.process.up, () => `${id} is already up`);
+    assert(!m.retired, () => `${id} is retired`);
     m.process.start();
     const ctx: LogicContext = {
       process: m.process,
@@ -229,7 +229,7 @@ export class World {
   /** The node crashes and its disk is replaced by an empty one (a lost disk); it restarts when told to. */
   wipeDisk(id: NodeId): void {
     const m = this.member(id);
-    assert(m.disk !== undefined, `${id} has no disk`);
+    assert(m.disk !== undefined, () => `${id} has no disk`);
     if (m.process.up) {
       m.process.crash();
       m.disk.crash();
@@ -282,21 +282,21 @@ export class World {
 
   slowDisk(id: NodeId, factor: number): void {
     const disk = this.member(id).disk;
-    assert(disk !== undefined, `${id} has no disk`);
+    assert(disk !== undefined, () => `${id} has no disk`);
     disk.slowFactor = factor;
     this.fault(`slow-disk ${id} x${factor}`);
   }
 
   fillDisk(id: NodeId): void {
     const disk = this.member(id).disk;
-    assert(disk !== undefined, `${id} has no disk`);
+    assert(disk !== undefined, () => `${id} has no disk`);
     disk.capacityBytes = disk.usedBytes;
     this.fault(`full-disk ${id}`);
   }
 
   flipBits(id: NodeId, count: number): void {
     const disk = this.member(id).disk;
-    assert(disk !== undefined, `${id} has no disk`);
+    assert(disk !== undefined, () => `${id} has no disk`);
     const hit: string[] = [];
     for (let i = 0; i < count; i++) {
       const what = disk.flipRandomBody();

@@ -2,11 +2,12 @@
 // newest committed version of each (tombstones included).
 // Guarantees: two stores whose partitions hold the same newest committed (bucket, key, stamp, deleted) per
 // key give the same digest; any difference changes it except with probability about 2^-64.
-// Why a sum: the digest is the sum (mod 2^64) of one xxhash64 term per key, not a hash of the sorted listing,
-// so a store can keep it current as single keys change (core/digest-cache.ts) instead of re-reading the whole
-// partition after every write. DESIGN.md's "sorted hash of (key, version) pairs" is the same set, hashed
-// in an order that does not matter.
-import { checksumHex, xxhash64 } from "./hash.ts";
+// Why a sum: the digest is the sum of one 64-bit term per key (two 32-bit lanes, each mod 2^32), not a hash of
+// the sorted listing, so a store can keep it current as single keys change (core/digest-cache.ts) instead of
+// re-reading the whole partition after every write. DESIGN.md's "sorted hash of (key, version) pairs" is the
+// same set, hashed in an order that does not matter.
+// Why not xxhash64 for the terms: every write computes two terms, and a trip into wasm plus BigInt arithmetic
+// cost more than the short string being hashed; the terms need to be well mixed, not cryptographic.
 import type { PartitionId } from "./ids.ts";
 import type { VersionStamp } from "./object-version.ts";
 import type { BlobStore, StoreFailure } from "./ports.ts";
@@ -17,9 +18,10 @@ export interface PartitionDigest {
   readonly count: number;
 }
 
-/** The digest before it is rendered: the sum of the terms, and how many keys contributed one. */
+/** The digest before it is rendered: the two lanes of the sum of the terms, and how many keys contributed one. */
 export interface DigestSum {
-  readonly sum: bigint;
+  readonly hi: number;
+  readonly lo: number;
   readonly count: number;
 }
 
@@ -31,43 +33,53 @@ export interface NewestVersion {
   readonly deleted: boolean;
 }
 
-const MOD_MASK = (1n << 64n) - 1n;
+export const emptyDigestSum: DigestSum = { hi: 0, lo: 0, count: 0 };
 
-export const emptyDigestSum: DigestSum = { sum: 0n, count: 0 };
-
-export function digestTerm(v: NewestVersion): bigint {
-  return xxhash64(`${v.bucket}\n${v.key}\n${v.stamp}\n${v.deleted ? 1 : 0}\n`);
+/** A key's term, as two 32-bit lanes (cyrb53-style multiply-xorshift over the UTF-16 code units). */
+function term(v: NewestVersion, sign: 1 | -1, into: { hi: number; lo: number }): void {
+  const text = `${v.bucket}\n${v.key}\n${v.stamp}\n${v.deleted ? 1 : 0}`;
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  into.hi = (into.hi + sign * (h1 >>> 0)) >>> 0;
+  into.lo = (into.lo + sign * (h2 >>> 0)) >>> 0;
 }
 
 /** The digest after one key's newest committed version went from `before` to `after` (null: none). */
 export function withKeyChanged(d: DigestSum, before: NewestVersion | null, after: NewestVersion | null): DigestSum {
   if (before !== null && after !== null && before.stamp === after.stamp && before.deleted === after.deleted) return d;
-  let sum = d.sum;
+  const lanes = { hi: d.hi, lo: d.lo };
   let count = d.count;
   if (before !== null) {
-    sum = (sum - digestTerm(before)) & MOD_MASK;
+    term(before, -1, lanes);
     count -= 1;
   }
   if (after !== null) {
-    sum = (sum + digestTerm(after)) & MOD_MASK;
+    term(after, 1, lanes);
     count += 1;
   }
-  return { sum, count };
+  return { hi: lanes.hi, lo: lanes.lo, count };
 }
 
 export function renderDigest(d: DigestSum): PartitionDigest {
-  return { hash: checksumHex(d.sum), count: d.count };
+  return { hash: d.hi.toString(16).padStart(8, "0") + d.lo.toString(16).padStart(8, "0"), count: d.count };
 }
 
 /** The digest of a partition, read afresh from a store, a page at a time. */
 export async function computeDigestSum<Body>(store: BlobStore<Body>, partition: PartitionId, pageSize: number): Promise<Result<DigestSum, StoreFailure>> {
-  let sum = 0n;
+  const lanes = { hi: 0, lo: 0 };
   let count = 0;
   // The listing is in (bucket, key, stamp) order: a key's versions are adjacent and its newest comes last.
   let group: NewestVersion | undefined;
   const close = (): void => {
     if (group === undefined) return;
-    sum = (sum + digestTerm(group)) & MOD_MASK;
+    term(group, 1, lanes);
     count += 1;
   };
   let cursor: { bucket: string; key: string; stamp: VersionStamp } | undefined;
@@ -84,5 +96,5 @@ export async function computeDigestSum<Body>(store: BlobStore<Body>, partition: 
     cursor = { bucket: last.bucket, key: last.key, stamp: last.stamp };
   }
   close();
-  return ok({ sum, count });
+  return ok({ hi: lanes.hi, lo: lanes.lo, count });
 }

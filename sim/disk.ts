@@ -45,6 +45,15 @@ export interface DiskObserver {
   removed(node: NodeId, version: ObjectVersion, cause: "logic" | "wipe"): void;
 }
 
+/**
+ * A stored version built field by field: headers reach the disk in many shapes (the coordinator's, repair's,
+ * read repair's), and spreading them was the costliest single step of a simulated write.
+ */
+function storedVersion(h: VersionHeader, etag: string, checksum: string, partition: PartitionId, committed: boolean, hintFor: NodeId | undefined): StoredVersion {
+  const v = { bucket: h.bucket, key: h.key, stamp: h.stamp, size: h.size, etag, checksum, contentType: h.contentType, userMeta: h.userMeta, deleted: h.deleted, partition, committed };
+  return hintFor === undefined ? v : { ...v, hintFor };
+}
+
 const keyOf = (bucket: string, key: string): string => `${bucket}\u0000${key}`;
 const idOf = (bucket: string, key: string, stamp: string): string => `${bucket}\u0000${key}\u0000${stamp}`;
 
@@ -152,7 +161,7 @@ export class SimDisk implements BlobStore<SimBody> {
   writePending(partition: PartitionId, header: VersionHeader, body: SimBody, hintFor: NodeId | undefined): Promise<Result<{ checksum: string; size: number }, StoreFailure>> {
     return this.operation(body.size, true, () => {
       if (this.usedBytes + body.size > this.capacityBytes) return err({ kind: "disk-full", detail: `${this.node} is full` });
-      const version: StoredVersion = { ...header, etag: "", checksum: body.contentHash, partition, committed: false, ...(hintFor !== undefined ? { hintFor } : {}) };
+      const version = storedVersion(header, "", body.contentHash, partition, false, hintFor);
       this.store(partition, version, body);
       return ok({ checksum: body.contentHash, size: body.size });
     });
@@ -164,7 +173,7 @@ export class SimDisk implements BlobStore<SimBody> {
       if (record === undefined) return err({ kind: "not-found", detail: `no pending ${version.key}@${version.stamp}` });
       if (record.version.committed) return ok(undefined);
       if (record.version.checksum !== version.checksum) return err({ kind: "corrupt", detail: `stored checksum ${record.version.checksum} != ${version.checksum}` });
-      record.version = { ...version, partition, committed: true, ...(hintFor !== undefined ? { hintFor } : {}) };
+      record.version = storedVersion(version, version.etag, version.checksum, partition, true, hintFor);
       this.sortedInsert(record);
       this.observer?.committed(this.node, record.version);
       return ok(undefined);
@@ -176,7 +185,7 @@ export class SimDisk implements BlobStore<SimBody> {
       // Write to a temporary file and rename over: a copy already here (even a corrupt one) is replaced.
       const existing = this.byKey.get(keyOf(version.bucket, version.key))?.get(version.stamp);
       if (this.usedBytes + body.size - (existing?.body.size ?? 0) > this.capacityBytes) return err({ kind: "disk-full", detail: `${this.node} is full` });
-      const stored: StoredVersion = { ...version, partition, committed: true, ...(hintFor !== undefined ? { hintFor } : {}) };
+      const stored = storedVersion(version, version.etag, version.checksum, partition, true, hintFor);
       this.store(partition, stored, body);
       this.observer?.committed(this.node, stored);
       return ok(undefined);

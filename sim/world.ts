@@ -447,30 +447,23 @@ export class World {
 
   /** Minimum number of copies on up nodes of the newest acknowledged (or newer) version, over live keys. */
   minLiveReplicas(acked: Iterable<[string, { stamp: string; kind: string }]>): number {
+    const up = new Set<NodeId>();
+    for (const [id, m] of this.members) if (m.process.up && !m.retired) up.add(id);
     let min = Infinity;
-    const upCache = new Map<NodeId, boolean>();
-    const isUp = (n: NodeId): boolean => {
-      let up = upCache.get(n);
-      if (up === undefined) {
-        const m = this.members.get(n);
-        up = m !== undefined && m.process.up && !m.retired;
-        upCache.set(n, up);
-      }
-      return up;
-    };
     for (const [key, a] of acked) {
       if (a.kind !== "put") continue;
       let best = 0;
       const stamps = this.census.copies.get(key);
-      if (stamps) {
+      if (stamps !== undefined) {
         for (const [stamp, holders] of stamps) {
-          if (stamp < a.stamp) continue;
+          if (stamp < a.stamp || holders.size <= best) continue;
           let live = 0;
-          for (const h of holders) if (isUp(h)) live += 1;
+          for (const h of holders) if (up.has(h)) live += 1;
           if (live > best) best = live;
         }
       }
       if (best < min) min = best;
+      if (min === 0) break; // it can go no lower
     }
     return min === Infinity ? 0 : min;
   }

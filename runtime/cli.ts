@@ -3,15 +3,8 @@
 //   ringstore node     one storage node process
 //   ringstore router   one S3 router process
 //   ringstore cluster  operator actions on a running cluster: join, decommission, status
-import { Command, InvalidArgumentError } from "commander";
-
-function integer(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
-    return n;
-  };
-}
+import { Command } from "commander";
+import { integer } from "./cli-options.ts";
 
 const program = new Command("ringstore").description("A distributed, S3-compatible object store for video files.").showHelpAfterError();
 

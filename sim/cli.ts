@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { integer } from "../runtime/cli-options.ts";
 import type { PlantedBugs } from "../core/planted-bugs.ts";
 import { plantedBugNames } from "../core/planted-bugs.ts";
 import { type LogicName, loadLogic, loadScenario } from "./load-scenario.ts";
@@ -35,15 +36,6 @@ export interface CliOptions {
 export const seedCountMax = 10_000_000;
 /** Each worker is a Node process; more than this is a typo, not a machine. */
 export const workerCountMax = 1_024;
-
-/** An option parser for an integer in min..max; a usage error (exit status 2) otherwise. */
-export function integer(name: string, min: number, max: number): (value: string) => number {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
-    return n;
-  };
-}
 
 /** `--seeds`: a range `A..B`, a count `N` (seeds 1..N), or a list `1,2,3`. */
 export function parseSeeds(text: string): number[] {

@@ -6,7 +6,8 @@
 
 import { readdirSync } from "node:fs";
 import { InvalidArgumentError } from "commander";
-import { exitStatusOfUsageError, integer, profileOption, reportDirOption, seedCountMax, usageProgram, workersOption } from "./cli.ts";
+import { integer } from "../runtime/cli-options.ts";
+import { exitStatusOfUsageError, profileOption, reportDirOption, seedCountMax, usageProgram, workersOption } from "./cli.ts";
 import { loadScenario } from "./load-scenario.ts";
 import { runPool } from "./pool.ts";
 import { replayCommand, writeReport } from "./report.ts";

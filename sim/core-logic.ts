@@ -20,6 +20,7 @@ import { repairSettings } from "../core/settings.ts";
 import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../core/storage-node.ts";
 import type { ClusterMap } from "../core/cluster-map.ts";
 import type { SimBody } from "./body.ts";
+import type { ScrubCursor } from "./disk.ts";
 import { mapFetcher, simEmptyBody, startCoreRouter, verifySimBody } from "./core-router.ts";
 import type { Logic, NodeContext, NodeInstance } from "./logic.ts";
 
@@ -147,18 +148,19 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
 
   /**
    * The scrubber: every pass, first replace the copies that reads found corrupt (storage-node onCorrupt), then
-   * re-read a bounded number of stored bodies, in stored order, and replace the corrupt ones.
+   * re-read a bounded number of stored bodies, in (partition, key) order from where the last pass stopped,
+   * and replace the corrupt ones.
    */
   const scrubLoop = async (): Promise<void> => {
-    let cursor = 0;
+    let cursor: ScrubCursor | undefined;
     for (;;) {
       await ctx.process.sleep(ctx.timing.scrubIntervalMs);
       while (corruptQueue.length > 0) {
         const { partition, version } = corruptQueue.shift()!;
         await repairCorruptCopy(repairCtx, partition, version);
       }
-      const batch = ctx.disk.liveCommittedSlice(cursor, SCRUB_BODIES_PER_PASS);
-      cursor = batch.nextCursor;
+      const batch = ctx.disk.scrubSlice(cursor, SCRUB_BODIES_PER_PASS);
+      cursor = batch.next;
       const reads = await ctx.disk.readBodies(batch.versions);
       if (!reads.ok) continue;
       for (const [i, read] of reads.value.entries()) {

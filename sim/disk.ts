@@ -38,6 +38,12 @@ interface Record {
   body: SimBody;
 }
 
+/** Where the scrubber's walk stands: after record `afterId` of `partition`. */
+export interface ScrubCursor {
+  readonly partition: number;
+  readonly afterId: string;
+}
+
 /** Observer of durable copies, for the oracle's replica counts. */
 export interface DiskObserver {
   committed(node: NodeId, version: ObjectVersion): void;
@@ -89,21 +95,28 @@ export class SimDisk implements BlobStore<SimBody> {
     for (const versions of this.byKey.values()) for (const record of versions.values()) yield record;
   }
 
-  /** Up to `count` live committed versions from position `cursor` of the stored order; nextCursor 0 at the end. */
-  liveCommittedSlice(cursor: number, count: number): { versions: StoredVersion[]; nextCursor: number } {
+  /**
+   * Up to `count` live committed versions after `cursor`, in (partition, bucket, key, stamp) order: the
+   * scrubber's walk over the disk. `next` is undefined once the walk has reached the end (it starts over).
+   * A cursor names a place, not a position, so writes and drops between two slices neither skip nor repeat
+   * the versions around it; each slice costs a binary search, not a walk from the start.
+   */
+  scrubSlice(cursor: ScrubCursor | undefined, count: number): { versions: StoredVersion[]; next: ScrubCursor | undefined } {
     const versions: StoredVersion[] = [];
-    let position = 0;
-    for (const keyVersions of this.byKey.values()) {
-      for (const r of keyVersions.values()) {
-        if (!r.version.committed || r.version.deleted) continue;
-        if (position >= cursor) {
-          versions.push(r.version);
-          if (versions.length >= count) return { versions, nextCursor: position + 1 };
-        }
-        position += 1;
+    const partitions = [...this.byPartition.keys()].sort((a, b) => a - b);
+    for (const partition of partitions) {
+      if (cursor !== undefined && partition < cursor.partition) continue;
+      const sorted = this.sortedPartition(partition);
+      let i = cursor !== undefined && partition === cursor.partition ? SimDisk.lowerBound(sorted, cursor.afterId) : 0;
+      if (i < sorted.length && cursor !== undefined && partition === cursor.partition && sorted[i]!.id === cursor.afterId) i += 1;
+      for (; i < sorted.length; i++) {
+        const r = sorted[i]!;
+        if (r.version.deleted) continue;
+        versions.push(r.version);
+        if (versions.length >= count) return { versions, next: { partition, afterId: r.id } };
       }
     }
-    return { versions, nextCursor: 0 };
+    return { versions, next: undefined };
   }
 
   /** Committed copies of one key, with their bodies (the census of one key, without listing the disk). */

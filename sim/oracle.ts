@@ -191,6 +191,13 @@ export class Oracle {
     return destroyed !== undefined && destroyed >= stamp;
   }
 
+  /** Calls visit with each key's newest acknowledged write, in first-write order. */
+  forEachAcked(visit: (key: string, acked: Acked) => void): void {
+    this.keys.forEach((h, key) => {
+      if (h.ackedMax !== undefined) visit(key, h.ackedMax);
+    });
+  }
+
   /** Keys with their newest acknowledged write, in first-write order. */
   *ackedKeys(): Generator<[string, Acked]> {
     for (const [key, h] of this.keys) if (h.ackedMax !== undefined) yield [key, h.ackedMax];

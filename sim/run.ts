@@ -129,7 +129,7 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
     let faultSeen = -1;
     const allKeys = (): string[] => Array.from({ length: oracle.keyCount() }, (_, i) => workload.keyName(i));
     const sample = (): void => {
-      series.push({ atMs: loop.nowMs, minReplicas: world.minLiveReplicas(oracle.ackedKeys()) });
+      series.push({ atMs: loop.nowMs, minReplicas: world.minLiveReplicas((visit) => oracle.forEachAcked(visit)) });
       if (world.lastFaultMs !== faultSeen) {
         faultSeen = world.lastFaultMs;
         fullSinceFaultMs = null;

@@ -445,26 +445,29 @@ export class World {
     return problems;
   }
 
-  /** Minimum number of copies on up nodes of the newest acknowledged (or newer) version, over live keys. */
-  minLiveReplicas(acked: Iterable<[string, { stamp: string; kind: string }]>): number {
+  /**
+   * Minimum number of copies on up nodes of the newest acknowledged (or newer) version, over live keys.
+   * Sampled every few simulated seconds over every key, so written with forEach: no iterator or entry
+   * array per key and stamp.
+   */
+  minLiveReplicas(forEachAcked: (visit: (key: string, acked: { stamp: string; kind: string }) => void) => void): number {
     const up = new Set<NodeId>();
     for (const [id, m] of this.members) if (m.process.up && !m.retired) up.add(id);
+    const copies = this.census.copies;
     let min = Infinity;
-    for (const [key, a] of acked) {
-      if (a.kind !== "put") continue;
+    forEachAcked((key, acked) => {
+      if (min === 0 || acked.kind !== "put") return; // min can go no lower than 0
       let best = 0;
-      const stamps = this.census.copies.get(key);
-      if (stamps !== undefined) {
-        for (const [stamp, holders] of stamps) {
-          if (stamp < a.stamp || holders.size <= best) continue;
-          let live = 0;
-          for (const h of holders) if (up.has(h)) live += 1;
-          if (live > best) best = live;
-        }
-      }
+      copies.get(key)?.forEach((holders, stamp) => {
+        if (stamp < acked.stamp || holders.size <= best) return;
+        let live = 0;
+        holders.forEach((h) => {
+          if (up.has(h)) live += 1;
+        });
+        if (live > best) best = live;
+      });
       if (best < min) min = best;
-      if (min === 0) break; // it can go no lower
-    }
+    });
     return min === Infinity ? 0 : min;
   }
 

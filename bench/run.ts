@@ -2,6 +2,7 @@
 const benches: Record<string, () => Promise<void>> = {
   ring: async () => (await import("./ring.ts")).main(),
   s3: async () => (await import("./s3.ts")).main(),
+  sim: async () => (await import("./sim.ts")).main(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -1,13 +1,16 @@
 // The digest of a partition that repair compares between replicas: which keys the partition holds and the
 // newest committed version of each (tombstones included).
 // Guarantees: two stores whose partitions hold the same newest committed (bucket, key, stamp, deleted) per
-// key give the same digest; any difference changes it except with probability about 2^-64.
+// key give the same digest; a difference goes unseen only if two 64-bit sums of well-mixed terms collide
+// (odds of the order of 2^-64 per comparison).
 // Why a sum: the digest is the sum of one 64-bit term per key (two 32-bit lanes, each mod 2^32), not a hash of
 // the sorted listing, so a store can keep it current as single keys change (core/digest-cache.ts) instead of
 // re-reading the whole partition after every write. DESIGN.md's "sorted hash of (key, version) pairs" is the
 // same set, hashed in an order that does not matter.
 // Why not xxhash64 for the terms: every write computes two terms, and a trip into wasm plus BigInt arithmetic
 // cost more than the short string being hashed; the terms need to be well mixed, not cryptographic.
+// A node running an older release computes other digests: during a rolling upgrade its partitions are
+// compared entry by entry (more work, the same result).
 import type { PartitionId } from "./ids.ts";
 import type { VersionStamp } from "./object-version.ts";
 import type { BlobStore, StoreFailure } from "./ports.ts";

@@ -169,7 +169,12 @@ async function head<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"head", Bo
 async function get<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"get", Body>): Promise<HandlerResult<Body, "get">> {
   const read = await ctx.store.readBody(r.bucket, r.key, r.stamp, r.range);
   if (!read.ok) {
-    if (read.error.kind === "corrupt") ctx.log.error("node.corrupt-copy", { node: ctx.self, partition: r.partition, bucket: r.bucket, key: r.key, stamp: r.stamp, detail: read.error.detail });
+    if (read.error.kind === "corrupt") {
+      ctx.log.error("node.corrupt-copy", { node: ctx.self, partition: r.partition, bucket: r.bucket, key: r.key, stamp: r.stamp, detail: read.error.detail });
+      // The store found the bytes bad before sending any: replace the copy, as when the node's own check fails.
+      const found = await ctx.store.headCommitted(r.bucket, r.key);
+      if (found.ok && found.value?.stamp === r.stamp) ctx.onCorrupt?.(r.partition, toObjectVersion(found.value), read.error.detail);
+    }
     return storeErr(read.error);
   }
   const stored = read.value.version;

@@ -149,7 +149,8 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
   /**
    * The scrubber: every pass, first replace the copies that reads found corrupt (storage-node onCorrupt), then
    * re-read a bounded number of stored bodies, in (partition, key) order from where the last pass stopped,
-   * and replace the corrupt ones.
+   * and replace the corrupt ones. It walks in the order of the runtime's scrubber (core/scrub.ts scrubStep),
+   * but reads a pass's bodies in one disk operation, one event, where scrubStep reads them one by one.
    */
   const scrubLoop = async (): Promise<void> => {
     let cursor: ScrubCursor | undefined;

@@ -24,7 +24,9 @@ import { watchForStalls } from "../stall-watch.ts";
 import { emptyBody } from "../empty-body.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { startReplicaServer } from "../transport/http-server.ts";
-import { FsBlobStore } from "./fs-blob-store.ts";
+import { CorruptBlobError, FsBlobStore } from "./fs-blob-store.ts";
+import { type ScrubCursor, scrubStep } from "../../core/scrub.ts";
+import { type Result, err, ok } from "../../core/result.ts";
 import { DigestCachingStore } from "../../core/digest-cache.ts";
 
 export interface NodeOptions {
@@ -43,6 +45,24 @@ const REPAIR_IDLE_INTERVAL_MS = Number(process.env.RINGSTORE_REPAIR_INTERVAL_MS 
 /** Partitions visited per round: small rounds keep the event loop responsive to client requests. */
 const REPAIR_PARTITIONS_PER_ROUND = 64;
 const CORRUPT_QUEUE_MAX = 1000;
+/**
+ * The scrubber re-reads stored bodies at this many bytes per second at most (the store checks every block's
+ * checksum as it streams), and rests this long after each walk over the whole disk.
+ */
+const SCRUB_BYTES_PER_SECOND = Number(process.env.RINGSTORE_SCRUB_BYTES_PER_SECOND ?? 32 * 1024 * 1024);
+const SCRUB_PASS_PAUSE_MS = Number(process.env.RINGSTORE_SCRUB_PASS_PAUSE_MS ?? 6 * 60 * 60_000);
+const SCRUB_STEP_LIMITS = { versionsMax: 64, bytesMax: 64 * 1024 * 1024 };
+
+/** Reads a stored body to its end: the store's own block checks fail the stream on bytes that do not match. */
+async function checkStoredBody(body: Readable): Promise<Result<true, string>> {
+  try {
+    for await (const _chunk of body);
+    return ok(true);
+  } catch (error) {
+    if (error instanceof CorruptBlobError) return err(error.message);
+    throw error;
+  }
+}
 
 export async function runNode(options: NodeOptions): Promise<void> {
   const self = nodeId(options.id);
@@ -175,6 +195,43 @@ export async function runNode(options: NodeOptions): Promise<void> {
     }
   };
   void repairLoop();
+
+  // The scrubber: walks the disk a step at a time at a bounded rate and queues corrupt copies for the repair
+  // loop, which replaces them from a good replica (core/scrub.ts, core/repair.ts repairCorruptCopy).
+  const scrubLoop = async () => {
+    await new Promise((done) => setTimeout(done, runtimeFailureDetectorSettings.heartbeatIntervalMs * 2));
+    let cursor: ScrubCursor | undefined;
+    let passStarted = Date.now();
+    let passChecked = 0;
+    while (!stopping) {
+      const started = Date.now();
+      let pauseMs = 10_000;
+      try {
+        const step = await scrubStep({ store: fsStore, checkBody: checkStoredBody }, cursor, SCRUB_STEP_LIMITS);
+        if (!step.ok) log.error("scrub.step-failed", { failure: step.error });
+        else {
+          for (const c of step.value.corrupt) {
+            log.warn("scrub.corrupt-copy", { partition: c.partition, bucket: c.version.bucket, key: c.version.key, stamp: c.version.stamp, detail: c.detail });
+            if (corruptQueue.length < CORRUPT_QUEUE_MAX) corruptQueue.push({ partition: c.partition, version: c.version });
+          }
+          passChecked += step.value.checked;
+          cursor = step.value.next;
+          // Spread the reads: a step that read B bytes is followed by a pause that keeps to the rate.
+          pauseMs = Math.max(10, (step.value.bytes / SCRUB_BYTES_PER_SECOND) * 1000 - (Date.now() - started));
+          if (cursor === undefined) {
+            log.info("scrub.pass-done", { versions: passChecked, ms: Date.now() - passStarted });
+            pauseMs = Math.max(pauseMs, SCRUB_PASS_PAUSE_MS);
+            passStarted = Date.now() + pauseMs;
+            passChecked = 0;
+          }
+        }
+      } catch (error) {
+        log.error("scrub.step-failed", { cause: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      }
+      await new Promise((done) => setTimeout(done, pauseMs));
+    }
+  };
+  void scrubLoop();
   log.info("node.started", { port: server.port, epoch: membership.epoch, start, behindPartitions: catchUp.behindPartitions().length });
 
   const shutdown = async (signal: string) => {

@@ -7,6 +7,9 @@ import { primariesOf } from "../../core/placement.ts";
 import { type Fault, TestCluster, bodyOf, stampFor, versionOf } from "./support/cluster.ts";
 import type { MemBody } from "./support/memory-store.ts";
 
+// Searches that must find a failing case (a planted bug, finding F1) start from a fixed seed, so that they
+// find it on every run rather than on most.
+const SEARCH_SEED = 20261125;
 const RUNS = 200;
 
 function write(cluster: TestCluster, deps: ReturnType<TestCluster["coordinator"]>, key: string, content: string): Promise<WriteOutcome> {
@@ -64,7 +67,7 @@ describe("coordinator write path", () => {
   it("with the planted bug ackAtWMinusOne, some acknowledged write sits on fewer than W replicas", async () => {
     const found = await fc.check(
       fc.asyncProperty(scenario, async (s) => ackedWritesAreOnW(s, { ackAtWMinusOne: true })),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEARCH_SEED },
     );
     expect(found.failed).toBe(true);
   });
@@ -294,9 +297,10 @@ describe("coordinator read path", () => {
   });
 
   it("with sloppy quorums, such a partition can hide an acknowledged write from a read (the simulator's finding F1)", async () => {
+    // More runs than the other searches: with 200 random ones, 1 run in about 6 found no such partition.
     const found = await fc.check(
       fc.asyncProperty(partitioned, async (p) => readSeesWriteAcrossPartition(p, true)),
-      { numRuns: RUNS },
+      { numRuns: 1_000, seed: SEARCH_SEED },
     );
     expect(found.failed).toBe(true);
   });
@@ -359,7 +363,7 @@ describe("coordinator body path", () => {
   it("with the planted bug skipReadChecksum, corrupt bytes can reach the client", async () => {
     const found = await fc.check(
       fc.asyncProperty(corruption, async (c) => (await readBack(c, { skipReadChecksum: true })).clean),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEARCH_SEED },
     );
     expect(found.failed).toBe(true);
   });

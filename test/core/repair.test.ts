@@ -8,6 +8,9 @@ import type { RepairSettings } from "../../core/settings.ts";
 import { TestCluster, bodyOf, stampFor, versionOf } from "./support/cluster.ts";
 import type { MemBody } from "./support/memory-store.ts";
 
+// Searches that must find a planted bug's failing case start from a fixed seed, so that they
+// find it on every run rather than on most.
+const SEARCH_SEED = 20261125;
 const RUNS = 200;
 const KEYS = ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"];
 
@@ -133,7 +136,7 @@ describe("repair", () => {
   it("with the planted bug dropHandoffBeforeConfirm, a handoff copy goes before every primary has it", async () => {
     const found = await fc.check(
       fc.asyncProperty(scatter, fc.array(fc.nat(5), { minLength: 1, maxLength: 2 }), async (s, crashes) => handoffDropsAreConfirmed(s, crashes, { dropHandoffBeforeConfirm: true })),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEARCH_SEED },
     );
     expect(found.failed).toBe(true);
   });
@@ -274,7 +277,7 @@ describe("repair", () => {
   it("with the planted bug forgetTombstones, a deleted key can come back", async () => {
     const found = await fc.check(
       fc.asyncProperty(fc.nat(), async (keyIndex) => !(await deleteWhileOneReplicaDown(keyIndex, { forgetTombstones: true })).resurrected),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEARCH_SEED },
     );
     expect(found.failed).toBe(true);
   });

@@ -45,6 +45,11 @@ export interface FsBlobStoreOptions {
   readonly blockBytes?: number;
   /** Bodies larger than this are refused. */
   readonly objectBytesMax?: number;
+  /**
+   * Told of a copy whose bytes failed their check after its body began to stream (readBody answers "corrupt"
+   * itself when the first block fails), so that the node can have it replaced.
+   */
+  readonly onCorruptWhileStreaming?: (version: StoredVersion, detail: string) => void;
 }
 
 /** The error a body stream is destroyed with when a block fails its checksum. */
@@ -73,6 +78,7 @@ export class FsBlobStore implements BlobStore<Readable> {
   private readonly log: Log;
   private readonly blockBytes: number;
   private readonly objectBytesMax: number;
+  private readonly onCorruptWhileStreaming: FsBlobStoreOptions["onCorruptWhileStreaming"];
   /** Blob paths being written now: a second write of the same version waits for none, it fails. */
   private readonly writesInFlight = new Set<string>();
 
@@ -86,6 +92,7 @@ export class FsBlobStore implements BlobStore<Readable> {
     this.log = options.log;
     this.blockBytes = options.blockBytes ?? BLOCK_BYTES_DEFAULT;
     this.objectBytesMax = options.objectBytesMax ?? OBJECT_BYTES_MAX_DEFAULT;
+    this.onCorruptWhileStreaming = options.onCorruptWhileStreaming;
     assert(Number.isInteger(this.blockBytes) && this.blockBytes >= 4096 && this.blockBytes <= 64 * 1024 * 1024, `blockBytes ${this.blockBytes} outside 4 KiB..64 MiB`);
   }
 
@@ -328,7 +335,10 @@ export class FsBlobStore implements BlobStore<Readable> {
       if (isCode(error, "ENOENT")) return err(this.corrupt(what, "blob file missing"));
       return err(this.failureOf(error, "read", what));
     }
-    const reader = new VerifiedBlockReader(handle, row, start, endInclusive, this.log);
+    const reader = new VerifiedBlockReader(handle, row, start, endInclusive, (detail) => {
+      this.log.error("store.blob-corrupt", { bucket: row.bucket, key: row.key, stamp: row.stamp, detail });
+      this.onCorruptWhileStreaming?.(version, detail);
+    });
     const first = await reader.prepareFirstBlock();
     if (!first.ok) {
       await handle.close().catch(() => {});
@@ -568,7 +578,7 @@ class VerifiedBlockReader extends Readable {
     private readonly row: IndexedVersion,
     private readonly start: number,
     private readonly endInclusive: number,
-    private readonly log: Log,
+    private readonly reportCorrupt: (detail: string) => void,
   ) {
     super({ highWaterMark: 2 * row.blockBytes });
     this.nextBlock = Math.floor(start / row.blockBytes);
@@ -606,9 +616,7 @@ class VerifiedBlockReader extends Readable {
         if (this.nextBlock > this.lastBlock) this.push(null);
       },
       (error: Error) => {
-        if (error instanceof CorruptBlobError) {
-          this.log.error("store.blob-corrupt", { bucket: this.row.bucket, key: this.row.key, stamp: this.row.stamp, detail: error.message });
-        }
+        if (error instanceof CorruptBlobError) this.reportCorrupt(error.message);
         this.destroy(error);
       },
     );

@@ -15,7 +15,7 @@ import type { ObjectVersion } from "../../core/object-version.ts";
 import type { PartitionId } from "../../core/ids.ts";
 import { RepairState, repairCorruptCopy, runRepairRound, type RepairContext } from "../../core/repair.ts";
 import { repairSettings } from "../../core/settings.ts";
-import { type StorageNodeContext, handleReplicaRequest, heartbeatReport } from "../../core/storage-node.ts";
+import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../../core/storage-node.ts";
 import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
 import { startHeartbeats } from "../heartbeats.ts";
 import { createLog } from "../log.ts";
@@ -77,7 +77,15 @@ export async function runNode(options: NodeOptions): Promise<void> {
   // disk: the launcher's restart command never says --new-cluster) starts behind with nothing to vouch for.
   const markerPath = join(options.dataDir, "node.json");
   const start: NodeStart = existsSync(markerPath) ? "restart-with-data" : options.newCluster && membership.epoch === 1 ? "new-cluster" : "empty";
-  const fsStore = await FsBlobStore.open({ dataDir: options.dataDir, log });
+  // Copies found corrupt (by a read, by the store while streaming, by the scrubber), replaced by the repair
+  // loop; a copy already queued is not queued twice.
+  const corruptQueue: { partition: PartitionId; version: ObjectVersion }[] = [];
+  const queueCorrupt = (partition: PartitionId, version: ObjectVersion): void => {
+    if (corruptQueue.length >= CORRUPT_QUEUE_MAX) return;
+    if (corruptQueue.some((q) => q.version.bucket === version.bucket && q.version.key === version.key && q.version.stamp === version.stamp)) return;
+    corruptQueue.push({ partition, version });
+  };
+  const fsStore = await FsBlobStore.open({ dataDir: options.dataDir, log, onCorruptWhileStreaming: (version) => queueCorrupt(version.partition, toObjectVersion(version)) });
   const store = new DigestCachingStore(fsStore, membership.map.partitionBits);
   writeFileAtomic(markerPath, `${JSON.stringify({ id: self, firstStartEpoch: membership.epoch })}\n`);
   const catchUp = new CatchUpState(self, membership.view, start);
@@ -99,7 +107,6 @@ export async function runNode(options: NodeOptions): Promise<void> {
       foreign.forget();
     }
   };
-  const corruptQueue: { partition: PartitionId; version: ObjectVersion }[] = [];
   const context: StorageNodeContext<Readable> = {
     self,
     store,
@@ -113,7 +120,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
       // A newer map is fetched by our own heartbeat loop, which sees the same epoch on its next beat.
     },
     onCorrupt: (partition, version) => {
-      if (corruptQueue.length < CORRUPT_QUEUE_MAX) corruptQueue.push({ partition, version });
+      queueCorrupt(partition, version);
     },
     installMap: (map) => {
       const adopted = membership.adopt(map);
@@ -212,7 +219,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
         else {
           for (const c of step.value.corrupt) {
             log.warn("scrub.corrupt-copy", { partition: c.partition, bucket: c.version.bucket, key: c.version.key, stamp: c.version.stamp, detail: c.detail });
-            if (corruptQueue.length < CORRUPT_QUEUE_MAX) corruptQueue.push({ partition: c.partition, version: c.version });
+            queueCorrupt(c.partition, c.version);
           }
           passChecked += step.value.checked;
           cursor = step.value.next;

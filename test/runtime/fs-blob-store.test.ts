@@ -140,9 +140,10 @@ describe("FsBlobStore", () => {
     });
   });
 
-  it("destroys the body with CorruptBlobError before any byte of a bad later block leaves", async () => {
+  it("destroys the body with CorruptBlobError before any byte of a bad later block leaves, and reports the copy for repair", async () => {
     await withTempDir(async (dir) => {
-      const { store } = await openStore(dir);
+      const reported: string[] = [];
+      const store = await FsBlobStore.open({ dataDir: dir, log: recordingLog(), onCorruptWhileStreaming: (v, detail) => reported.push(`${v.key}@${v.stamp} p${v.partition}: ${detail}`) });
       try {
         const bytes = bytesOf(4 * MiB);
         const { header } = await putCommitted(store, "videos", "flip-third.mp4", bytes);
@@ -160,6 +161,7 @@ describe("FsBlobStore", () => {
         })();
         expect(failure).toBeInstanceOf(CorruptBlobError);
         expect(received).toBe(2 * MiB); // blocks 0 and 1, not one byte of block 2
+        expect(reported).toEqual([`flip-third.mp4@${header.stamp} p${partition7}: ${(failure as Error).message}`]);
       } finally {
         await store.close();
       }

@@ -107,9 +107,7 @@ export class SimDisk implements BlobStore<SimBody> {
     for (const partition of partitions) {
       if (cursor !== undefined && partition < cursor.partition) continue;
       const sorted = this.sortedPartition(partition);
-      let i = cursor !== undefined && partition === cursor.partition ? SimDisk.lowerBound(sorted, cursor.afterId) : 0;
-      if (i < sorted.length && cursor !== undefined && partition === cursor.partition && sorted[i]!.id === cursor.afterId) i += 1;
-      for (; i < sorted.length; i++) {
+      for (let i = cursor !== undefined && partition === cursor.partition ? SimDisk.firstAfter(sorted, cursor.afterId) : 0; i < sorted.length; i++) {
         const r = sorted[i]!;
         if (r.version.deleted) continue;
         versions.push(r.version);
@@ -253,18 +251,7 @@ export class SimDisk implements BlobStore<SimBody> {
     assert(limit > 0, "listPartition limit must be positive");
     return this.indexRead(() => {
       const sorted = this.sortedPartition(partition);
-      let start = 0;
-      if (after !== undefined) {
-        const cursor = idOf(after.bucket, after.key, after.stamp);
-        let lo = 0;
-        let hi = sorted.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (sorted[mid]!.id <= cursor) lo = mid + 1;
-          else hi = mid;
-        }
-        start = lo;
-      }
+      const start = after === undefined ? 0 : SimDisk.firstAfter(sorted, idOf(after.bucket, after.key, after.stamp));
       return ok(sorted.slice(start, start + limit).map((r) => r.version));
     });
   }
@@ -323,6 +310,12 @@ export class SimDisk implements BlobStore<SimBody> {
       else hi = mid;
     }
     return lo;
+  }
+
+  /** Position of the first record with id > `id` (ids in a sorted partition are unique). */
+  private static firstAfter(sorted: readonly Record[], id: string): number {
+    const at = SimDisk.lowerBound(sorted, id);
+    return at < sorted.length && sorted[at]!.id === id ? at + 1 : at;
   }
 
   // The sorted listing of a partition is kept up to date in place once built: a commit or a drop costs one

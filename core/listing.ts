@@ -1,10 +1,12 @@
-// Merging the per-node pages of a bucket listing into one page (DESIGN.md, "Listing").
-// Guarantees: the merged page holds, for every key up to its cut, the newest version any answering node
+// A bucket listing (DESIGN.md, "Listing"): merging the per-node pages into one, deciding whether enough
+// nodes answered, and cutting one S3 page (keys and folded common prefixes) from the merged stream.
+// Guarantees of mergeListingPages: the merged page holds, for every key up to its cut, the newest version any answering node
 // reported (tombstones included, for the caller to hide), in key order, at most `limit` keys; it is cut
 // at the smallest last key of any node page that was full, so no key below the cut can be missing from
 // a node that stopped early. `truncated` is true exactly when some node may hold keys after the cut.
 // Assumes: each node page is sorted by key, holds the newest version per key that node has, and reports
 // `done` when it holds no key after its last one.
+import { assert } from "./assert.ts";
 import { compareKeys } from "./key-order.ts";
 import type { ObjectVersion } from "./object-version.ts";
 
@@ -37,4 +39,123 @@ export function mergeListingPages(pages: readonly NodePage[], limit: number): Me
   const versions = keys.slice(0, limit).map((k) => newest.get(k)!);
   const truncated = keys.length > limit || cut !== undefined;
   return { versions, truncated };
+}
+
+/**
+ * Whether the node pages that answered make a complete listing. An acknowledged object is on at least W
+ * nodes, so it is missing from the merge only when all W of them are missing: up to W−1 nodes may be
+ * missing. (N−W, the bound used before, is the same only for N=3, W=2; for N=5, W=2 it would accept a
+ * listing that misses acknowledged objects.)
+ */
+export function listingComplete(answered: number, asked: number, writeQuorum: number): boolean {
+  assert(answered >= 0 && answered <= asked, () => `answered ${answered} of ${asked}`);
+  return asked - answered <= Math.max(0, writeQuorum - 1);
+}
+
+// ---- one S3 page ----
+
+/** Where a page starts. "After a prefix" skips every key under it: S3's rule for a marker that is a common prefix. */
+export type ListCursor =
+  | { readonly kind: "start" }
+  | { readonly kind: "after-key"; readonly key: string }
+  | { readonly kind: "after-prefix"; readonly prefix: string };
+
+export type ListEntry = { readonly kind: "key"; readonly version: ObjectVersion } | { readonly kind: "prefix"; readonly prefix: string };
+
+export interface ListRequest {
+  readonly prefix: string;
+  /** Absent or empty: no folding. */
+  readonly delimiter?: string;
+  readonly start: ListCursor;
+  /** Keys plus common prefixes on the page, 1 to LIST_PAGE_KEYS_MAX. */
+  readonly maxKeys: number;
+}
+
+export interface ListResult {
+  readonly entries: readonly ListEntry[];
+  /** True exactly when an entry exists after the page's last one. */
+  readonly truncated: boolean;
+  /** Where the next page starts, when truncated. */
+  readonly next: ListCursor | undefined;
+}
+
+/** One merged page of newest versions (tombstones included) with keys after `after`, at most `limit` of them. */
+export type ListingFetch = (after: string, limit: number) => Promise<MergedPage>;
+
+export const LIST_PAGE_KEYS_MAX = 1000;
+
+/** The largest code point: a prefix followed by it sorts after every key under that prefix (but one that continues with it). */
+const AFTER_EVERYTHING = String.fromCodePoint(0x10ffff);
+
+/** The common prefix a key folds into under `delimiter`, if any. */
+export function foldedPrefix(key: string, prefix: string, delimiter: string | undefined): string | undefined {
+  if (!delimiter) return undefined;
+  const at = key.indexOf(delimiter, prefix.length);
+  return at < 0 ? undefined : key.slice(0, at + delimiter.length);
+}
+
+/**
+ * A cursor from a client's marker (v1 `marker`, v2 `start-after`, ListObjectVersions `key-marker`): a marker
+ * that is itself a common prefix of this listing skips everything under it, as S3 does, so that a client
+ * paging with NextMarker never sees the same prefix twice.
+ */
+export function cursorOfMarker(marker: string, prefix: string, delimiter: string | undefined): ListCursor {
+  if (marker === "") return { kind: "start" };
+  if (marker.startsWith(prefix) && foldedPrefix(marker, prefix, delimiter) === marker) return { kind: "after-prefix", prefix: marker };
+  return { kind: "after-key", key: marker };
+}
+
+function afterOf(cursor: ListCursor, prefix: string): string {
+  switch (cursor.kind) {
+    case "start":
+      return "";
+    case "after-key":
+      // A marker before the prefix starts at the prefix's first key (the nodes filter by prefix).
+      return compareKeys(cursor.key, prefix) < 0 ? "" : cursor.key;
+    case "after-prefix":
+      return cursor.prefix + AFTER_EVERYTHING;
+  }
+}
+
+/**
+ * Cuts one S3 page from the merged listing: keys in order, tombstones hidden, keys under a delimiter folded
+ * into their common prefix, which is skipped in one jump (a new fetch from past it) instead of key by key.
+ * Terminates: every fetch either ends the page or starts strictly after the previous one (asserted), and the
+ * `signal` stops it between fetches once the client is gone.
+ */
+export async function listPage(fetch: ListingFetch, request: ListRequest, signal?: AbortSignal): Promise<ListResult> {
+  assert(Number.isInteger(request.maxKeys) && request.maxKeys >= 1 && request.maxKeys <= LIST_PAGE_KEYS_MAX, () => `maxKeys ${request.maxKeys}`);
+  const entries: ListEntry[] = [];
+  let after = afterOf(request.start, request.prefix);
+  // A prefix already on the page or skipped by the cursor: keys that still fold into it (they continue with
+  // U+10FFFF, past the jump) are part of it, not new entries.
+  let foldedLast = request.start.kind === "after-prefix" ? request.start.prefix : undefined;
+  const cursorOf = (entry: ListEntry): ListCursor => (entry.kind === "key" ? { kind: "after-key", key: entry.version.key } : { kind: "after-prefix", prefix: entry.prefix });
+  for (;;) {
+    signal?.throwIfAborted();
+    const limit = Math.min(LIST_PAGE_KEYS_MAX, request.maxKeys - entries.length + 1);
+    const batch = await fetch(after, limit);
+    const fetchedAfter = after;
+    let jumped = false;
+    for (const v of batch.versions) {
+      if (compareKeys(v.key, after) <= 0) continue; // a node that does not honour `after`: never go back
+      after = v.key;
+      if (v.deleted) continue;
+      const folded = foldedPrefix(v.key, request.prefix, request.delimiter);
+      if (folded !== undefined && folded === foldedLast) continue;
+      if (entries.length === request.maxKeys) return { entries, truncated: true, next: cursorOf(entries[entries.length - 1]!) };
+      if (folded === undefined) {
+        entries.push({ kind: "key", version: v });
+        continue;
+      }
+      entries.push({ kind: "prefix", prefix: folded });
+      foldedLast = folded;
+      after = folded + AFTER_EVERYTHING;
+      jumped = true;
+      break;
+    }
+    if (!jumped && !batch.truncated) return { entries, truncated: false, next: undefined };
+    // The loop ends: each round moves `after` strictly forward through a finite key space.
+    assert(compareKeys(after, fetchedAfter) > 0, () => `listing made no progress past ${JSON.stringify(fetchedAfter)}`);
+  }
 }

@@ -13,7 +13,7 @@ import { S3Error, renderErrorXml, toS3Error } from "../s3/errors.ts";
 import { validateBucketName, validateObjectKey } from "../s3/names.ts";
 import { contentRange, contentRangeUnsatisfied, parseRange } from "../s3/range.ts";
 import { type SigV4Auth, hasAuthentication, verifySigV4 } from "../s3/sigv4.ts";
-import { renderListBuckets, renderListObjects } from "./listing.ts";
+import { OWNER, renderListBuckets, renderListObjectVersions, renderListObjects } from "./listing.ts";
 import type { BucketRegistry } from "./buckets.ts";
 import type { ObjectService } from "./object-service.ts";
 import { readPutBody, storedMetadataHeaders } from "./request-body.ts";
@@ -22,7 +22,8 @@ import { isManifestObject, logicalSize } from "./manifest.ts";
 import { Multipart, readSmallBody } from "./multipart.ts";
 import { copyObject, uploadPartCopy } from "./copy.ts";
 import { evaluateConditions } from "./conditions.ts";
-import { DELETE_OBJECTS_BYTES_MAX, parseDeleteObjects, renderDeleteResult } from "../s3/xml.ts";
+import { DELETE_OBJECTS_BYTES_MAX, parseDeleteObjects, parseOwnerOnlyAcl, renderDeleteResult, renderLocationConstraint, renderOwnerOnlyAcl, renderVersioningNeverEnabled } from "../s3/xml.ts";
+import { type OperationOf, refuseUnsupportedHeaders, resolveOperation } from "../s3/operations.ts";
 import { mapLimit } from "../../core/quorum.ts";
 import { type S3Target, parseTarget } from "./s3-request.ts";
 
@@ -42,9 +43,20 @@ export interface RouterAppDeps {
 export const REQUESTS_IN_FLIGHT_MAX_DEFAULT = 512;
 
 export const PUT_BYTES_MAX_DEFAULT = 5 * 1024 ** 3;
-const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
+/** The one region a ringstore cluster reports. */
+const REGION = "us-east-1";
 
-type S3Context = Koa.ParameterizedContext & { requestId: string };
+type S3Context = Koa.ParameterizedContext & { requestId: string; clientGone: AbortSignal };
+
+/** GetObject's `response-*` parameters and the response header each one overrides (S3 REST API). */
+const RESPONSE_OVERRIDES = [
+  ["response-content-type", "Content-Type"],
+  ["response-content-language", "Content-Language"],
+  ["response-expires", "Expires"],
+  ["response-cache-control", "Cache-Control"],
+  ["response-content-disposition", "Content-Disposition"],
+  ["response-content-encoding", "Content-Encoding"],
+] as const;
 
 interface Handlers extends RouterAppDeps {
   readonly multipart: Multipart;
@@ -59,6 +71,12 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
   app.use(async (ctx, next) => {
     const requestId = randomBytes(8).toString("hex").toUpperCase();
     (ctx as S3Context).requestId = requestId;
+    // The response closing before it finished means the client went away: work for it stops.
+    const clientGone = new AbortController();
+    (ctx as S3Context).clientGone = clientGone.signal;
+    ctx.res.once("close", () => {
+      if (!ctx.res.writableFinished) clientGone.abort(new Error("the client closed the connection"));
+    });
     ctx.set("x-amz-request-id", requestId);
     ctx.set("x-amz-id-2", requestId);
     ctx.set("Server", "ringstore");
@@ -122,66 +140,135 @@ async function authenticate(req: IncomingMessage, target: S3Target, lookupSecret
   return verified.value;
 }
 
+/** A request parsed once: the operation the table chose, what it names, and who signed it. */
+interface BucketRequest {
+  readonly bucket: string;
+  readonly query: URLSearchParams;
+  readonly auth: SigV4Auth;
+}
+interface ObjectRequest extends BucketRequest {
+  readonly key: string;
+}
+
+type Handler<R> = (ctx: S3Context, request: R, deps: Handlers) => Promise<void>;
+
+const BUCKET_HANDLERS: { readonly [N in OperationOf<"bucket">]: Handler<BucketRequest> } = {
+  CreateBucket: (ctx, r, deps) => createBucket(ctx, r.bucket, deps),
+  HeadBucket: async (ctx, r, deps) => {
+    await deps.buckets.require(r.bucket);
+    ctx.set("x-amz-bucket-region", REGION);
+    respondEmpty(ctx, 200);
+  },
+  DeleteBucket: async (ctx, r, deps) => {
+    await deps.buckets.remove(r.bucket);
+    respondEmpty(ctx, 204);
+  },
+  ListObjects: async (ctx, r, deps) => {
+    await deps.buckets.require(r.bucket);
+    await renderListObjects(ctx, r.bucket, r.query, deps.objects, signalOf(ctx));
+  },
+  ListObjectVersions: async (ctx, r, deps) => {
+    await deps.buckets.require(r.bucket);
+    await renderListObjectVersions(ctx, r.bucket, r.query, deps.objects, signalOf(ctx));
+  },
+  ListMultipartUploads: async (ctx, r, deps) => {
+    await deps.buckets.require(r.bucket);
+    await deps.multipart.listUploads(ctx, r.bucket, r.query);
+  },
+  GetBucketLocation: async (ctx, r, deps) => {
+    await deps.buckets.require(r.bucket);
+    respondXml(ctx, renderLocationConstraint(REGION));
+  },
+  GetBucketVersioning: async (ctx, r, deps) => {
+    await deps.buckets.require(r.bucket);
+    respondXml(ctx, renderVersioningNeverEnabled());
+  },
+  GetBucketAcl: async (ctx, r, deps) => {
+    await deps.buckets.require(r.bucket);
+    respondXml(ctx, renderOwnerOnlyAcl(OWNER));
+  },
+  PutBucketAcl: async (ctx, r, deps) => {
+    await deps.buckets.require(r.bucket);
+    await acceptOwnerOnlyAcl(ctx, r.auth);
+    respondEmpty(ctx, 200);
+  },
+  DeleteObjects: (ctx, r, deps) => deleteObjects(ctx, r.bucket, r.auth, deps),
+};
+
+const OBJECT_HANDLERS: { readonly [N in OperationOf<"object">]: Handler<ObjectRequest> } = {
+  PutObject: (ctx, r, deps) => {
+    if (ctx.get("x-amz-copy-source")) return copyObject(ctx, { bucket: r.bucket, key: r.key }, { ...deps, replacing: deps.multipart });
+    return putObject(ctx, r.bucket, r.key, r.auth, deps);
+  },
+  GetObject: (ctx, r, deps) => getObject(ctx, r.bucket, r.key, r.query, deps),
+  HeadObject: (ctx, r, deps) => getObject(ctx, r.bucket, r.key, r.query, deps),
+  DeleteObject: async (ctx, r, deps) => {
+    await deleteObject(r.bucket, r.key, deps);
+    respondEmpty(ctx, 204);
+  },
+  GetObjectAcl: async (ctx, r, deps) => {
+    await requireObject(r.bucket, r.key, deps);
+    respondXml(ctx, renderOwnerOnlyAcl(OWNER));
+  },
+  PutObjectAcl: async (ctx, r, deps) => {
+    await requireObject(r.bucket, r.key, deps);
+    await acceptOwnerOnlyAcl(ctx, r.auth);
+    respondEmpty(ctx, 200);
+  },
+  CreateMultipartUpload: (ctx, r, deps) => deps.multipart.create(ctx, r.bucket, r.key),
+  UploadPart: (ctx, r, deps) => {
+    const uploadId = r.query.get("uploadId")!;
+    const partNumber = r.query.get("partNumber") ?? "";
+    if (ctx.get("x-amz-copy-source")) return uploadPartCopy(ctx, { bucket: r.bucket, key: r.key, uploadId, partNumber }, deps);
+    return deps.multipart.uploadPart(ctx, r.bucket, r.key, uploadId, partNumber, r.auth);
+  },
+  CompleteMultipartUpload: (ctx, r, deps) => deps.multipart.complete(ctx, r.bucket, r.key, r.query.get("uploadId")!, r.auth),
+  AbortMultipartUpload: (ctx, r, deps) => deps.multipart.abort(ctx, r.bucket, r.key, r.query.get("uploadId")!),
+  ListParts: (ctx, r, deps) => deps.multipart.listParts(ctx, r.bucket, r.key, r.query.get("uploadId")!, r.query),
+};
+
 async function dispatch(ctx: S3Context, target: S3Target, auth: SigV4Auth, deps: Handlers): Promise<void> {
-  const method = ctx.method;
-  if (target.bucket === null) {
-    if (method === "GET") return listBuckets(ctx, deps);
-    throw new S3Error("MethodNotAllowed");
-  }
-  const bucketProblem = validateBucketName(target.bucket);
-  if (bucketProblem) throw bucketProblem.withResource(`/${target.bucket}`);
-  if (target.key === null) {
-    switch (method) {
-      case "PUT":
-        return createBucket(ctx, target.bucket, deps);
-      case "HEAD":
-        await deps.buckets.require(target.bucket);
-        ctx.set("x-amz-bucket-region", "us-east-1");
-        return respondEmpty(ctx, 200);
-      case "DELETE":
-        await deps.buckets.remove(target.bucket);
-        return respondEmpty(ctx, 204);
-      case "GET":
-        if (target.query.has("uploads")) {
-          await deps.buckets.require(target.bucket);
-          return deps.multipart.listUploads(ctx, target.bucket, target.query);
-        }
-        return getBucket(ctx, target, deps);
-      case "POST":
-        if (target.query.has("delete")) return deleteObjects(ctx, target.bucket, auth, deps);
-        throw new S3Error("NotImplemented", "POST object (browser form upload) is not implemented.");
-      default:
-        throw new S3Error("MethodNotAllowed");
-    }
-  }
-  const keyProblem = validateObjectKey(target.key);
+  const scope = target.bucket === null ? "service" : target.key === null ? "bucket" : "object";
+  // The table decides before anything is read or written: an operation it does not hold touches nothing.
+  const operation = resolveOperation(ctx.method, scope, target.query);
+  refuseUnsupportedHeaders(ctx.req.headers);
+  if (operation.scope === "service") return listBuckets(ctx, deps);
+  const bucket = target.bucket!;
+  const bucketProblem = validateBucketName(bucket);
+  if (bucketProblem) throw bucketProblem.withResource(`/${bucket}`);
+  if (operation.scope === "bucket") return BUCKET_HANDLERS[operation.name](ctx, { bucket, query: target.query, auth }, deps);
+  const key = target.key!;
+  const keyProblem = validateObjectKey(key);
   if (keyProblem) throw keyProblem;
-  const uploadId = target.query.get("uploadId");
-  await deps.buckets.require(target.bucket);
-  switch (method) {
-    case "PUT":
-      if (ctx.get("x-amz-copy-source")) {
-        if (uploadId !== null) return uploadPartCopy(ctx, { bucket: target.bucket, key: target.key, uploadId, partNumber: target.query.get("partNumber") ?? "" }, deps);
-        return copyObject(ctx, { bucket: target.bucket, key: target.key }, { ...deps, replacing: deps.multipart });
-      }
-      if (uploadId !== null) return deps.multipart.uploadPart(ctx, target.bucket, target.key, uploadId, target.query.get("partNumber") ?? "", auth);
-      return putObject(ctx, target.bucket, target.key, auth, deps);
-    case "GET":
-      if (uploadId !== null) return deps.multipart.listParts(ctx, target.bucket, target.key, uploadId, target.query);
-      return getObject(ctx, target.bucket, target.key, deps);
-    case "HEAD":
-      return getObject(ctx, target.bucket, target.key, deps);
-    case "DELETE":
-      if (uploadId !== null) return deps.multipart.abort(ctx, target.bucket, target.key, uploadId);
-      await deleteObject(target.bucket, target.key, deps);
-      return respondEmpty(ctx, 204);
-    case "POST":
-      if (target.query.has("uploads")) return deps.multipart.create(ctx, target.bucket, target.key);
-      if (uploadId !== null) return deps.multipart.complete(ctx, target.bucket, target.key, uploadId, auth);
-      throw new S3Error("MethodNotAllowed");
-    default:
-      throw new S3Error("MethodNotAllowed");
-  }
+  await deps.buckets.require(bucket);
+  return OBJECT_HANDLERS[operation.name](ctx, { bucket, key, query: target.query, auth }, deps);
+}
+
+/** Aborted once the client has gone away, so that work done for it stops (listings, reads, writes). */
+function signalOf(ctx: S3Context): AbortSignal {
+  return ctx.clientGone;
+}
+
+async function requireObject(bucket: string, key: string, deps: Handlers): Promise<ObjectVersion> {
+  const version = await deps.objects.head(bucket, key);
+  if (!version || version.deleted) throw new S3Error("NoSuchKey", undefined, { extra: { Key: key } });
+  return version;
+}
+
+/** Put*Acl: the canned `private` header, or a body granting only the owner FULL_CONTROL; nothing else exists. */
+async function acceptOwnerOnlyAcl(ctx: S3Context, auth: SigV4Auth): Promise<void> {
+  // x-amz-acl other than private was refused with the other unsupported headers.
+  const body = await readSmallBody(ctx.req, auth, 64 * 1024);
+  if (body.length === 0) return;
+  if (ctx.get("x-amz-acl")) throw new S3Error("InvalidRequest", "Specifying both Canned ACLs and Header Grants or an ACL body is not allowed");
+  const problem = parseOwnerOnlyAcl(body, OWNER.id);
+  if (problem) throw problem;
+}
+
+function respondXml(ctx: Koa.Context, xml: string): void {
+  ctx.status = 200;
+  ctx.type = "application/xml";
+  ctx.body = xml;
 }
 
 async function listBuckets(ctx: S3Context, deps: RouterAppDeps): Promise<void> {
@@ -199,23 +286,6 @@ async function createBucket(ctx: S3Context, bucket: string, deps: RouterAppDeps)
   respondEmpty(ctx, 200);
 }
 
-async function getBucket(ctx: S3Context, target: S3Target, deps: RouterAppDeps): Promise<void> {
-  const bucket = target.bucket!;
-  await deps.buckets.require(bucket);
-  const q = target.query;
-  if (q.has("location")) {
-    ctx.type = "application/xml";
-    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${S3_NAMESPACE}"></LocationConstraint>`;
-    return;
-  }
-  if (q.has("versioning")) {
-    ctx.type = "application/xml";
-    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<VersioningConfiguration xmlns="${S3_NAMESPACE}"/>`;
-    return;
-  }
-  await renderListObjects(ctx, bucket, q, deps.objects);
-}
-
 async function putObject(ctx: S3Context, bucket: string, key: string, auth: SigV4Auth, deps: Handlers): Promise<void> {
   const input = readPutBody(ctx.req, auth, { bucket, key, bytesMax: deps.putBytesMax ?? PUT_BYTES_MAX_DEFAULT });
   const previous = deps.multipart.previousVersion(bucket, key);
@@ -227,7 +297,7 @@ async function putObject(ctx: S3Context, bucket: string, key: string, auth: SigV
   respondEmpty(ctx, 200);
 }
 
-async function getObject(ctx: S3Context, bucket: string, key: string, deps: RouterAppDeps): Promise<void> {
+async function getObject(ctx: S3Context, bucket: string, key: string, query: URLSearchParams, deps: RouterAppDeps): Promise<void> {
   const version = await deps.objects.head(bucket, key);
   if (!version || version.deleted) throw new S3Error("NoSuchKey", undefined, { extra: { Key: key } });
   const size = logicalSize(version);
@@ -240,6 +310,10 @@ async function getObject(ctx: S3Context, bucket: string, key: string, deps: Rout
     return;
   }
   setObjectHeaders(ctx, version, { wholeObject: range.kind === "none", checksumMode: ctx.get("x-amz-checksum-mode").toUpperCase() === "ENABLED" });
+  for (const [parameter, header] of RESPONSE_OVERRIDES) {
+    const value = query.get(parameter);
+    if (value !== null) ctx.set(header, value);
+  }
   if (range.kind === "unsatisfiable") {
     ctx.set("Content-Range", contentRangeUnsatisfied(size));
     throw new S3Error("InvalidRange", undefined, { extra: { RangeRequested: ctx.get("range"), ActualObjectSize: String(size) } });

@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
 import { type CoordinatorDeps, deleteObject, describeFailures, openBody, readObject, writeVersion } from "../../core/coordinator.ts";
 import type { NodeId, PartitionId } from "../../core/ids.ts";
 import { partitionOf } from "../../core/placement.ts";
-import { mergeListingPages } from "../../core/listing.ts";
+import { listingComplete, mergeListingPages } from "../../core/listing.ts";
 import { ringsOf } from "../../core/membership.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import type { ByteRange, TransportFailure } from "../../core/ports.ts";
@@ -119,16 +119,14 @@ export class ReplicatedObjects implements ObjectService {
     return stream;
   }
 
-  async list(bucket: string, prefix: string, after: string, limit: number): Promise<{ versions: readonly ObjectVersion[]; truncated: boolean }> {
-    const targets = this.options.listTargets().filter((n) => this.deps.isLive(n));
+  async list(bucket: string, prefix: string, after: string, limit: number, signal?: AbortSignal): Promise<{ versions: readonly ObjectVersion[]; truncated: boolean }> {
+    signal?.throwIfAborted();
+    const asked = this.options.listTargets();
+    const targets = asked.filter((n) => this.deps.isLive(n));
     const answers = await Promise.all(targets.map((node) => this.deps.transport.send(node, { kind: "list-bucket", bucket, prefix, after, limit })));
     const pages = answers.flatMap((a) => (a.ok ? [a.value] : []));
-    // Every acknowledged object is on W nodes: a page is complete while at most N-W nodes are missing.
-    const ring = this.deps.rings().current;
-    const missingAllowed = ring.replicaCount - Math.min(this.deps.settings.writeQuorum, ring.replicaCount);
-    const activeCount = this.options.listTargets().length;
-    if (activeCount - pages.length > missingAllowed) {
-      throw new S3Error("ServiceUnavailable", `Only ${pages.length} of ${activeCount} storage nodes answered the listing. Please retry.`);
+    if (!listingComplete(pages.length, asked.length, this.deps.settings.writeQuorum)) {
+      throw new S3Error("ServiceUnavailable", `Only ${pages.length} of ${asked.length} storage nodes answered the listing. Please retry.`);
     }
     return mergeListingPages(pages, limit);
   }

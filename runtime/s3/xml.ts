@@ -206,6 +206,62 @@ export function renderListObjectsV2(input: ListObjectsV2Input): string {
   return document("ListBucketResult", body);
 }
 
+export interface ListVersionsInput {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly keyMarker: string;
+  readonly versionIdMarker: string;
+  readonly maxKeys: number;
+  readonly delimiter?: string;
+  readonly isTruncated: boolean;
+  readonly nextKeyMarker?: string;
+  /** Every version is current: versioning is never enabled, so each key has one, S3's "null" version. */
+  readonly versions: readonly ObjectEntry[];
+  readonly commonPrefixes: readonly string[];
+  readonly encodingType: EncodingType;
+}
+
+export function renderListVersions(input: ListVersionsInput): string {
+  const encoding = input.encodingType;
+  let body =
+    element("Name", input.bucket) +
+    keyElement("Prefix", input.prefix, encoding) +
+    keyElement("KeyMarker", input.keyMarker, encoding) +
+    element("VersionIdMarker", input.versionIdMarker) +
+    optionalKey("NextKeyMarker", input.nextKeyMarker, encoding) +
+    (input.nextKeyMarker !== undefined ? element("NextVersionIdMarker", "null") : "") +
+    element("MaxKeys", String(input.maxKeys)) +
+    optionalKey("Delimiter", input.delimiter, encoding) +
+    element("IsTruncated", String(input.isTruncated)) +
+    optional("EncodingType", encoding);
+  for (const entry of input.versions) {
+    body +=
+      "<Version>" +
+      keyElement("Key", entry.key, encoding) +
+      element("VersionId", "null") +
+      element("IsLatest", "true") +
+      element("LastModified", isoTime(entry.lastModifiedMs)) +
+      element("ETag", quoteEtag(entry.etag)) +
+      element("Size", String(entry.size)) +
+      ownerXml("Owner", entry.owner) +
+      element("StorageClass", entry.storageClass ?? "STANDARD") +
+      "</Version>";
+  }
+  body += commonPrefixesXml(input.commonPrefixes, encoding);
+  return document("ListVersionsResult", body);
+}
+
+/** The one ACL ringstore has: the owner with FULL_CONTROL (canned `private`). */
+export function renderOwnerOnlyAcl(owner: Owner): string {
+  const grantee = `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">${element("ID", owner.id)}${optional("DisplayName", owner.displayName)}</Grantee>`;
+  return document("AccessControlPolicy", `${ownerXml("Owner", owner)}<AccessControlList><Grant>${grantee}<Permission>FULL_CONTROL</Permission></Grant></AccessControlList>`);
+}
+
+/** GetBucketVersioning of a bucket whose versioning was never enabled: an empty configuration. */
+export function renderVersioningNeverEnabled(): string {
+  return document("VersioningConfiguration", "");
+}
+
 export function renderInitiateMultipartUpload(input: { bucket: string; key: string; uploadId: string; checksumAlgorithm?: ChecksumAlgorithm }): string {
   return document(
     "InitiateMultipartUploadResult",
@@ -511,4 +567,24 @@ export function parseDeleteObjects(
     objects.push(versionId === undefined ? { key } : { key, versionId });
   }
   return { ok: true, value: { quiet: quietText === "true", objects } };
+}
+
+/**
+ * A PutObjectAcl / PutBucketAcl body: ok when it grants exactly what `private` grants (the owner
+ * FULL_CONTROL and nothing else), the only ACL ringstore has; NotImplemented for any other grant.
+ */
+export function parseOwnerOnlyAcl(body: Buffer | string, ownerId: string): S3Error | undefined {
+  const parsed = parseLimited(body, 64 * 1024);
+  if (parsed instanceof S3Error) return parsed;
+  const policy = recordOf(parsed.AccessControlPolicy);
+  if (policy === undefined) return malformedXml("expected an AccessControlPolicy");
+  const list = recordOf(policy.AccessControlList);
+  const raw = list?.Grant;
+  const grants = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  const onlyOwner =
+    grants.length === 1 &&
+    leafText(recordOf(recordOf(grants[0])?.Grantee)?.ID) === ownerId &&
+    leafText(recordOf(grants[0])?.Permission) === "FULL_CONTROL";
+  if (!onlyOwner) return new S3Error("NotImplemented", "Only the canned ACL private (the owner with FULL_CONTROL) is implemented by ringstore.");
+  return undefined;
 }

@@ -49,12 +49,17 @@ export async function signedRawRequest(target: RawTarget, raw: RawRequest): Prom
     sha256: NodeSha256,
     uriEscapePath: false,
   });
+  // The signer takes the query as its own field; a "?" left in the path would be signed as part of it.
+  const at = raw.path.indexOf("?");
+  const query: Record<string, string> = {};
+  if (at >= 0) for (const [name, value] of new URLSearchParams(raw.path.slice(at + 1))) query[name] = value;
   const signed = await signer.sign({
     method: raw.method,
     protocol: "http:",
     hostname: url.hostname,
     port: Number(url.port),
-    path: raw.path,
+    path: at >= 0 ? raw.path.slice(0, at) : raw.path,
+    query,
     headers: {
       host: url.host,
       "content-length": String(raw.declaredLength ?? body.length),

@@ -1,0 +1,131 @@
+// The S3 page cut (core/listing.ts listPage) against a model of S3's listing: sorted live keys, folded into
+// common prefixes, paged by max-keys, with the page whose last entry is a prefix among the cases.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { compareKeys } from "../../core/key-order.ts";
+import { type ListCursor, type ListEntry, type ListingFetch, cursorOfMarker, foldedPrefix, listPage, listingComplete } from "../../core/listing.ts";
+import type { ObjectVersion, VersionStamp } from "../../core/object-version.ts";
+
+const RUNS = { numRuns: 400 };
+// Few characters, so that keys share prefixes and delimiters often; U+10FFFF is the jump's own sentinel.
+const keyArb = fc.array(fc.constantFrom("a", "b", "/", "-", "é", "\u{10FFFF}", "😀"), { minLength: 1, maxLength: 5 }).map((cs) => cs.join(""));
+const bucketArb = fc.uniqueArray(fc.record({ key: keyArb, deleted: fc.boolean() }), { selector: (e) => e.key, maxLength: 40 });
+const prefixArb = fc.constantFrom("", "a", "a/", "b-", "\u{10FFFF}");
+const delimiterArb = fc.constantFrom(undefined, "/", "-", "a/", "\u{10FFFF}");
+
+function version(key: string, deleted: boolean): ObjectVersion {
+  return { bucket: "b", key, stamp: "00000001" as VersionStamp, size: 1, etag: "e", checksum: "c", contentType: "", userMeta: {}, deleted };
+}
+
+/**
+ * The merged listing as the router sees it: newest versions after `after`, at most `limit`, sometimes fewer
+ * (a node page that was cut short cuts the merge) with `truncated` set whenever keys remain.
+ */
+function fetchOver(versions: readonly ObjectVersion[], prefix: string, shortBy: () => number, calls: { count: number }): ListingFetch {
+  const sorted = versions.filter((v) => v.key.startsWith(prefix)).sort((x, y) => compareKeys(x.key, y.key));
+  return async (after, limit) => {
+    calls.count += 1;
+    const rest = sorted.filter((v) => compareKeys(v.key, after) > 0);
+    const take = Math.max(1, limit - shortBy());
+    return { versions: rest.slice(0, take), truncated: rest.length > take };
+  };
+}
+
+type ModelEntry = { kind: "key"; key: string } | { kind: "prefix"; prefix: string };
+
+/** S3's listing, whole: live keys in byte order, each folded into its common prefix, each prefix once. */
+function modelListing(versions: readonly ObjectVersion[], prefix: string, delimiter: string | undefined): ModelEntry[] {
+  const live = versions.filter((v) => !v.deleted && v.key.startsWith(prefix)).map((v) => v.key).sort(compareKeys);
+  const out: ModelEntry[] = [];
+  for (const key of live) {
+    const folded = foldedPrefix(key, prefix, delimiter);
+    if (folded === undefined) out.push({ kind: "key", key });
+    else if (!out.some((e) => e.kind === "prefix" && e.prefix === folded)) out.push({ kind: "prefix", prefix: folded });
+  }
+  return out;
+}
+
+const simple = (e: ListEntry): ModelEntry => (e.kind === "key" ? { kind: "key", key: e.version.key } : { kind: "prefix", prefix: e.prefix });
+const markerOf = (c: ListCursor): string => (c.kind === "after-key" ? c.key : c.kind === "after-prefix" ? c.prefix : "");
+
+describe("listing pages", () => {
+  it("paging through a listing yields S3's entries exactly once each, in order, at most max-keys a page, truncated exactly when more remain", async () => {
+    await fc.assert(
+      fc.asyncProperty(bucketArb, prefixArb, delimiterArb, fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 3 }), fc.boolean(), async (entries, prefix, delimiter, maxKeys, short, byMarker) => {
+        const versions = entries.map((e) => version(e.key, e.deleted));
+        const want = modelListing(versions, prefix, delimiter);
+        const calls = { count: 0 };
+        const fetch = fetchOver(versions, prefix, () => short, calls);
+        const got: ModelEntry[] = [];
+        let start: ListCursor = { kind: "start" };
+        for (let pages = 0; ; pages++) {
+          expect(pages).toBeLessThanOrEqual(want.length + 1);
+          const page = await listPage(fetch, { prefix, delimiter, start, maxKeys });
+          expect(page.entries.length).toBeLessThanOrEqual(maxKeys);
+          got.push(...page.entries.map(simple));
+          expect(page.truncated).toBe(got.length < want.length);
+          if (!page.truncated) break;
+          // A v1 client pages by NextMarker, which is the marker text of the cursor: both must continue alike.
+          start = byMarker ? cursorOfMarker(markerOf(page.next!), prefix, delimiter) : page.next!;
+        }
+        expect(got).toEqual(want);
+      }),
+      RUNS,
+    );
+  });
+
+  it("a page ending on a common prefix answers (the next fetch past the prefix is empty)", async () => {
+    const versions = ["a", "b/1", "b/2"].map((k) => version(k, false));
+    const calls = { count: 0 };
+    const page = await listPage(fetchOver(versions, "", () => 0, calls), { prefix: "", delimiter: "/", start: { kind: "start" }, maxKeys: 1000 });
+    expect(page.entries.map(simple)).toEqual([{ kind: "key", key: "a" }, { kind: "prefix", prefix: "b/" }]);
+    expect(page.truncated).toBe(false);
+    expect(calls.count).toBe(2);
+  });
+
+  it("a marker equal to a common prefix skips everything under it", async () => {
+    const versions = ["a/1", "a/2", "b"].map((k) => version(k, false));
+    const start = cursorOfMarker("a/", "", "/");
+    const page = await listPage(fetchOver(versions, "", () => 0, { count: 0 }), { prefix: "", delimiter: "/", start, maxKeys: 10 });
+    expect(page.entries.map(simple)).toEqual([{ kind: "key", key: "b" }]);
+  });
+
+  it("a delimiter listing fetches once per common prefix on the page, not once per key", async () => {
+    const versions: ObjectVersion[] = [];
+    for (let d = 0; d < 20; d++) for (let f = 0; f < 50; f++) versions.push(version(`d${String(d).padStart(2, "0")}/f${f}`, false));
+    const calls = { count: 0 };
+    const page = await listPage(fetchOver(versions, "", () => 0, calls), { prefix: "", delimiter: "/", start: { kind: "start" }, maxKeys: 1000 });
+    expect(page.entries.length).toBe(20);
+    expect(calls.count).toBe(21);
+  });
+
+  it("an abandoned listing stops between fetches", async () => {
+    const versions = Array.from({ length: 50 }, (_, i) => version(`p${String(i).padStart(2, "0")}/x`, false));
+    const controller = new AbortController();
+    const calls = { count: 0 };
+    const inner = fetchOver(versions, "", () => 0, calls);
+    const fetch: ListingFetch = async (after, limit) => {
+      if (calls.count === 3) controller.abort(new Error("client gone"));
+      return inner(after, limit);
+    };
+    await expect(listPage(fetch, { prefix: "", delimiter: "/", start: { kind: "start" }, maxKeys: 1000 }, controller.signal)).rejects.toThrow("client gone");
+    expect(calls.count).toBe(4);
+  });
+
+  it("a fetch that makes no progress is an assertion, never a loop", async () => {
+    const stuck: ListingFetch = async () => ({ versions: [], truncated: true });
+    await expect(listPage(stuck, { prefix: "", start: { kind: "start" }, maxKeys: 10 })).rejects.toThrow("no progress");
+  });
+});
+
+describe("listing completeness", () => {
+  it("a listing tolerates W-1 missing nodes: an acknowledged object is on W of them", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 5 }), fc.nat(9), (asked, writeQuorum, missing) => {
+        fc.pre(missing <= asked);
+        expect(listingComplete(asked - missing, asked, writeQuorum)).toBe(missing < writeQuorum || missing === 0);
+      }),
+      RUNS,
+    );
+  });
+});

@@ -13,6 +13,7 @@ import { S3Error, renderErrorXml, toS3Error } from "../s3/errors.ts";
 import { validateBucketName, validateObjectKey } from "../s3/names.ts";
 import { contentRange, contentRangeUnsatisfied, parseRange } from "../s3/range.ts";
 import { type SigV4Auth, hasAuthentication, verifySigV4 } from "../s3/sigv4.ts";
+import { hasSigV2Query, verifySigV2Query } from "../s3/sigv2-query.ts";
 import { OWNER, renderListBuckets, renderListObjectVersions, renderListObjects } from "./listing.ts";
 import type { BucketRegistry } from "./buckets.ts";
 import type { ObjectService } from "./object-service.ts";
@@ -85,8 +86,11 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
       await next();
     } catch (thrown) {
       const error = toS3Error(thrown);
-      if (error.code === "InternalError" || error.status >= 500) {
-        deps.log.error("s3.request-failed", { requestId, method: ctx.method, url: ctx.url, code: error.code, cause: describe(error.cause ?? thrown) });
+      // NotImplemented is a 501 the client caused (a feature it asked for); the other 5xx are the cluster's.
+      if (error.code === "NotImplemented") {
+        deps.log.info("s3.not-implemented", { requestId, method: ctx.method, url: redactedUrl(ctx.url), cause: error.message });
+      } else if (error.code === "InternalError" || error.status >= 500) {
+        deps.log.error("s3.request-failed", { requestId, method: ctx.method, url: redactedUrl(ctx.url), code: error.code, cause: describe(error.cause ?? thrown) });
       }
       const resource = error.resource ?? ctx.path;
       ctx.status = error.status;
@@ -101,7 +105,7 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
       // The client may still be sending a body we will not read; close rather than drain it.
       if (ctx.req.readable && !ctx.req.readableEnded) ctx.set("Connection", "close");
     } finally {
-      deps.log.debug("s3.request", { requestId, method: ctx.method, url: ctx.url, status: ctx.status, ms: nowMs() - started });
+      deps.log.debug("s3.request", { requestId, method: ctx.method, url: redactedUrl(ctx.url), status: ctx.status, ms: nowMs() - started });
     }
   });
 
@@ -134,6 +138,7 @@ function health(ctx: Koa.Context, deps: RouterAppDeps): void {
 
 async function authenticate(req: IncomingMessage, target: S3Target, lookupSecret: (k: string) => string | undefined, nowMs: number): Promise<SigV4Auth> {
   const request = { method: req.method ?? "GET", rawPath: target.rawPath, rawQuery: target.rawQuery, headers: req.headers };
+  if (request.headers["authorization"] === undefined && hasSigV2Query(target.rawQuery)) return verifySigV2Query(request, { lookupSecret, nowMs });
   if (!hasAuthentication(request)) throw new S3Error("AccessDenied", "Anonymous access is not allowed.");
   const verified = await verifySigV4(request, { lookupSecret, nowMs });
   if (!verified.ok) throw verified.error;
@@ -346,6 +351,11 @@ async function deleteObject(bucket: string, key: string, deps: Handlers): Promis
 
 async function deleteObjects(ctx: S3Context, bucket: string, auth: SigV4Auth, deps: Handlers): Promise<void> {
   await deps.buckets.require(bucket);
+  // S3 requires an integrity check on a batch delete: a body damaged in transit must not delete other keys.
+  const headers = Object.keys(ctx.req.headers);
+  if (!headers.includes("content-md5") && !headers.some((h) => h.startsWith("x-amz-checksum-") && h !== "x-amz-checksum-type") && !ctx.get("x-amz-trailer").toLowerCase().startsWith("x-amz-checksum-")) {
+    throw new S3Error("InvalidRequest", "Missing required header for this request: Content-MD5 or x-amz-checksum-*");
+  }
   const parsed = parseDeleteObjects(await readSmallBody(ctx.req, auth, DELETE_OBJECTS_BYTES_MAX));
   if (!parsed.ok) throw parsed.error;
   const deleted: { key: string }[] = [];
@@ -392,6 +402,29 @@ async function drainBounded(req: IncomingMessage, bytesMax: number): Promise<voi
   for await (const chunk of req) {
     total += (chunk as Buffer).length;
     if (total > bytesMax) throw new S3Error("MaxMessageLengthExceeded");
+  }
+}
+
+/** Query parameters that carry a signature or a session credential: never written to a log. */
+const SECRET_PARAMETERS = /^(x-amz-signature|signature|x-amz-security-token)$/i;
+
+/** The request URL as logs may show it: signature values of presigned URLs replaced by "REDACTED". */
+export function redactedUrl(url: string): string {
+  const at = url.indexOf("?");
+  if (at < 0) return url;
+  const parts = url.slice(at + 1).split("&").map((part) => {
+    const equals = part.indexOf("=");
+    const name = equals < 0 ? part : part.slice(0, equals);
+    return SECRET_PARAMETERS.test(decodeURIComponentSafe(name)) ? `${name}=REDACTED` : part;
+  });
+  return `${url.slice(0, at)}?${parts.join("&")}`;
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

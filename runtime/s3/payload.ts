@@ -148,7 +148,13 @@ function planPayload(options: PayloadOptions): Plan | S3Error {
   const bytesMax = options.bytesMax ?? OBJECT_BYTES_MAX_DEFAULT;
   const auth = options.auth;
   const headerHash = headerText(headers["x-amz-content-sha256"])?.trim();
-  const payloadHash = auth !== undefined && !auth.presigned ? auth.payloadHash : headerHash ?? UNSIGNED_PAYLOAD;
+  // The hash the signature covers wins: the header's for header auth, the query's X-Amz-Content-Sha256 for a
+  // presigned URL that signed one (its holder may send only that body). An unsigned header hash is still checked.
+  const signedHash = auth === undefined ? undefined : !auth.presigned || auth.payloadHash !== UNSIGNED_PAYLOAD ? auth.payloadHash : undefined;
+  const payloadHash = signedHash ?? headerHash ?? UNSIGNED_PAYLOAD;
+  if (signedHash !== undefined && auth?.presigned && headerHash !== undefined && headerHash !== signedHash) {
+    return new S3Error("XAmzContentSHA256Mismatch", undefined, { extra: { ClientComputedContentSHA256: headerHash.slice(0, 64), S3ComputedContentSHA256: signedHash } });
+  }
   const form = formOf(payloadHash);
   if (form === "signed" && !/^[0-9a-f]{64}$/.test(payloadHash)) {
     return new S3Error("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value or a valid sha256 value.");

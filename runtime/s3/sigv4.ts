@@ -374,7 +374,8 @@ function parsePresignedQuery(parameters: readonly QueryParameter[]): ParsedAuth 
   if (!/^\d{1,7}$/.test(expires)) return queryError("X-Amz-Expires should be a number");
   const expiresSeconds = Number(expires);
   if (expiresSeconds < 1) return queryError("X-Amz-Expires must be non-negative");
-  if (expiresSeconds > PRESIGNED_EXPIRES_SECONDS_MAX) return queryError("X-Amz-Expires must be less than a week (in seconds) that is 604800");
+  // AWS's own wording (and code, 400 AuthorizationQueryParametersError) for a URL valid longer than SigV4 allows.
+  if (expiresSeconds > PRESIGNED_EXPIRES_SECONDS_MAX) return queryError("X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds");
   const signedHeaders = parseSignedHeaders(signedHeadersText);
   if (signedHeaders === undefined) return queryError("X-Amz-SignedHeaders is invalid.");
   return {
@@ -474,6 +475,13 @@ export async function verifySigV4(request: SigV4Request, options: SigV4Options):
     return failure(new S3Error("SignatureDoesNotMatch", undefined, {
       extra: { AWSAccessKeyId: parsed.accessKey, StringToSign: toSign, SignatureProvided: parsed.signature.slice(0, 128), CanonicalRequest: canonical },
     }));
+  }
+  // A header the signature does not cover could change what the request does (a presigned PUT given an
+  // x-amz-copy-source would copy another object into its key), so S3 refuses any unsigned x-amz-* header.
+  // x-amz-content-sha256 alone may go unsigned: a presigned URL's payload hash is in its query.
+  const unsigned = Object.keys(request.headers).filter((name) => name.startsWith("x-amz-") && name !== "x-amz-content-sha256" && !parsed.signedHeaders.includes(name));
+  if (unsigned.length > 0) {
+    return failure(new S3Error("AccessDenied", "There were headers present in the request which were not signed", { extra: { HeadersNotSigned: unsigned.join(", ") } }));
   }
   return {
     ok: true,

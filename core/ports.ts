@@ -106,9 +106,10 @@ export interface DigestAnswer {
 }
 
 export type ReplicaResponse<Body> = {
-  put: { readonly checksum: string; readonly size: number };
+  /** standInFor (put and head, handoffs only): the down primary this node stands in for, caught up (core/stand-in.ts). */
+  put: { readonly checksum: string; readonly size: number; readonly standInFor?: NodeId };
   commit: { readonly committed: true };
-  head: { readonly version: ObjectVersion | null };
+  head: { readonly version: ObjectVersion | null; readonly standInFor?: NodeId };
   get: { readonly version: ObjectVersion; readonly body: Body };
   drop: { readonly dropped: boolean };
   "list-partition": { readonly entries: readonly PartitionEntry[]; readonly done: boolean };

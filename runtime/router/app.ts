@@ -27,6 +27,7 @@ import { DELETE_OBJECTS_BYTES_MAX, parseDeleteObjects, parseOwnerOnlyAcl, render
 import { type OperationOf, refuseUnsupportedHeaders, resolveOperation } from "../s3/operations.ts";
 import { mapLimit } from "../../core/quorum.ts";
 import { type S3Target, parseTarget } from "./s3-request.ts";
+import { type BodyRateSettings, BodyRateGuard } from "./slow-clients.ts";
 
 export interface RouterAppDeps {
   readonly log: RuntimeLog;
@@ -36,8 +37,10 @@ export interface RouterAppDeps {
   readonly nowMs?: () => number;
   /** Largest object a single PUT may carry (S3: 5 GiB). */
   readonly putBytesMax?: number;
-  /** S3 requests served at once; beyond it clients get 503 SlowDown and retry with back-off. */
+  /** S3 requests served at once (response bodies included); beyond it clients get 503 SlowDown and retry with back-off. */
   readonly requestsInFlightMax?: number;
+  /** The slowest request body the router waits for (slow-clients.ts). */
+  readonly bodyRate?: BodyRateSettings;
 }
 
 /** A PUT holds ~1 MiB per replica in flight (the tee's buffers) until it returns: 512 bound that to ~1.5 GiB. */
@@ -111,15 +114,30 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
 
   let inFlight = 0;
   const inFlightMax = deps.requestsInFlightMax ?? REQUESTS_IN_FLIGHT_MAX_DEFAULT;
+  const bodyRate = new BodyRateGuard(deps.bodyRate, nowMs);
   app.use(async (ctx) => {
     const target = parseTarget(ctx.req.url ?? "/");
     if (target.rawPath === "/-/health") return health(ctx, deps);
     if (inFlight >= inFlightMax) throw new S3Error("SlowDown");
+    // A slot is held until the response has gone out or the connection closed, not only until the handler
+    // returns: a GET's body streams after that, and holds replica streams and buffers while it does.
     inFlight++;
+    let released = false;
+    ctx.res.once("close", () => {
+      if (!released) inFlight--;
+      released = true;
+    });
+    const sendsBody = ctx.req.headers["content-length"] !== undefined ? ctx.req.headers["content-length"] !== "0" : ctx.req.headers["transfer-encoding"] !== undefined;
+    const stopWatching = sendsBody
+      ? bodyRate.watch(ctx.req, (bytesPerSecond) => {
+          deps.log.info("s3.slow-client-dropped", { requestId: (ctx as S3Context).requestId, method: ctx.method, url: redactedUrl(ctx.url), bytesPerSecond: Math.round(bytesPerSecond) });
+          ctx.req.socket.destroy();
+        })
+      : () => {};
     try {
       await serve(ctx, target);
     } finally {
-      inFlight--;
+      stopWatching();
     }
   });
   const serve = async (ctx: Koa.Context, target: S3Target) => {

@@ -17,6 +17,7 @@ import { BucketRegistry } from "./buckets.ts";
 import { emptyBody } from "../empty-body.ts";
 import { ReplicatedObjects, verifyRouterBody } from "./replicated-objects.ts";
 import { teeingTransport } from "./tee-transport.ts";
+import { S3_SERVER_OPTIONS, S3_SOCKET_IDLE_MS } from "./slow-clients.ts";
 
 export interface RouterOptions {
   readonly id: string;
@@ -76,7 +77,8 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     lookupSecret: (accessKey) => (accessKey === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
   });
   app.on("error", (error: unknown) => log.error("router.koa-error", { cause: describe(error) }));
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, app.callback());
+  const server = createServer(S3_SERVER_OPTIONS, app.callback());
+  server.setTimeout(S3_SOCKET_IDLE_MS); // an idle socket (a stalled body, an unread response) is destroyed
   // Any Expect value other than 100-continue: answer the request normally instead of Node's automatic 417.
   server.on("checkExpectation", (req, res) => server.emit("request", req, res));
   await new Promise<void>((resolve, reject) => {

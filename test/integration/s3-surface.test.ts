@@ -2,7 +2,7 @@
 // object, with every method, either reaches the operation the table names or answers 501 NotImplemented
 // and touches nothing. Before the table, `PUT ?tagging` overwrote the object with the Tagging XML.
 import { spawnSync } from "node:child_process";
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import {
   DeleteObjectsCommand,
@@ -24,7 +24,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SUBRESOURCES, servedOperations } from "../../runtime/s3/operations.ts";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
-import { signedRawRequest } from "./support/raw-s3.ts";
+import { NodeSha256, signedRawRequest } from "./support/raw-s3.ts";
 import { requireProgram } from "./support/system-programs.ts";
 import { redactedUrl } from "../../runtime/router/app.ts";
 
@@ -195,19 +195,6 @@ describe("headers that change what a PUT means are refused, and nothing is writt
     expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "accepted/standard" }))).ContentLength).toBe(1);
   });
 });
-
-class NodeSha256 {
-  private readonly hash;
-  constructor(secret?: string | Uint8Array) {
-    this.hash = secret === undefined ? createHash("sha256") : createHmac("sha256", secret);
-  }
-  update(data: string | Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-}
 
 /** A SigV4 presigned URL for `method path`, with extra signed query parameters. */
 async function presignV4(method: string, path: string, payloadHash = "UNSIGNED-PAYLOAD"): Promise<string> {

@@ -9,7 +9,7 @@ type SourceData = string | ArrayBuffer | ArrayBufferView;
 const bytesOf = (data: SourceData): string | Uint8Array =>
   typeof data === "string" ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 
-class NodeSha256 {
+export class NodeSha256 {
   private readonly hash;
   constructor(secret?: SourceData) {
     this.hash = secret === undefined ? createHash("sha256") : createHmac("sha256", bytesOf(secret));
@@ -41,6 +41,24 @@ export interface RawRequest {
 
 export async function signedRawRequest(target: RawTarget, raw: RawRequest): Promise<{ status: number; body: string } | { aborted: true }> {
   const url = new URL(target.endpoint);
+  const headers = await signedHeadersOf(target, raw);
+  const body = raw.body ?? Buffer.alloc(0);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method: raw.method, path: raw.path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", (error) => (raw.abortAfterMs !== undefined ? resolve({ aborted: true }) : reject(error)));
+    if (body.length > 0) req.write(body);
+    if (raw.abortAfterMs !== undefined) setTimeout(() => req.destroy(), raw.abortAfterMs);
+    else req.end();
+  });
+}
+
+/** The headers of a request signed with SigV4 (UNSIGNED-PAYLOAD unless `headers` say otherwise). */
+export async function signedHeadersOf(target: RawTarget, raw: RawRequest): Promise<Record<string, string>> {
+  const url = new URL(target.endpoint);
   const body = raw.body ?? Buffer.alloc(0);
   const signer = new SignatureV4({
     service: "s3",
@@ -67,15 +85,5 @@ export async function signedRawRequest(target: RawTarget, raw: RawRequest): Prom
       ...raw.headers,
     },
   });
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method: raw.method, path: raw.path, headers: signed.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-    });
-    req.on("error", (error) => (raw.abortAfterMs !== undefined ? resolve({ aborted: true }) : reject(error)));
-    if (body.length > 0) req.write(body);
-    if (raw.abortAfterMs !== undefined) setTimeout(() => req.destroy(), raw.abortAfterMs);
-    else req.end();
-  });
+  return signed.headers as Record<string, string>;
 }

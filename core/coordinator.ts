@@ -6,11 +6,14 @@
 //     put acknowledgements whose checksum equals the caller's (`finish`), so below W nothing is committed
 //     anywhere. Success needs W commit acknowledgements on every ring: an `ok` write is committed on at
 //     least W replicas of each ring. Only primaries count toward W unless settings.sloppyQuorum (handoffs
-//     still receive and commit their hinted copies). A failure is "quorum-failed" (the router answers 503) or
+//     still receive and commit their hinted copies), or a handoff counts in place of a down primary by the
+//     stand-in rule of core/quorum.ts (countTowardQuorum, the one place that decides what counts). A failure is "quorum-failed" (the router answers 503) or
 //     "body-rejected" (the caller's own digests refused the body: 400). After a commit-phase failure some
 //     replicas may hold the version committed; it then behaves like any concurrent write (last writer wins).
 //   - readObject: asks live primaries (with settings.sloppyQuorum: the preference list, primaries first, then
-//     handoffs), walking on past any failure ("not-caught-up" included), until R answers per ring; returns the newest version among all answers (tombstones
+//     handoffs; with fewer than R live primaries: the handoffs writes go to as well, for stand-ins), walking on
+//     past any failure ("not-caught-up" included), until R answers per ring count (core/quorum.ts
+//     countTowardQuorum); returns the newest version among all answers (tombstones
 //     included: the caller maps a tombstone to 404) and the nodes that hold it. Read repair of answering
 //     primaries that are behind runs in the background.
 //   - openBody: fetches the body of exactly that version from one holder, checks its metadata and (via
@@ -26,10 +29,10 @@ import { checksumHex, xxhash64Bytes } from "./hash.ts";
 import type { NodeId, PartitionId } from "./ids.ts";
 import { type RingView, ringsOf } from "./membership.ts";
 import type { ObjectVersion } from "./object-version.ts";
-import { isPrimary, livePlacement, partitionOf, preferenceList, primariesOf } from "./placement.ts";
+import { type Placement, isPrimary, livePlacement, partitionOf, preferenceList, primariesOf } from "./placement.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
 import type { ByteRange, Log, Transport, TransportFailure, VersionHeader } from "./ports.ts";
-import { Gate, readQuorumNeeded, safeSend, writeQuorumNeeded } from "./quorum.ts";
+import { Gate, type QuorumCount, countTowardQuorum, readQuorumNeeded, safeSend, standInsApply, writeQuorumNeeded } from "./quorum.ts";
 import { type Result, err, ok } from "./result.ts";
 import type { Ring } from "./ring.ts";
 import type { ReplicationSettings } from "./settings.ts";
@@ -115,6 +118,8 @@ export interface ReadAnswer {
   readonly holders: readonly NodeId[];
   /** Every answer received, by node. */
   readonly answers: ReadonlyMap<NodeId, ObjectVersion | null>;
+  /** Handoffs whose answers counted toward R in place of a down primary (core/quorum.ts), with that primary. */
+  readonly standIns: ReadonlyMap<NodeId, NodeId>;
   readonly failures: readonly NodeFailure[];
   /** Read repair in flight; settles when it is done. */
   readonly background: Promise<void>;
@@ -165,7 +170,9 @@ export function deleteObject<Body>(deps: CoordinatorDeps<Body>, bucket: string, 
 
 interface Side {
   readonly ring: Ring;
-  readonly members: ReadonlySet<NodeId>;
+  readonly primaries: readonly NodeId[];
+  /** The live placements on this ring: the nodes whose acknowledgements may count toward its W. */
+  readonly placements: readonly Placement[];
   readonly needed: number;
 }
 
@@ -178,6 +185,7 @@ async function writeStamped<Body>(
   const view = deps.rings();
   const partition = partitionOf(view.current, header.bucket, header.key);
   const targets = new Map<NodeId, NodeId | undefined>(); // node → hintFor
+  const standInsAllowed = standInsApply(view, deps.settings.sloppyQuorum);
   const sides: Side[] = ringsOf(view).map((ring) => {
     const placements = livePlacement(ring, partition, (n) => deps.isLive(n));
     for (const p of placements) {
@@ -185,10 +193,19 @@ async function writeStamped<Body>(
       if (!targets.has(p.node)) targets.set(p.node, hint);
       else if (hint === undefined) targets.set(p.node, undefined); // a primary on either ring writes without a hint
     }
-    // The nodes whose acknowledgements count toward W: primaries, and handoffs too only with sloppy quorums.
-    const counted = placements.filter((p) => deps.settings.sloppyQuorum || p.role === "primary").map((p) => p.node);
-    return { ring, members: new Set(counted), needed: writeQuorumNeeded(ring, deps.settings.writeQuorum, deps.faults) };
+    return { ring, primaries: primariesOf(ring, partition), placements, needed: writeQuorumNeeded(ring, deps.settings.writeQuorum, deps.faults) };
   });
+  // Handoffs that said, in their put reply, which down primary they stand in for, caught up (core/stand-in.ts).
+  const claims = new Map<NodeId, NodeId>();
+  /** Does `replied` make W on this side? Sloppy: any placement counts; strict: the rule of core/quorum.ts. */
+  const countOn = (s: Side, replied: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>): QuorumCount => {
+    if (deps.settings.sloppyQuorum) {
+      const counted = s.placements.filter((p) => replied.has(p.node)).length;
+      return { met: counted >= s.needed, counted, standIns: new Map() };
+    }
+    const replies = s.placements.filter((p) => replied.has(p.node)).map((p) => ({ node: p.node, standInFor: claims.get(p.node) }));
+    return countTowardQuorum(s.primaries, s.needed, (n) => !deps.isLive(n), replies, standInsAllowed);
+  };
   const failures: NodeFailure[] = [];
   const fail = (phase: "placement" | "put" | "commit", acks: readonly NodeId[], detail: string, background: Promise<void>): WriteOutcome => {
     deps.log.warn("write.quorum-failed", { bucket: header.bucket, key: header.key, stamp: header.stamp, partition, phase, detail, acks: acks.length, failures: describeFailures(failures) });
@@ -196,8 +213,10 @@ async function writeStamped<Body>(
     return { ...err({ kind: "quorum-failed", phase, needed, acks, failures, detail }), background };
   };
 
-  const short = sides.find((s) => s.members.size < s.needed);
-  if (short) return fail("placement", [], `ring ${short.ring.epoch}: ${short.members.size} live placements, need ${short.needed}`, noBackground);
+  // Too few nodes to try: fewer live primaries than W, and (when stand-ins may count) fewer live placements.
+  const mayCount = (s: Side) => s.placements.filter((p) => p.role === "primary" || deps.settings.sloppyQuorum || standInsAllowed).length;
+  const short = sides.find((s) => mayCount(s) < s.needed);
+  if (short) return fail("placement", [], `ring ${short.ring.epoch}: ${mayCount(short)} live placements, need ${short.needed}`, noBackground);
 
   const gate = new Gate();
   const putAcks = new Map<NodeId, { checksum: string; size: number }>();
@@ -226,12 +245,13 @@ async function writeStamped<Body>(
         failures.push({ node, request: "put", failure: r.error });
         return;
       }
+      if (r.value.standInFor !== undefined) claims.set(node, r.value.standInFor);
       putAcks.set(node, r.value);
       onMatch(node, r.value);
     });
   }
   const background = gate.settled();
-  const enough = (set: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>) => sides.every((s) => countIn(set, s.members) >= s.needed);
+  const enough = (set: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>) => sides.every((s) => countOn(s, set).met);
 
   // 1. The body has reached W replicas on every ring (so it has streamed through the caller's hashers).
   await gate.until(() => enough(putAcks));
@@ -255,7 +275,7 @@ async function writeStamped<Body>(
   const acks = [...committed];
   if (!enough(committed)) return fail("commit", acks, `${committed.size} commits`, background);
   assert(
-    sides.every((s) => countIn(committed, s.members) >= s.needed),
+    sides.every((s) => countOn(s, committed).counted >= s.needed),
     "an acknowledged write must be committed on the write quorum of every ring",
   );
   return { ...ok({ version, acks }), background };
@@ -264,12 +284,6 @@ async function writeStamped<Body>(
 /** One line per failed request, for the operator's log: which node, which request, why. */
 export function describeFailures(failures: readonly NodeFailure[]): string[] {
   return failures.map((f) => `${f.node} ${f.request}: ${f.failure.kind} ${f.failure.detail}`);
-}
-
-function countIn(set: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>, members: ReadonlySet<NodeId>): number {
-  let n = 0;
-  for (const node of members) if (set.has(node)) n++;
-  return n;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -281,14 +295,20 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   const partition = partitionOf(view.current, bucket, key);
   const asked = new Map<NodeId, Promise<boolean>>();
   const answers = new Map<NodeId, ObjectVersion | null>();
+  // Handoffs that said, in their head answer, which down primary they stand in for, caught up (core/stand-in.ts).
+  const claims = new Map<NodeId, NodeId>();
   const failures: NodeFailure[] = [];
+  const standInsAllowed = standInsApply(view, deps.settings.sloppyQuorum);
+  const standIns = new Map<NodeId, NodeId>();
 
   const ask = (node: NodeId): Promise<boolean> => {
     let pending = asked.get(node);
     if (!pending) {
       pending = safeSend(deps.transport, node, { kind: "head", partition, bucket, key }).then((r) => {
-        if (r.ok) answers.set(node, r.value.version);
-        else failures.push({ node, request: "head", failure: r.error });
+        if (r.ok) {
+          answers.set(node, r.value.version);
+          if (r.value.standInFor !== undefined) claims.set(node, r.value.standInFor);
+        } else failures.push({ node, request: "head", failure: r.error });
         return r.ok;
       });
       asked.set(node, pending);
@@ -296,25 +316,37 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
     return pending;
   };
 
-  /** R lanes, each walking the live primaries (the whole preference list with sloppy quorums) until it gets one answer. */
+  /**
+   * R lanes, each walking the candidates until it gets one answer that may count: the live primaries (the whole
+   * preference list with sloppy quorums); with fewer live primaries than R, then also the handoffs writes go
+   * to, whose answers count only as stand-ins (core/quorum.ts decides, once every lane is done).
+   */
   const quorumOn = async (ring: Ring): Promise<{ needed: number; got: number }> => {
     const needed = readQuorumNeeded(ring, deps.settings.readQuorum);
-    const candidates = (deps.settings.sloppyQuorum ? preferenceList(ring, partition) : primariesOf(ring, partition))
-      .filter((n) => deps.isLive(n))
-      .slice(0, deps.settings.readWalkMax);
+    const primaries = primariesOf(ring, partition);
+    const livePrimaries = primaries.filter((n) => deps.isLive(n));
+    const withStandIns = standInsAllowed && livePrimaries.length < needed;
+    const candidates = (
+      deps.settings.sloppyQuorum
+        ? preferenceList(ring, partition).filter((n) => deps.isLive(n))
+        : withStandIns
+          ? livePlacement(ring, partition, (n) => deps.isLive(n)).map((p) => p.node)
+          : livePrimaries
+    ).slice(0, deps.settings.readWalkMax);
+    const mayCount = (node: NodeId): boolean => deps.settings.sloppyQuorum || primaries.includes(node) || claims.has(node);
     let next = 0;
-    let got = 0;
     const lane = async (): Promise<void> => {
       while (next < candidates.length) {
         const node = candidates[next++]!;
-        if (await ask(node)) {
-          got++;
-          return;
-        }
+        if ((await ask(node)) && mayCount(node)) return;
       }
     };
     await Promise.all(Array.from({ length: needed }, lane));
-    return { needed, got };
+    if (deps.settings.sloppyQuorum) return { needed, got: candidates.filter((n) => answers.has(n)).length };
+    const replies = candidates.filter((n) => answers.has(n)).map((n) => ({ node: n, standInFor: claims.get(n) }));
+    const count = countTowardQuorum(primaries, needed, (n) => !deps.isLive(n), replies, standInsAllowed);
+    for (const [node, primary] of count.standIns) standIns.set(node, primary);
+    return { needed, got: count.counted };
   };
 
   const quorums = await Promise.all(ringsOf(view).map(quorumOn));
@@ -336,7 +368,7 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
       .map(([node]) => node);
     if (stale.length > 0) background = readRepair(deps, partition, version, holders, stale);
   }
-  return ok({ partition, version, holders, answers, failures, background });
+  return ok({ partition, version, holders, answers, standIns, failures, background });
 }
 
 async function readRepair<Body>(deps: CoordinatorDeps<Body>, partition: PartitionId, version: ObjectVersion, holders: readonly NodeId[], stale: readonly NodeId[]): Promise<void> {

@@ -15,6 +15,9 @@
 //   - Re-replication: when a primary has been down longer than reReplicateAfterMs, the first live primary
 //     copies the partition to the live handoff that stands in for it, as hinted data; that copy is then handoff
 //     data like any other and goes away by the rule above once the primary returns (or the ring changes).
+//   - Stand-ins: a handoff with a stand-in session on a partition (core/stand-in.ts) also pulls from every
+//     live primary of it, as a primary catching up does, and reports each clean pass to its stand-in state,
+//     which decides when it may count in place of the down primary (core/quorum.ts).
 //   - Tombstones are collected only by the first live primary, outside transitions, with every primary live,
 //     after tombstoneGraceMs, and only when every primary holds the tombstone as its newest version; older
 //     versions are dropped before the tombstone, so no node is ever left with an older version and no tombstone.
@@ -27,6 +30,7 @@
 // first version of that key"); tombstoneGraceMs exceeds the time any hinted copy can wait for delivery.
 
 import { primaryPartitions, type CatchUpState } from "./catch-up.ts";
+import type { StandInState } from "./stand-in.ts";
 import { type ForeignHoldings, type ForeignReport, mayHoldForeign } from "./foreign-holdings.ts";
 import { putAndCommit } from "./coordinator.ts";
 import type { NodeId, PartitionId } from "./ids.ts";
@@ -47,6 +51,8 @@ export interface RepairContext<Body> {
   readonly store: BlobStore<Body>;
   readonly transport: Transport<Body>;
   readonly catchUp: CatchUpState;
+  /** Partitions this node holds for a down primary (core/stand-in.ts); absent: it never stands in. */
+  readonly standIns?: StandInState;
   rings(): RingView;
   /** This node's liveness view; the node itself need not be in it. */
   isLive(node: NodeId): boolean;
@@ -138,11 +144,13 @@ export async function runRepairRound<Body>(ctx: RepairContext<Body>, state: Repa
   const primaryOf = new Set(primaryPartitions(view, ctx.self));
   const all = [...new Set([...primaryOf, ...(held.ok ? held.value : [])])].sort((a, b) => a - b);
   const behind = ctx.catchUp.behindPartitions();
+  // Partitions this node stands in on: syncing them is what lets it count, so they go first with catch-up.
+  const standingIn = ctx.standIns?.refresh(view, ctx.settings.reReplicateAfterMs) ?? [];
   // Handoff and out-of-place data comes right after catch-up in every round: it is what brings a returning
   // primary its missed writes, and it is rare, so visiting it often costs little.
   const outOfPlace = all.filter((p) => !primaryOf.has(p));
   if (census !== undefined && held.ok && ctx.rings() === view) ctx.foreign!.endCensus(census, outOfPlace);
-  const urgent = new Set([...behind, ...outOfPlace]);
+  const urgent = new Set([...behind, ...standingIn, ...outOfPlace]);
   const rest = all.filter((p) => !urgent.has(p));
   const start = rest.length === 0 ? 0 : state.nextPartitionIndex % rest.length;
   const rotated = [...rest.slice(start), ...rest.slice(0, start)];
@@ -198,9 +206,30 @@ export async function repairPartition<Body>(ctx: RepairContext<Body>, state: Rep
       if (!view.previous) await collectTombstones(ctx, view.current, partition, tombstones, report);
     }
   } else {
+    if (ctx.standIns?.hasSession(partition)) await syncAsStandIn(ctx, state, view.current, partition, budget, report);
     await pushOutOfPlace(ctx, state, view.current, partition, budget, report);
   }
   return report;
+}
+
+/**
+ * A stand-in's pull: one step of a pass over every live primary's copy, each pass reported to the stand-in
+ * state (it counts only passes that began after the session did, over a caught-up primary's copy).
+ */
+async function syncAsStandIn<Body>(ctx: RepairContext<Body>, state: RepairState, ring: Ring, partition: PartitionId, budget: Budget, report: RepairReport): Promise<void> {
+  const standIns = ctx.standIns!;
+  // What it pulls is data of a partition it is not a primary of: no heartbeat may report the partition clean.
+  ctx.foreign?.noteForeignWrite(partition);
+  let localDigest: ReturnType<typeof partitionDigest<Body>> | undefined;
+  const digestHere = () => (localDigest ??= partitionDigest(ctx.store, partition));
+  for (const peer of primariesOf(ring, partition)) {
+    if (!ctx.isLive(peer)) continue;
+    const taskKey = `standin:${partition}:${peer}`;
+    if (!state.tasks.has(taskKey)) standIns.passStarted(partition, peer);
+    const clean = await syncWithPeer(ctx, state, partition, peer, digestHere, budget, report, taskKey);
+    if (clean) standIns.passFinished(partition, peer, true, clean.vouch.caughtUpPrimary);
+    else if (!state.tasks.has(taskKey)) standIns.passFinished(partition, peer, false, false);
+  }
 }
 
 const liveInView = <Body>(ctx: RepairContext<Body>, node: NodeId): boolean => node === ctx.self || ctx.isLive(node);
@@ -274,8 +303,8 @@ async function syncWithPeer<Body>(
   digestHere: () => ReturnType<typeof partitionDigest<Body>>,
   budget: Budget,
   report: RepairReport,
+  taskKey = `pull:${partition}:${peer}`,
 ): Promise<CleanSync | null> {
-  const taskKey = `pull:${partition}:${peer}`;
   let progress = state.tasks.get(taskKey);
   if (!progress) {
     const [local, remote] = await Promise.all([digestHere(), remoteDigest(ctx, state, peer, partition)]);

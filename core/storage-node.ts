@@ -4,6 +4,8 @@
 // Guarantees:
 //   - `head` answers "not-caught-up" for a partition this node is a primary of but has not synced since it
 //     (re)started or gained the partition (core/catch-up.ts), so such a node never counts toward R.
+//   - `head` and `put` replies of a handoff name the down primary it stands in for only when its stand-in
+//     state says it is caught up there (core/stand-in.ts); the coordinator decides what that counts for.
 //   - `get` hands out a body only after checking it against the stored version (verifyBody, when given;
 //     the BlobStore may check as well); a failed check is reported as "corrupt" and to onCorrupt.
 //   - `put` refuses a request whose partition is not the key's partition; `commit` is idempotent (a version
@@ -18,6 +20,7 @@ import { DigestCachingStore } from "./digest-cache.ts";
 import type { ForeignHoldings } from "./foreign-holdings.ts";
 import { type PartitionDigest, computeDigestSum, renderDigest } from "./partition-digest.ts";
 import type { CatchUpState } from "./catch-up.ts";
+import type { StandInState } from "./stand-in.ts";
 import type { ClusterMap } from "./cluster-map.ts";
 import type { Epoch, NodeId, PartitionId } from "./ids.ts";
 import { type PeerReport, type RingView, ringsOf } from "./membership.ts";
@@ -45,6 +48,8 @@ export interface StorageNodeContext<Body> {
   readonly self: NodeId;
   readonly store: BlobStore<Body>;
   readonly catchUp: CatchUpState;
+  /** Partitions this node holds for a down primary (core/stand-in.ts). Absent: it never claims to stand in. */
+  readonly standIns?: StandInState;
   /** This node's membership (core/membership.ts Membership fits). */
   readonly membership: { readonly map: ClusterMap; readonly epoch: Epoch; readonly hash: string; readonly view: RingView };
   /** What this node holds of partitions it is not a primary of; reported in heartbeats. Absent: reported as nothing known. */
@@ -145,7 +150,13 @@ async function put<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"put", Body
     ctx.log.error("node.put-failed", { node: ctx.self, partition: r.partition, bucket: r.header.bucket, key: r.header.key, failure: written.error });
     return storeErr(written.error);
   }
-  return ok(written.value);
+  return ok({ ...written.value, ...standInClaim(ctx, r.partition) });
+}
+
+/** The reply field naming the primary this node stands in for, caught up, on the partition; empty if none. */
+function standInClaim<Body>(ctx: StorageNodeContext<Body>, partition: PartitionId): { standInFor?: NodeId } {
+  const primary = ctx.standIns?.claim(partition, ctx.membership.view);
+  return primary === undefined ? {} : { standInFor: primary };
 }
 
 async function commit<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"commit", Body>): Promise<HandlerResult<Body, "commit">> {
@@ -163,7 +174,7 @@ async function head<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"head", Bo
   if (!ctx.catchUp.isCaughtUp(r.partition)) return err({ kind: "not-caught-up", detail: `${ctx.self} has not synced partition ${r.partition}` });
   const found = await ctx.store.headCommitted(r.bucket, r.key);
   if (!found.ok) return storeErr(found.error);
-  return ok({ version: found.value ? toObjectVersion(found.value) : null });
+  return ok({ version: found.value ? toObjectVersion(found.value) : null, ...standInClaim(ctx, r.partition) });
 }
 
 async function get<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"get", Body>): Promise<HandlerResult<Body, "get">> {

@@ -16,6 +16,7 @@ import type { PartitionId } from "../core/ids.ts";
 import { Membership, ringsOf } from "../core/membership.ts";
 import type { ObjectVersion } from "../core/object-version.ts";
 import { type RepairContext, RepairState, repairCorruptCopy, runRepairRound } from "../core/repair.ts";
+import { StandInState } from "../core/stand-in.ts";
 import { repairSettings } from "../core/settings.ts";
 import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../core/storage-node.ts";
 import type { ClusterMap } from "../core/cluster-map.ts";
@@ -39,6 +40,10 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
   const start: NodeStart = brandNewCluster ? "new-cluster" : ctx.disk.formatted ? "restart-with-data" : "empty";
   ctx.disk.formatted = true;
   const catchUp = new CatchUpState(self, membership.view, start);
+  const standIns = new StandInState(
+    self,
+    { isLive: (node) => detector.isLive(node, clock.nowMs()), downSinceMs: (node) => detector.downSinceMs(node, clock.nowMs()), nowMs: () => clock.nowMs() },
+  );
   const repairState = new RepairState();
   const corruptQueue: { partition: PartitionId; version: ObjectVersion }[] = [];
   // The node's store as the runtime would build it: the disk behind core's digest cache (per incarnation).
@@ -65,6 +70,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     self,
     store,
     catchUp,
+    standIns,
     membership,
     foreign,
     onHeartbeat: (from, report) => {
@@ -86,6 +92,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     store,
     transport: ctx.transport,
     catchUp,
+    standIns,
     foreign,
     foreignReportOf: (node) => membership.foreignReportOf(node),
     rings: () => membership.view,

@@ -110,11 +110,14 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
       const view = membership.view;
       const answer = await readObject(deps, bucket, key);
       if (!answer.ok) return { ok: false, reason: `read ${answer.error.kind}` };
-      // Did R primaries answer on every ring, or did handoffs' answers make up the quorum?
+      // Did R primaries (or stand-ins the coordinator counted in place of down ones, core/quorum.ts) answer on
+      // every ring, or did handoffs' answers make up the quorum? Only the latter is finding F1's sloppy quorum:
+      // a stale read through a counted stand-in is a violation of its own, never excused as F1.
       const sloppy = ringsOf(view).some((ring) => {
         const primaries = primariesOf(ring, answer.value.partition);
         const fromPrimaries = [...answer.value.answers.keys()].filter((n) => primaries.includes(n)).length;
-        return fromPrimaries < Math.min(ctx.quorum.readQuorum, primaries.length);
+        const fromStandIns = [...answer.value.standIns.values()].filter((n) => primaries.includes(n)).length;
+        return fromPrimaries + fromStandIns < Math.min(ctx.quorum.readQuorum, primaries.length);
       });
       const version = answer.value.version;
       if (version === null) return { ok: true, found: false, sloppy };

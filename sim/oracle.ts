@@ -8,6 +8,9 @@
 //     (an acknowledged write was lost),
 //   - after faults stop and repair quiesces, a live object lacks a good copy on one of its N primaries or any
 //     copy of a key is left on a node that is not one of its primaries.
+//   - availability, where the run asks for it (sim/availability.ts): a read or write that failed although the
+//     run required it to succeed (every acknowledged object readable and writes accepted once failure
+//     detection has settled; see `availabilityRequired`).
 // Order is stamp order, not wall order: with skewed clocks a later write can lose to an earlier one under last
 // writer wins, and that is the documented semantics, not a lost write.
 // Beyond the fault model: when injected faults destroy every copy of an acknowledged write (disks wiped while
@@ -89,6 +92,11 @@ export class Oracle {
   private readonly destroyed = new Map<string, VersionStamp>();
   /** Called once with the first violation, so the run can stop and print the trace tail. */
   onViolation: ((v: Violation) => void) | undefined;
+  /**
+   * Set by the run when the scenario asks for availability: why an operation that ran over [startMs, endMs]
+   * had to succeed, or undefined when it was allowed to fail (sim/availability.ts).
+   */
+  availabilityRequired: ((startMs: number, endMs: number) => string | undefined) | undefined;
 
   constructor(private readonly now: () => number) {}
 
@@ -120,6 +128,8 @@ export class Oracle {
       record.outcome = "failed";
       if (record.kind === "put") this.counts.putsFailed += 1;
       else this.counts.deletesFailed += 1;
+      const required = this.availabilityRequired?.(record.startMs, record.endMs);
+      if (required !== undefined) this.violate(record.key, `unavailable: ${record.kind} started at ${record.startMs.toFixed(3)} failed (${outcome.reason}), but ${required}`);
       return;
     }
     record.outcome = "acked";
@@ -137,6 +147,8 @@ export class Oracle {
   readEnded(token: ReadToken, outcome: ReadOutcome): void {
     if (!outcome.ok) {
       this.counts.readsFailed += 1;
+      const required = this.availabilityRequired?.(token.startMs, this.now());
+      if (required !== undefined) this.violate(token.key, `unavailable: read started at ${token.startMs.toFixed(3)} failed (${outcome.reason}), but ${required}`);
       return;
     }
     this.counts.readsChecked += 1;

@@ -7,6 +7,7 @@
 // Assumes: the logic's background loops keep running forever, so the run ends by time, never by an empty queue.
 
 import { noPlantedBugs, type PlantedBugs } from "../core/planted-bugs.ts";
+import { AvailabilityRule } from "./availability.ts";
 import { defaultDisk } from "./disk.ts";
 import { EventLoop } from "./event-loop.ts";
 import type { Logic } from "./logic.ts";
@@ -110,6 +111,21 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
     world.startAll();
     const faultRng = rng.fork("faults");
     let lastScheduledFaultMs = 0;
+    const availability = new AvailabilityRule(world, scenario.availability, scenario.faultsEndMs);
+    oracle.availabilityRequired = (startMs, endMs) => availability.required(startMs, endMs);
+    /** Reads every key written so far once, a few at a time, through a live router (checked like any read). */
+    const readEveryKey = async (): Promise<void> => {
+      const keys = Array.from({ length: oracle.keyCount() }, (_, i) => workload.keyName(i));
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < keys.length && !stopped) {
+          const router = world.liveRouters()[0];
+          if (router === undefined) return;
+          await workload.run(router, "get", keys[next++]!);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, lane));
+    };
     scenario.faults({
       world,
       rng: faultRng,
@@ -118,6 +134,10 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
         if (atMs > scenario.faultsEndMs) return;
         loop.at(Math.max(0, atMs), action);
         lastScheduledFaultMs = Math.max(lastScheduledFaultMs, atMs);
+      },
+      expectAvailable: (fromMs, untilMs, label, options) => {
+        availability.declare({ fromMs, untilMs, label });
+        if (options?.readEveryKey) loop.at(fromMs, () => void readEveryKey());
       },
     });
     loop.at(scenario.faultsEndMs, () => world.healEverything());

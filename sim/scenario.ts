@@ -4,6 +4,7 @@
 // Assumes: fault actions are the World's (sim/world.ts); faults scheduled after faultsEndMs are ignored,
 // and at faultsEndMs the world is healed so repair can quiesce.
 
+import type { AvailabilitySettings } from "./availability.ts";
 import type { DiskSettings } from "./disk.ts";
 import type { NetworkSettings } from "./network.ts";
 import type { SimRng } from "./rng.ts";
@@ -18,6 +19,11 @@ export interface FaultProgram {
   readonly faultsEndMs: number;
   /** Run `action` at virtual time atMs (ignored if atMs is after the scenario's faultsEndMs). */
   at(atMs: number, action: () => void): void;
+  /**
+   * Every read and write that starts and ends in [fromMs, untilMs] must succeed (sim/availability.ts); with
+   * readEveryKey, every key written so far is read once through a router when the window opens.
+   */
+  expectAvailable(fromMs: number, untilMs: number, label: string, options?: { readonly readEveryKey?: boolean }): void;
 }
 
 export interface Scenario {
@@ -35,6 +41,8 @@ export interface Scenario {
   /** After load and faults end, how long repair may take to reach full replication. */
   readonly settleMsMax: number;
   faults(program: FaultProgram): void;
+  /** Opt in to the availability invariant with at most nodesDownMax nodes down (sim/availability.ts). */
+  readonly availability?: AvailabilitySettings;
   /** A lighter profile for CI (npm test runs 100+ seeds of every scenario): overrides of the above. */
   readonly ci?: ScenarioProfile;
 }

@@ -14,6 +14,7 @@ import { Membership } from "../../core/membership.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import type { PartitionId } from "../../core/ids.ts";
 import { RepairState, repairCorruptCopy, runRepairRound, type RepairContext } from "../../core/repair.ts";
+import { StandInState } from "../../core/stand-in.ts";
 import { repairSettings } from "../../core/settings.ts";
 import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../../core/storage-node.ts";
 import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
@@ -107,10 +108,14 @@ export async function runNode(options: NodeOptions): Promise<void> {
       foreign.forget();
     }
   };
+  // Liveness is the repair loop's (defined below): sessions only begin in a repair round, and until one has,
+  // the state claims nothing without asking.
+  const standIns = new StandInState(self, { isLive: (node) => repair.isLive(node), downSinceMs: (node) => repair.downSinceMs(node), nowMs: () => Date.now() });
   const context: StorageNodeContext<Readable> = {
     self,
     store,
     catchUp,
+    standIns,
     membership,
     foreign,
     log,
@@ -167,6 +172,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     store,
     transport,
     catchUp,
+    standIns,
     foreign,
     foreignReportOf: (node) => membership.foreignReportOf(node),
     rings: () => membership.view,

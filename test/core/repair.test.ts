@@ -67,6 +67,18 @@ function expectConverged(cluster: TestCluster, newest: Map<string, string>): voi
   for (const id of cluster.ids) expect(cluster.node(id).catchUp.behindPartitions()).toEqual([]);
 }
 
+/** One write of each key; the stamps of those acknowledged. */
+async function writeEach(deps: ReturnType<TestCluster["coordinator"]>, keys: readonly string[]): Promise<Map<string, string>> {
+  const stamps = new Map<string, string>();
+  for (const key of keys) {
+    const body = bodyOf(`${key}!`);
+    const w = await writeVersion<MemBody>(deps, { bucket: "b", key, size: body.size, contentType: "", userMeta: {}, body, finish: async () => ok({ etag: "e", checksum: body.checksum, size: body.size }) });
+    await w.background;
+    if (w.ok) stamps.set(key, w.value.version.stamp);
+  }
+  return stamps;
+}
+
 describe("repair", () => {
   it("repair converges: after rounds with no faults every key has the newest version on all N primaries and nothing on handoffs", async () => {
     await fc.assert(
@@ -148,13 +160,7 @@ describe("repair", () => {
         const victim = `n${victimIndex % nodes}` as NodeId;
         const deps = cluster.coordinator();
         cluster.crash(victim);
-        const stamps = new Map<string, string>();
-        for (const key of keys) {
-          const body = bodyOf(`${key}!`);
-          const w = await writeVersion<MemBody>(deps, { bucket: "b", key, size: body.size, contentType: "", userMeta: {}, body, finish: async () => ok({ etag: "e", checksum: body.checksum, size: body.size }) });
-          await w.background;
-          if (w.ok) stamps.set(key, w.value.version.stamp);
-        }
+        const stamps = await writeEach(deps, keys);
         cluster.restart(victim);
         const node = cluster.node(victim);
         for (const key of keys) {
@@ -233,6 +239,41 @@ describe("repair", () => {
         cluster.restart(victim);
         await cluster.repairUntilQuiet(settings);
         expectConverged(cluster, stamps);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("a re-replicated node removed for good (decommissioned while down): live copies never drop below N, and the surplus goes once the new ring's N primaries hold it", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat(4), fc.uniqueArray(fc.constantFrom(...KEYS), { minLength: 1 }), fc.nat(4), async (victimIndex, keys, lossyIndex) => {
+        const cluster = new TestCluster({ nodes: 5, partitionBits: 2 });
+        const deps = cluster.coordinator();
+        const victim = cluster.ids[victimIndex]!;
+        // One node misses every first write (its puts are lost): those sit on W copies until repair.
+        const lossy = cluster.ids[lossyIndex]!;
+        cluster.faultFor = (to, request) => (to === lossy && request.kind === "put" ? "lose-request" : "deliver");
+        const stamps = await writeEach(deps, keys);
+        cluster.faultFor = () => "deliver";
+        cluster.crash(victim);
+        const settings = { reReplicateAfterMs: 60_000 };
+        cluster.nowMs += 61_000;
+        await cluster.repairUntilQuiet(settings);
+        const liveCopies = (key: string, stamp: string) => cluster.ids.filter((id) => cluster.node(id).up && cluster.node(id).store.hasCommitted("b", key, stamp)).length;
+        for (const [key, stamp] of stamps) expect(liveCopies(key, stamp), `live copies of ${key} after re-replication`).toBe(3);
+        cluster.decommission(victim);
+        for (let round = 0; round < 30; round++) {
+          await cluster.repairRound(settings);
+          cluster.gossip();
+          for (const [key, stamp] of stamps) expect(liveCopies(key, stamp), `live copies of ${key} in round ${round}`).toBeGreaterThanOrEqual(3);
+          if (!cluster.view().previous && (await cluster.repairUntilQuiet(settings)) === 1) break;
+        }
+        expect(cluster.view().previous).toBeUndefined();
+        for (const [key, stamp] of stamps) {
+          const primaries = new Set(cluster.primaries("b", key));
+          expect(primaries.has(victim)).toBe(false);
+          for (const id of cluster.ids) if (id !== victim) expect(cluster.node(id).store.committed("b", key).map((v) => v.stamp), `${id} of ${key}`).toEqual(primaries.has(id) ? [stamp] : []);
+        }
       }),
       { numRuns: RUNS },
     );

@@ -2,10 +2,21 @@
 // may violate an invariant, except by an instance of a known core finding (sim/oracle.ts KNOWN_FINDINGS),
 // which is counted and printed but pinned separately in test/sim/findings.test.ts.
 import { describe, expect, it } from "vitest";
-import { runPool } from "../../sim/pool.ts";
+import { runPool, type SeedSummary } from "../../sim/pool.ts";
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 100);
-const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos"];
+const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss"];
+
+/** What a scenario's runs must show besides passing: that they reached the state the scenario is about. */
+const reached: Record<string, (r: SeedSummary) => string | null> = {
+  // Re-replication had restored 3 live copies of every acknowledged object before the second node died.
+  "second-loss": (r) => {
+    const crashes = r.faultMarks.filter((m) => m.label.startsWith("crash "));
+    if (crashes.length !== 2) return `${crashes.length} crashes`;
+    const before = r.series.filter((s) => s.atMs < crashes[1]!.atMs).at(-1);
+    return before !== undefined && before.minReplicas >= 3 ? null : `min live copies ${before?.minReplicas} before the second crash`;
+  },
+};
 
 describe(`scenarios over ${SEEDS} seeds`, () => {
   for (const name of scenarios) {
@@ -19,6 +30,8 @@ describe(`scenarios over ${SEEDS} seeds`, () => {
       expect(unknown.map((r) => `seed ${r.seed}: ${r.violations.find((v) => v.known === undefined)!.what.split("\n")[0]}`)).toEqual([]);
       // The runs did real work: writes were acknowledged and reads checked in every seed.
       expect(results.every((r) => r.figures.writesAcknowledged > 50 && r.figures.readsChecked > 50)).toBe(true);
+      const check = reached[name];
+      if (check) expect(results.flatMap((r) => (check(r) === null ? [] : [`seed ${r.seed}: ${check(r)}`]))).toEqual([]);
     }, 600_000);
   }
 });

@@ -17,6 +17,7 @@ import { partitionOf, primariesOf } from "../../../core/placement.ts";
 import type { PlantedBugs } from "../../../core/planted-bugs.ts";
 import type { Clock, Log, ReplicaRequest, Transport, TransportFailure } from "../../../core/ports.ts";
 import { RepairState, type RepairContext, type RepairReport, runRepairRound } from "../../../core/repair.ts";
+import { StandInState } from "../../../core/stand-in.ts";
 import { type Result, err, ok } from "../../../core/result.ts";
 import { type ReplicationSettings, type RepairSettings, replicationSettings, repairSettings } from "../../../core/settings.ts";
 import { handleReplicaRequest, heartbeatReport, type StorageNodeContext } from "../../../core/storage-node.ts";
@@ -43,6 +44,8 @@ export interface TestNode {
   store: MemoryStore;
   readonly membership: Membership;
   catchUp: CatchUpState;
+  /** New on every restart, like the process's memory. */
+  standIns: StandInState;
   repair: RepairState;
   /** New on every restart (a new incarnation reports "unknown" until its first census). */
   foreign: ForeignHoldings;
@@ -85,7 +88,16 @@ export class TestCluster {
 
   private addNode(id: NodeId, start: NodeStart): void {
     const membership = new Membership(this.map);
-    this.nodes.set(id, { id, store: new MemoryStore(), membership, catchUp: new CatchUpState(id, membership.view, start), repair: new RepairState(), foreign: new ForeignHoldings(0), up: true, crashedAtMs: undefined });
+    this.nodes.set(id, { id, store: new MemoryStore(), membership, catchUp: new CatchUpState(id, membership.view, start), standIns: this.standInState(id), repair: new RepairState(), foreign: new ForeignHoldings(0), up: true, crashedAtMs: undefined });
+  }
+
+  /** A node's stand-in state over this harness's perfect failure detector. */
+  standInState(id: NodeId): StandInState {
+    return new StandInState(id, {
+      isLive: (n) => this.nodes.get(n)?.up === true,
+      downSinceMs: (n) => (this.nodes.get(n)?.up === true ? null : (this.nodes.get(n)?.crashedAtMs ?? this.nowMs)),
+      nowMs: () => this.nowMs,
+    });
   }
 
   node(id: NodeId | string): TestNode {
@@ -119,6 +131,7 @@ export class TestCluster {
       self: node.id,
       store: node.store,
       catchUp: node.catchUp,
+      standIns: node.standIns,
       membership: node.membership,
       foreign: node.foreign,
       verifyBody: (body, version) => verifyMemBody(body, version),
@@ -163,6 +176,7 @@ export class TestCluster {
       store: node.store,
       transport: this.transport(),
       catchUp: node.catchUp,
+      standIns: node.standIns,
       foreign: node.foreign,
       // Gossip is instant here: a node's current report, as its next heartbeat would carry it. A down node's
       // report is whatever it said last, which this harness does not keep: none.
@@ -207,6 +221,7 @@ export class TestCluster {
     const node = this.node(id);
     node.up = true;
     node.catchUp = new CatchUpState(node.id, node.membership.view, "restart-with-data");
+    node.standIns = this.standInState(node.id);
     node.repair = new RepairState();
     node.foreign = new ForeignHoldings(node.foreign.boot + 1);
   }
@@ -218,6 +233,7 @@ export class TestCluster {
     node.store = new MemoryStore();
     node.up = true;
     node.catchUp = new CatchUpState(node.id, node.membership.view, "empty");
+    node.standIns = this.standInState(node.id);
     node.repair = new RepairState();
     node.foreign = new ForeignHoldings(node.foreign.boot + 1);
   }

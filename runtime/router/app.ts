@@ -196,7 +196,7 @@ const BUCKET_HANDLERS: { readonly [N in OperationOf<"bucket">]: Handler<BucketRe
   },
   ListMultipartUploads: async (ctx, r, deps) => {
     await deps.buckets.require(r.bucket);
-    await deps.multipart.listUploads(ctx, r.bucket, r.query);
+    await deps.multipart.listUploads(ctx, r.bucket, r.query, signalOf(ctx));
   },
   GetBucketLocation: async (ctx, r, deps) => {
     await deps.buckets.require(r.bucket);

@@ -78,7 +78,8 @@ export function parseCopySourceRange(header: string, size: number): { start: num
   }
   const start = Number(match[1]);
   const endInclusive = Number(match[2]);
-  if (endInclusive >= size) throw new S3Error("InvalidArgument", `Range specified is not valid for source object of size: ${size}`, { extra: { ArgumentName: "x-amz-copy-source-range", ArgumentValue: header } });
+  // A well-formed range outside the source is InvalidRange (416), as S3 answers; a malformed one InvalidArgument.
+  if (endInclusive >= size) throw new S3Error("InvalidRange", `Range specified is not valid for source object of size: ${size}`, { extra: { RangeRequested: header, ActualObjectSize: String(size) } });
   return { start, endInclusive };
 }
 

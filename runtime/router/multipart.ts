@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import type Koa from "koa";
+import { compareKeys } from "../../core/key-order.ts";
 import { checksumHex, xxhash64Bytes } from "../../core/hash.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import { mapLimit } from "../../core/quorum.ts";
@@ -234,32 +235,45 @@ export class Multipart {
     });
   }
 
-  async listUploads(ctx: Koa.Context, bucket: string, q: URLSearchParams): Promise<void> {
+  async listUploads(ctx: Koa.Context, bucket: string, q: URLSearchParams, signal?: AbortSignal): Promise<void> {
     const prefix = q.get("prefix") ?? "";
-    const maxUploads = Math.min(Number(q.get("max-uploads") ?? "1000"), 1000);
-    if (!Number.isInteger(maxUploads) || maxUploads < 0) throw new S3Error("InvalidArgument");
+    const maxUploadsText = q.get("max-uploads") ?? "1000";
+    if (!/^\d{1,10}$/.test(maxUploadsText)) throw new S3Error("InvalidArgument", "Provided max-uploads not an integer or within integer range", { extra: { ArgumentName: "max-uploads", ArgumentValue: maxUploadsText } });
+    const maxUploads = Math.min(Number(maxUploadsText), 1000);
+    const keyMarker = q.get("key-marker") ?? "";
+    const uploadIdMarker = q.get("upload-id-marker") ?? "";
+    // S3: after the marker pair; with only key-marker, after every upload of that key.
+    const afterMarker = (u: { key: string; uploadId: string }) =>
+      keyMarker === "" || compareKeys(u.key, keyMarker) > 0 || (u.key === keyMarker && uploadIdMarker !== "" && u.uploadId > uploadIdMarker);
     const uploads: { key: string; uploadId: string; initiatedMs: number }[] = [];
+    // Upload records are keyed by upload id, not by object key, so a page in key order needs every record
+    // of the bucket: a walk over them (the cost grows with the uploads in progress, not with the objects).
     let after = "";
     for (;;) {
-      const page = await this.objects.list(UPLOADS_BUCKET, `${bucket}/`, after, 1000);
+      signal?.throwIfAborted();
+      const page = await this.objects.list(UPLOADS_BUCKET, `${bucket}/`, after, 1000, signal);
       for (const v of page.versions) {
         const key = v.userMeta[UPLOAD_KEY_META];
         if (v.deleted || key === undefined || !key.startsWith(prefix)) continue;
-        uploads.push({ key, uploadId: v.key.slice(bucket.length + 1), initiatedMs: parseStamp(v.stamp)?.physicalMs ?? 0 });
+        const upload = { key, uploadId: v.key.slice(bucket.length + 1), initiatedMs: parseStamp(v.stamp)?.physicalMs ?? 0 };
+        if (afterMarker(upload)) uploads.push(upload);
       }
-      if (!page.truncated || page.versions.length === 0 || uploads.length > 10 * maxUploads) break;
+      if (!page.truncated || page.versions.length === 0) break;
       after = page.versions[page.versions.length - 1]!.key;
     }
-    uploads.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.uploadId < b.uploadId ? -1 : 1));
+    uploads.sort((a, b) => compareKeys(a.key, b.key) || (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0));
     const shown = uploads.slice(0, maxUploads);
+    const truncated = uploads.length > shown.length;
+    const last = shown[shown.length - 1];
     ctx.type = "application/xml";
     ctx.body = renderListMultipartUploads({
       bucket,
-      keyMarker: q.get("key-marker") ?? "",
-      uploadIdMarker: q.get("upload-id-marker") ?? "",
+      keyMarker,
+      uploadIdMarker,
+      ...(truncated && last ? { nextKeyMarker: last.key, nextUploadIdMarker: last.uploadId } : {}),
       prefix,
       maxUploads,
-      isTruncated: uploads.length > maxUploads,
+      isTruncated: truncated,
       uploads: shown.map((u) => ({ key: u.key, uploadId: u.uploadId, initiatedMs: u.initiatedMs, initiator: OWNER, owner: OWNER })),
       commonPrefixes: [],
     });

@@ -78,9 +78,10 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
 export function metadataFrom(req: IncomingMessage): Record<string, string> {
   const metadata: Record<string, string> = {};
   let userBytes = 0;
-  for (const [name, raw] of Object.entries(req.headers)) {
-    if (raw === undefined) continue;
-    const value = Array.isArray(raw) ? raw.join(",") : raw;
+  // headersDistinct, not headers: Node joins a repeated header with ", ", S3 keeps "deflate,gzip".
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values === undefined) continue;
+    const value = values.join(",");
     if (name.startsWith("x-amz-meta-")) {
       userBytes += Buffer.byteLength(name.slice("x-amz-meta-".length)) + Buffer.byteLength(value);
       metadata[name] = value;

@@ -20,11 +20,15 @@ import {
   S3Client,
   S3ServiceException,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  AbortMultipartUploadCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SUBRESOURCES, servedOperations } from "../../runtime/s3/operations.ts";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
-import { NodeSha256, signedRawRequest } from "./support/raw-s3.ts";
+import { NodeSha256, signedHeadersOf, signedRawRequest } from "./support/raw-s3.ts";
+import { type OutgoingHttpHeaders, request as httpRequest } from "node:http";
 import { requireProgram } from "./support/system-programs.ts";
 import { redactedUrl } from "../../runtime/router/app.ts";
 
@@ -296,5 +300,44 @@ describe("DeleteObjects", () => {
     expect("status" in answer && answer.status).toBe(400);
     expect("body" in answer && answer.body).toContain("InvalidRequest");
     await expectVictimIntact("after a DeleteObjects without an integrity check");
+  });
+});
+
+describe("what S3 does, exactly", () => {
+  it("a repeated header is stored in S3's form: Content-Encoding deflate,gzip", async () => {
+    const url = new URL(cluster.endpoint);
+    const body = Buffer.from("compressed twice");
+    const headers = await signedHeadersOf(cluster, { method: "PUT", path: `/${BUCKET}/encoded.bin`, body });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method: "PUT", path: `/${BUCKET}/encoded.bin`, headers: { ...headers, "content-encoding": ["deflate", "gzip"] } as OutgoingHttpHeaders }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect(status).toBe(200);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "encoded.bin" }))).ContentEncoding).toBe("deflate,gzip");
+  });
+
+  it("ListMultipartUploads pages by key-marker and upload-id-marker", async () => {
+    const created: { key: string; id: string }[] = [];
+    for (const key of ["mpu/a", "mpu/b", "mpu/b", "mpu/c"]) {
+      const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+      created.push({ key, id: upload.UploadId! });
+    }
+    const want = created.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : x.id < y.id ? -1 : 1)).map((u) => `${u.key} ${u.id}`);
+    const got: string[] = [];
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    for (let page = 0; page < 10; page++) {
+      const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: "mpu/", MaxUploads: 1, ...markers }));
+      got.push(...(listed.Uploads ?? []).map((u) => `${u.Key} ${u.UploadId}`));
+      if (!listed.IsTruncated) break;
+      markers = { KeyMarker: listed.NextKeyMarker, UploadIdMarker: listed.NextUploadIdMarker };
+    }
+    expect(got).toEqual(want);
+    const afterB = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: "mpu/", KeyMarker: "mpu/b" }));
+    expect((afterB.Uploads ?? []).map((u) => u.Key)).toEqual(["mpu/c"]);
+    for (const u of created) await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: u.key, UploadId: u.id }));
   });
 });

@@ -310,7 +310,7 @@ describe("what S3 does, exactly", () => {
     const headers = await signedHeadersOf(cluster, { method: "PUT", path: `/${BUCKET}/encoded.bin`, body });
     // Sent as two header lines, after signing (Content-Encoding is not signed here).
     const sent: OutgoingHttpHeaders = { ...headers };
-    sent["content-encoding"] = ["deflate", "gzip"];
+    (sent as Record<string, string | string[]>)["content-encoding"] = ["deflate", "gzip"];
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest({ host: url.hostname, port: url.port, method: "PUT", path: `/${BUCKET}/encoded.bin`, headers: sent }, (res) => {
         res.resume();

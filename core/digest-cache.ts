@@ -113,7 +113,7 @@ export class DigestCachingStore<Body> implements BlobStore<Body> {
   drop: BlobStore<Body>["drop"] = (bucket, key, stamp) => this.mutation(partitionOfKey(bucket, key, this.partitionBits), bucket, key, () => this.inner.drop(bucket, key, stamp));
   headCommitted: BlobStore<Body>["headCommitted"] = (bucket, key) => this.inner.headCommitted(bucket, key);
   readBody: BlobStore<Body>["readBody"] = (bucket, key, stamp, range) => this.inner.readBody(bucket, key, stamp, range);
-  listPartition: BlobStore<Body>["listPartition"] = (partition, after, limit) => this.inner.listPartition(partition, after, limit);
+  listPartition: BlobStore<Body>["listPartition"] = (partition, from, limit) => this.inner.listPartition(partition, from, limit);
   partitionsHeld: BlobStore<Body>["partitionsHeld"] = () => this.inner.partitionsHeld();
   listBucket: BlobStore<Body>["listBucket"] = (bucket, prefix, after, limit) => this.inner.listBucket(bucket, prefix, after, limit);
   dropPendingBefore: BlobStore<Body>["dropPendingBefore"] = (cutoff) => this.inner.dropPendingBefore(cutoff);

@@ -13,7 +13,8 @@
 // compared entry by entry (more work, the same result).
 import type { PartitionId } from "./ids.ts";
 import type { VersionStamp } from "./object-version.ts";
-import type { BlobStore, StoreFailure } from "./ports.ts";
+import { afterVersion } from "./partition-cursor.ts";
+import type { BlobStore, PartitionCursor, StoreFailure } from "./ports.ts";
 import { type Result, err, ok } from "./result.ts";
 
 export interface PartitionDigest {
@@ -85,7 +86,7 @@ export async function computeDigestSum<Body>(store: BlobStore<Body>, partition: 
     term(group, 1, lanes);
     count += 1;
   };
-  let cursor: { bucket: string; key: string; stamp: VersionStamp } | undefined;
+  let cursor: PartitionCursor | undefined;
   for (;;) {
     const page = await store.listPartition(partition, cursor, pageSize);
     if (!page.ok) return err(page.error);
@@ -95,8 +96,7 @@ export async function computeDigestSum<Body>(store: BlobStore<Body>, partition: 
       if (group === undefined || group.bucket !== v.bucket || group.key !== v.key || v.stamp > group.stamp) group = v;
     }
     if (page.value.length < pageSize) break;
-    const last = page.value[page.value.length - 1]!;
-    cursor = { bucket: last.bucket, key: last.key, stamp: last.stamp };
+    cursor = afterVersion(page.value[page.value.length - 1]!);
   }
   close();
   return ok({ hi: lanes.hi, lo: lanes.lo, count });

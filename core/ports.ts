@@ -69,6 +69,15 @@ export interface PartitionEntry {
   readonly checksum: string;
 }
 
+/**
+ * Where a partition listing resumes, in (bucket, key, stamp) order: at the first version of a key (a key whose
+ * versions must be seen whole, so a page that may have cut them is read again from the key's start), or just
+ * after one version. Never a made-up stamp: every field is a real name or a real stamp, so the wire can check it.
+ */
+export type PartitionCursor =
+  | { readonly kind: "key-start"; readonly bucket: string; readonly key: string }
+  | { readonly kind: "after"; readonly bucket: string; readonly key: string; readonly stamp: VersionStamp };
+
 /** The node-internal API. Each kind is one HTTP route in the runtime and one message in the simulator. */
 export type ReplicaRequest<Body> =
   /** Store a version's body durably, not yet visible (pending). `hintFor` names the primary a handoff stands in for. */
@@ -82,7 +91,7 @@ export type ReplicaRequest<Body> =
   /** Drop one copy (handoff clean-up, surplus removal, tombstone collection). */
   | { readonly kind: "drop"; readonly partition: PartitionId; readonly bucket: string; readonly key: string; readonly stamp: VersionStamp }
   /** Committed versions of a partition in (bucket, key, stamp) order, after a cursor: for repair. */
-  | { readonly kind: "list-partition"; readonly partition: PartitionId; readonly after?: { bucket: string; key: string; stamp: VersionStamp }; readonly limit: number }
+  | { readonly kind: "list-partition"; readonly partition: PartitionId; readonly from?: PartitionCursor; readonly limit: number }
   /** A digest of a partition's committed (key, stamp) pairs, tombstones included. */
   | { readonly kind: "digest"; readonly partition: PartitionId }
   /** Digests of many partitions in one round trip: what a repair round compares first. */
@@ -155,7 +164,8 @@ export interface BlobStore<Body> {
   headCommitted(bucket: string, key: string): Promise<Result<StoredVersion | null, StoreFailure>>;
   readBody(bucket: string, key: string, stamp: VersionStamp, range?: ByteRange): Promise<Result<{ version: StoredVersion; body: Body }, StoreFailure>>;
   drop(bucket: string, key: string, stamp: VersionStamp): Promise<Result<boolean, StoreFailure>>;
-  listPartition(partition: PartitionId, after: { bucket: string; key: string; stamp: VersionStamp } | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>>;
+  /** Versions of a partition in (bucket, key, stamp) order from the cursor (undefined: the start); callers skip pending ones. */
+  listPartition(partition: PartitionId, from: PartitionCursor | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>>;
   partitionsHeld(): Promise<Result<readonly PartitionId[], StoreFailure>>;
   listBucket(bucket: string, prefix: string, after: string, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>>;
   /** Remove pending records older than a cut-off (writes whose coordinator never committed them). */

@@ -26,8 +26,8 @@
 //     back after the tombstone is gone.
 //   - Superseded versions of a key are dropped locally once a newer committed version is held locally.
 //   - Work is bounded: pages per task, copies per partition per round, copies in flight, partitions per round.
-// Assumes: the store lists in (bucket, key, stamp) order and accepts a cursor whose stamp is "" (= "from the
-// first version of that key"); tombstoneGraceMs exceeds the time any hinted copy can wait for delivery.
+// Assumes: the store lists in (bucket, key, stamp) order from a PartitionCursor (core/ports.ts), "key-start"
+// included; tombstoneGraceMs exceeds the time any hinted copy can wait for delivery.
 
 import { primaryPartitions, type CatchUpState } from "./catch-up.ts";
 import type { StandInState } from "./stand-in.ts";
@@ -38,7 +38,8 @@ import { type RingView, ringsOf } from "./membership.ts";
 import type { ObjectVersion, VersionStamp } from "./object-version.ts";
 import { handoffsOf, isPrimary, livePlacement, preferenceList, primariesOf } from "./placement.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
-import type { BlobStore, ByteRange, DigestAnswer, Log, PartitionEntry, Transport, TransportFailure } from "./ports.ts";
+import { afterVersion, keyStart } from "./partition-cursor.ts";
+import type { BlobStore, ByteRange, DigestAnswer, Log, PartitionCursor, PartitionEntry, Transport, TransportFailure } from "./ports.ts";
 import { mapLimit, safeSend, writeQuorumNeeded } from "./quorum.ts";
 import type { Result } from "./result.ts";
 import type { Ring } from "./ring.ts";
@@ -72,10 +73,8 @@ export interface RepairContext<Body> {
   readonly faults?: PlantedBugs;
 }
 
-type Cursor = { readonly bucket: string; readonly key: string; readonly stamp: VersionStamp };
-
 interface TaskProgress {
-  after: Cursor | undefined;
+  after: PartitionCursor | undefined;
   /** Something failed since this pass began: the pass does not count as a clean sync. */
   failed: boolean;
   /** Pull passes only: what the peer's copy could vouch for when the pass began (its digest answer said so). */
@@ -128,7 +127,6 @@ interface Budget {
   copiesLeft: number;
 }
 
-const START_OF_KEY = "" as VersionStamp;
 const tombstoneListLimit = 8;
 
 /** One round: up to partitionsPerRoundMax partitions (behind ones first), then pending GC. */
@@ -318,7 +316,7 @@ async function syncWithPeer<Body>(
     state.tasks.set(taskKey, progress);
   }
   for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
-    const listed = await safeSend(ctx.transport, peer, { kind: "list-partition", partition, ...(progress.after ? { after: progress.after } : {}), limit: ctx.settings.listPageSize });
+    const listed = await safeSend(ctx.transport, peer, { kind: "list-partition", partition, ...(progress.after ? { from: progress.after } : {}), limit: ctx.settings.listPageSize });
     if (!listed.ok) {
       report.failures++;
       progress.failed = true;
@@ -353,7 +351,7 @@ async function syncWithPeer<Body>(
     }
     if (stoppedAt !== undefined) {
       const first = groups[stoppedAt]![0]!;
-      progress.after = { bucket: first.bucket, key: first.key, stamp: START_OF_KEY };
+      progress.after = keyStart(first.bucket, first.key);
       return null;
     }
     if (next === undefined) {
@@ -405,7 +403,7 @@ async function fetchVerified<Body>(ctx: RepairContext<Body>, partition: Partitio
  * page, so it is left for the next page (unless it is the only group, which then must be taken as it is).
  * `next` is the cursor for the following page, undefined when the listing is done.
  */
-function keyGroups(entries: readonly PartitionEntry[], done: boolean, after: Cursor | undefined): { groups: PartitionEntry[][]; next: Cursor | undefined } {
+function keyGroups(entries: readonly PartitionEntry[], done: boolean, after: PartitionCursor | undefined): { groups: PartitionEntry[][]; next: PartitionCursor | undefined } {
   const groups: PartitionEntry[][] = [];
   for (const e of entries) {
     const last = groups[groups.length - 1];
@@ -415,11 +413,11 @@ function keyGroups(entries: readonly PartitionEntry[], done: boolean, after: Cur
   if (done) return { groups, next: undefined };
   if (groups.length > 1) {
     const held = groups.pop()!;
-    return { groups, next: { bucket: held[0]!.bucket, key: held[0]!.key, stamp: START_OF_KEY } };
+    return { groups, next: keyStart(held[0]!.bucket, held[0]!.key) };
   }
   const last = entries[entries.length - 1];
   if (!last) return { groups, next: after };
-  return { groups, next: { bucket: last.bucket, key: last.key, stamp: last.stamp } };
+  return { groups, next: afterVersion(last) };
 }
 
 // ---- local clean-up ----------------------------------------------------------------------------------------
@@ -486,7 +484,7 @@ async function pushOutOfPlace<Body>(ctx: RepairContext<Body>, state: RepairState
     for (let i = 0; i < groups.length; i++) {
       if (budget.copiesLeft <= 0) {
         const first = groups[i]![0]!;
-        progress.after = { bucket: first.bucket, key: first.key, stamp: START_OF_KEY };
+        progress.after = keyStart(first.bucket, first.key);
         return;
       }
       const group = groups[i]!;
@@ -583,7 +581,7 @@ async function copyPartitionTo<Body>(ctx: RepairContext<Body>, state: RepairStat
     const { groups, next } = keyGroups(listed.value.entries, listed.value.done, progress.after);
     for (const group of groups) {
       if (budget.copiesLeft <= 0) {
-        progress.after = { bucket: group[0]!.bucket, key: group[0]!.key, stamp: START_OF_KEY };
+        progress.after = keyStart(group[0]!.bucket, group[0]!.key);
         return;
       }
       await confirmOrPush(ctx, partition, to, group[group.length - 1]!, budget, report, hintFor);
@@ -637,11 +635,11 @@ async function collectTombstones<Body>(ctx: RepairContext<Body>, ring: Ring, par
 
 /** The committed versions of one key on `node` (at most a few), or null when they cannot be listed. */
 async function versionsOfKey<Body>(ctx: RepairContext<Body>, partition: PartitionId, node: NodeId, of: PartitionEntry): Promise<PartitionEntry[] | null> {
-  const after = { bucket: of.bucket, key: of.key, stamp: START_OF_KEY };
+  const from = keyStart(of.bucket, of.key);
   const listed =
     node === ctx.self
-      ? await listPartitionCommitted(ctx.store, partition, after, tombstoneListLimit)
-      : await safeSend(ctx.transport, node, { kind: "list-partition", partition, after, limit: tombstoneListLimit });
+      ? await listPartitionCommitted(ctx.store, partition, from, tombstoneListLimit)
+      : await safeSend(ctx.transport, node, { kind: "list-partition", partition, from, limit: tombstoneListLimit });
   if (!listed.ok) return null;
   const same = listed.value.entries.filter((e) => e.bucket === of.bucket && e.key === of.key);
   // All versions of the key must be in view: if the page is full of this key, more may follow.

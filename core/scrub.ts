@@ -8,14 +8,15 @@
 // Assumes: checkBody reads the body to its end (the runtime's store checks block checksums as it streams).
 import { assert } from "./assert.ts";
 import type { PartitionId } from "./ids.ts";
-import type { ObjectVersion, VersionStamp } from "./object-version.ts";
-import type { BlobStore, StoreFailure } from "./ports.ts";
+import type { ObjectVersion } from "./object-version.ts";
+import { afterVersion } from "./partition-cursor.ts";
+import type { BlobStore, PartitionCursor, StoreFailure } from "./ports.ts";
 import { type Result, ok } from "./result.ts";
 import { toObjectVersion } from "./storage-node.ts";
 
 export interface ScrubCursor {
   readonly partition: PartitionId;
-  readonly after: { readonly bucket: string; readonly key: string; readonly stamp: VersionStamp } | undefined;
+  readonly after: PartitionCursor | undefined;
 }
 
 export interface ScrubContext<Body> {
@@ -57,7 +58,7 @@ export async function scrubStep<Body>(ctx: ScrubContext<Body>, cursor: ScrubCurs
       const page = await ctx.store.listPartition(partition, after, limit);
       if (!page.ok) return page;
       for (const stored of page.value) {
-        after = { bucket: stored.bucket, key: stored.key, stamp: stored.stamp };
+        after = afterVersion(stored);
         if (!stored.committed || stored.deleted) continue;
         const version = toObjectVersion(stored);
         checked += 1;

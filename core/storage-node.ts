@@ -14,7 +14,7 @@
 //     version of each key (tombstones included), so two replicas with the same live content agree whatever
 //     superseded versions each still keeps.
 // Assumes: the BlobStore's writePending/writeCommitted of a stamp it already holds succeed (idempotent), and
-// its listPartition orders by (bucket, key, stamp) and treats `after` as exclusive.
+// its listPartition orders by (bucket, key, stamp) and resumes from a PartitionCursor as core/ports.ts defines it.
 
 import { DigestCachingStore } from "./digest-cache.ts";
 import type { ForeignHoldings } from "./foreign-holdings.ts";
@@ -32,6 +32,7 @@ import type {
   ByteRange,
   DigestAnswer,
   Log,
+  PartitionCursor,
   PartitionEntry,
   ReplicaRequest,
   ReplicaResponse,
@@ -43,6 +44,7 @@ import type {
 } from "./ports.ts";
 import { type Result, err, ok } from "./result.ts";
 import { unreachable } from "./assert.ts";
+import { afterVersion } from "./partition-cursor.ts";
 
 export interface StorageNodeContext<Body> {
   readonly self: NodeId;
@@ -102,7 +104,7 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
       return dropped.ok ? ok({ dropped: dropped.value }) : storeErr(dropped.error);
     }
     case "list-partition":
-      return listPartitionCommitted(ctx.store, r.partition, r.after, Math.min(r.limit, ctx.listLimitMax ?? defaultListLimitMax));
+      return listPartitionCommitted(ctx.store, r.partition, r.from, Math.min(r.limit, ctx.listLimitMax ?? defaultListLimitMax));
     case "digest": {
       const digest = await partitionDigest(ctx.store, r.partition);
       return digest.ok ? ok({ ...digest.value, ...vouching(ctx, r.partition) }) : storeErr(digest.error);
@@ -209,11 +211,11 @@ async function get<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"get", Body
 export async function listPartitionCommitted<Body>(
   store: BlobStore<Body>,
   partition: PartitionId,
-  after: { bucket: string; key: string; stamp: VersionStamp } | undefined,
+  from: PartitionCursor | undefined,
   limit: number,
 ): Promise<Result<{ entries: PartitionEntry[]; done: boolean }, TransportFailure>> {
   const entries: PartitionEntry[] = [];
-  let cursor = after;
+  let cursor = from;
   for (;;) {
     const page = await store.listPartition(partition, cursor, limit);
     if (!page.ok) return storeErr(page.error);
@@ -224,8 +226,7 @@ export async function listPartitionCommitted<Body>(
       entries.push({ bucket: v.bucket, key: v.key, stamp: v.stamp, deleted: v.deleted, checksum: v.checksum });
     }
     if (page.value.length < limit) return ok({ entries, done: true });
-    const last = page.value[page.value.length - 1]!;
-    cursor = { bucket: last.bucket, key: last.key, stamp: last.stamp };
+    cursor = afterVersion(page.value[page.value.length - 1]!);
   }
 }
 

@@ -12,7 +12,7 @@
 import { assert } from "../core/assert.ts";
 import type { NodeId, PartitionId } from "../core/ids.ts";
 import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
-import type { BlobStore, ByteRange, StoreFailure, StoredVersion, VersionHeader } from "../core/ports.ts";
+import type { BlobStore, ByteRange, PartitionCursor, StoreFailure, StoredVersion, VersionHeader } from "../core/ports.ts";
 import { type Result, err, ok } from "../core/result.ts";
 import { type SimBody, flipped } from "./body.ts";
 import type { EventLoop } from "./event-loop.ts";
@@ -247,11 +247,12 @@ export class SimDisk implements BlobStore<SimBody> {
     });
   }
 
-  listPartition(partition: PartitionId, after: { bucket: string; key: string; stamp: VersionStamp } | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
+  listPartition(partition: PartitionId, from: PartitionCursor | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
     assert(limit > 0, "listPartition limit must be positive");
     return this.indexRead(() => {
       const sorted = this.sortedPartition(partition);
-      const start = after === undefined ? 0 : SimDisk.firstAfter(sorted, idOf(after.bucket, after.key, after.stamp));
+      // Every id of a key is greater than the key's id with an empty stamp, so "key-start" is "after that id".
+      const start = from === undefined ? 0 : SimDisk.firstAfter(sorted, idOf(from.bucket, from.key, from.kind === "key-start" ? "" : from.stamp));
       return ok(sorted.slice(start, start + limit).map((r) => r.version));
     });
   }

@@ -5,12 +5,18 @@
 // any request with no answer fails "timeout" after the timeout; every draw comes from the network's own RNG
 // stream, so the same seed gives the same deliveries. Partitions are directed (one-way) blocks; a symmetric
 // partition blocks both directions.
-// Assumes: handlers never hold on to request objects across crashes; bodies are values (sim/body.ts).
+// Every request and reply crosses as the runtime's transport carries it (runtime/transport/wire.ts): parameters
+// as the header or JSON text, decoded by the same decoders on the receiving side, replies and failures as their
+// JSON (a get reply's version as its header text). Only bodies cross as values (sim/body.ts). A request or reply
+// that core built and the codec refuses is a bug: it is answered as the runtime would answer it, and it fails
+// the run.
+// Assumes: handlers never hold on to request objects across crashes.
 
-import { assert } from "../core/assert.ts";
+import { AssertionError, assert } from "../core/assert.ts";
 import type { NodeId } from "../core/ids.ts";
 import type { ReplicaRequest, ReplicaResponse, RequestKind, RequestOf, Transport, TransportFailure } from "../core/ports.ts";
 import { type Result, err } from "../core/result.ts";
+import { decodeFailure, decodeReply, decodeRequestParams, encodeFailure, encodeReply, encodeRequestParams } from "../runtime/transport/wire.ts";
 import { type SimBody, flipped } from "./body.ts";
 import type { EventLoop } from "./event-loop.ts";
 import type { SimProcess } from "./process.ts";
@@ -57,6 +63,8 @@ export interface NetworkCounters {
   blocked: number;
   unreachable: number;
   timeouts: number;
+  /** Requests or replies the wire codec refused (each also fails the run). */
+  refusedByCodec: number;
 }
 
 export class SimNetwork {
@@ -64,7 +72,7 @@ export class SimNetwork {
   /** Directed blocked links, "from>to". */
   private readonly blocked = new Set<string>();
   settings: NetworkSettings;
-  readonly counters: NetworkCounters = { requests: 0, lost: 0, blocked: 0, unreachable: 0, timeouts: 0 };
+  readonly counters: NetworkCounters = { requests: 0, lost: 0, blocked: 0, unreachable: 0, timeouts: 0, refusedByCodec: 0 };
   /** Requests sent, by kind (insertion order is first use, so deterministic). */
   readonly byKind = new Map<string, number>();
   /** Trace every message (costly); otherwise only failures are traced. */
@@ -149,6 +157,8 @@ export class SimNetwork {
         settle(err({ kind: "timeout", detail: `${to} did not answer ${request.kind}` }));
       });
       if (this.traceMessages) this.trace.add(`net send ${from}>${to} ${describe(request)}`);
+      // Encoded as it leaves: the text is what travels, whatever the sender does with its objects afterwards.
+      const params = encodeRequestParams(request);
       if (this.rng.chance(this.settings.lossProbability)) {
         this.counters.lost += 1;
         return;
@@ -170,19 +180,22 @@ export class SimNetwork {
         }
         const receiver = endpoint.process;
         const receiverIncarnation = receiver.incarnation;
-        let delivered = request;
-        if (request.kind === "put" && this.rng.chance(this.settings.bodyCorruptProbability)) {
-          delivered = { ...request, body: flipped(request.body, `wire${this.loop.nowMs}`) };
+        let body = request.kind === "put" ? request.body : undefined;
+        if (body !== undefined && this.rng.chance(this.settings.bodyCorruptProbability)) {
+          body = flipped(body, `wire${this.loop.nowMs}`);
           this.trace.add(`net corrupt-body ${from}>${to} ${describe(request)}`);
         }
-        endpoint.handler(from, delivered).then(
-          (result) => {
+        const delivered = decodeRequestParams(request.kind, params, body);
+        const handled = delivered.ok ? endpoint.handler(from, delivered.value) : Promise.resolve(err(this.refused(`${from}>${to} ${describe(request)}: ${delivered.error}`)));
+        handled.then(
+          (answer) => {
+            const result = this.replyOverTheWire(request.kind, answer, `${to}>${from} reply to ${describe(request)}`);
             if (!receiver.isCurrent(receiverIncarnation)) return; // the answer dies with the receiver
             if (this.rng.chance(this.settings.lossProbability)) {
               this.counters.lost += 1;
               return;
             }
-            const replyBytes = result.ok && request.kind === "get" ? ((result.value as { body?: SimBody }).body?.size ?? 0) : 0;
+            const replyBytes = result.ok && request.kind === "get" ? (result.value as { body: SimBody }).body.size : 0;
             this.loop.after(this.latencyMs(replyBytes), () => {
               if (!this.isOpen(to, from)) {
                 this.counters.blocked += 1;
@@ -195,6 +208,27 @@ export class SimNetwork {
         );
       });
     });
+  }
+
+  /** A reply as the sender decodes it from the text the runtime's server would send (http-server.ts). */
+  private replyOverTheWire(kind: RequestKind, answer: Result<unknown, TransportFailure>, what: string): Result<unknown, TransportFailure> {
+    if (!answer.ok) {
+      const failure = encodeFailure(answer.error);
+      return err(decodeFailure(failure.status, failure.text));
+    }
+    const text = encodeReply(kind, answer.value as never);
+    const decoded = decodeReply(kind, text, kind === "get" ? (answer.value as { body: SimBody }).body : undefined);
+    if (decoded.ok) return decoded;
+    // The runtime's client turns an undecodable reply into a "remote" failure (http-transport.ts).
+    return err(this.refused(`${what}: ${decoded.error}`));
+  }
+
+  /** A message core built that the codec refuses: the "remote" failure the runtime answers with, and a failed run. */
+  private refused(what: string): TransportFailure {
+    this.counters.refusedByCodec += 1;
+    this.trace.add(`net refused-by-codec ${what}`);
+    this.loop.fail(new AssertionError(`the wire codec refused a message core built: ${what}`));
+    return { kind: "remote", detail: what };
   }
 }
 

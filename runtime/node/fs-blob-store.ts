@@ -24,7 +24,7 @@ import { assert } from "../../core/assert.ts";
 import { checksumHex, createXxhash64, xxhash64, xxhash64Bytes } from "../../core/hash.ts";
 import type { NodeId, PartitionId } from "../../core/ids.ts";
 import type { ObjectVersion, VersionStamp } from "../../core/object-version.ts";
-import type { BlobStore, ByteRange, Log, StoreFailure, StoredVersion, VersionHeader } from "../../core/ports.ts";
+import type { BlobStore, ByteRange, Log, PartitionCursor, StoreFailure, StoredVersion, VersionHeader } from "../../core/ports.ts";
 import { type Result, err, ok } from "../../core/result.ts";
 import { type IndexedVersion, MetadataIndex, storedVersionOf } from "./metadata-index.ts";
 import { recoverDataDir } from "./startup.ts";
@@ -360,9 +360,9 @@ export class FsBlobStore implements BlobStore<Readable> {
     }
   }
 
-  async listPartition(partition: PartitionId, after: { bucket: string; key: string; stamp: VersionStamp } | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
+  async listPartition(partition: PartitionId, from: PartitionCursor | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
     try {
-      return ok(this.index.listPartition(partition, after, limit).map(storedVersionOf));
+      return ok(this.index.listPartition(partition, from, limit).map(storedVersionOf));
     } catch (error) {
       return err(this.failureOf(error, "list-partition", { partition }));
     }

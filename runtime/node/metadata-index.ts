@@ -12,7 +12,7 @@
 import Database from "better-sqlite3";
 import type { NodeId, PartitionId } from "../../core/ids.ts";
 import type { ObjectVersion, VersionStamp } from "../../core/object-version.ts";
-import type { StoredVersion } from "../../core/ports.ts";
+import type { PartitionCursor, StoredVersion } from "../../core/ports.ts";
 import { assert } from "../../core/assert.ts";
 
 /** A row of the index: a StoredVersion plus where and how its bytes are kept. */
@@ -103,6 +103,9 @@ export class MetadataIndex {
       listPartitionAfter: db.prepare(
         `SELECT ${COLUMNS} FROM versions WHERE partition = ? AND (bucket, key, stamp) > (?, ?, ?) AND committed = 1 ORDER BY bucket, key, stamp LIMIT ?`,
       ),
+      listPartitionFromKey: db.prepare(
+        `SELECT ${COLUMNS} FROM versions WHERE partition = ? AND (bucket, key) >= (?, ?) AND committed = 1 ORDER BY bucket, key, stamp LIMIT ?`,
+      ),
       listBucket: db.prepare(
         `SELECT ${COLUMNS} FROM versions WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key, stamp`,
       ),
@@ -185,13 +188,15 @@ export class MetadataIndex {
     return remove();
   }
 
-  /** Committed versions of a partition in (bucket, key, stamp) order after a cursor. */
-  listPartition(partition: PartitionId, after: { bucket: string; key: string; stamp: VersionStamp } | undefined, limit: number): IndexedVersion[] {
+  /** Committed versions of a partition in (bucket, key, stamp) order from a cursor (core/ports.ts PartitionCursor). */
+  listPartition(partition: PartitionId, from: PartitionCursor | undefined, limit: number): IndexedVersion[] {
     assert(Number.isInteger(limit) && limit > 0, `limit ${limit} must be a positive integer`);
     const raws = (
-      after
-        ? this.statements.listPartitionAfter.all(partition, after.bucket, after.key, after.stamp, limit)
-        : this.statements.listPartitionFirst.all(partition, limit)
+      from === undefined
+        ? this.statements.listPartitionFirst.all(partition, limit)
+        : from.kind === "key-start"
+          ? this.statements.listPartitionFromKey.all(partition, from.bucket, from.key, limit)
+          : this.statements.listPartitionAfter.all(partition, from.bucket, from.key, from.stamp, limit)
     ) as RawRow[];
     return raws.map((raw) => fromRaw(raw)!);
   }

@@ -25,10 +25,9 @@ import {
   OBJECTS_PATH,
   VERSION_HEADER,
   bodyLengthOf,
-  decodeMeta,
-  decodeRequest,
-  encodeMeta,
-  failureBody,
+  decodeRequestParams,
+  encodeFailure,
+  encodeReply,
   pathOfKind,
   readAll,
   statusOfFailure,
@@ -89,30 +88,28 @@ export function createReplicaApp(options: ReplicaAppOptions): { app: Koa; router
 
   router.put(OBJECTS_PATH, authenticate, async (ctx) => {
     if (ctx.state.contentSha256 !== UNSIGNED_PAYLOAD) return refuse(ctx, { kind: "remote", detail: "a put body is streamed: content hash must be UNSIGNED-PAYLOAD" }, 400);
-    const params = decodeMeta(ctx.get(REQUEST_META_HEADER) || undefined);
-    const decoded = params.ok ? decodeRequest("put", params.value, detachableBody(ctx.req)) : params;
+    const decoded = decodeRequestParams("put", ctx.get(REQUEST_META_HEADER) || undefined, detachableBody(ctx.req));
     if (!decoded.ok) return refuse(ctx, { kind: "remote", detail: decoded.error }, 400);
-    const result = await callHandler(handle, decoded.value, log);
+    const result = await callHandler(handle, decoded.value as RequestOf<"put", Readable>, log);
     // A put answered before its whole body was read (a refusal, or a version already held): close the
     // connection rather than drain what is left.
     if (!ctx.req.readableEnded) ctx.set("Connection", "close");
-    reply(ctx, result);
+    reply(ctx, "put", result);
   });
 
   router.get(OBJECTS_PATH, authenticate, async (ctx) => {
-    const params = decodeMeta(ctx.get(REQUEST_META_HEADER) || undefined);
-    const decoded = params.ok ? decodeRequest("get", params.value) : params;
+    const decoded = decodeRequestParams<Readable>("get", ctx.get(REQUEST_META_HEADER) || undefined);
     if (!decoded.ok) return refuse(ctx, { kind: "remote", detail: decoded.error }, 400);
     const request = decoded.value as RequestOf<"get", Readable>;
     const result = await callHandler(handle, request, log);
-    if (!result.ok) return reply(ctx, result);
+    if (!result.ok) return reply(ctx, "get", result);
     const { version, body } = result.value;
     const length = bodyLengthOf(version.size, request.range);
     ctx.respond = false;
     ctx.res.writeHead(200, {
       "content-type": "application/octet-stream",
       "content-length": String(length),
-      [VERSION_HEADER]: encodeMeta(version),
+      [VERSION_HEADER]: encodeReply("get", result.value),
     });
     try {
       await pipeline(body, exactLength(length), ctx.res);
@@ -132,15 +129,9 @@ export function createReplicaApp(options: ReplicaAppOptions): { app: Koa; router
       const bytes = await readAll(ctx.req, JSON_REQUEST_BYTES_MAX);
       if (!bytes.ok) return refuse(ctx, { kind: "remote", detail: `request ${bytes.error}` }, 413);
       if (sha256Hex(bytes.value) !== ctx.state.contentSha256) return refuse(ctx, { kind: "forbidden", detail: "body does not match its signed hash" });
-      let params: unknown;
-      try {
-        params = JSON.parse(bytes.value.toString("utf8"));
-      } catch {
-        return refuse(ctx, { kind: "remote", detail: "request body is not JSON" }, 400);
-      }
-      const decoded = decodeRequest(kind, params);
+      const decoded = decodeRequestParams<Readable>(kind, bytes.value.toString("utf8"));
       if (!decoded.ok) return refuse(ctx, { kind: "remote", detail: decoded.error }, 400);
-      reply(ctx, await callHandler(handle, decoded.value, log));
+      reply(ctx, kind, await callHandler(handle, decoded.value as RequestOf<typeof kind, Readable>, log));
     });
   }
 
@@ -195,19 +186,22 @@ async function callHandler<K extends RequestKind>(handle: ReplicaHandler, reques
   }
 }
 
-function reply(ctx: Ctx, result: Result<unknown, TransportFailure>): void {
-  if (result.ok) {
-    ctx.status = 200;
-    ctx.body = result.value as object;
-    return;
-  }
-  ctx.status = statusOfFailure(result.error.kind);
-  ctx.body = failureBody(result.error);
+/** A JSON reply (or failure) as wire.ts encodes it: the same text the simulated network carries. */
+function reply<K extends RequestKind>(ctx: Ctx, kind: K, result: Result<ReplicaResponse<Readable>[K], TransportFailure>): void {
+  if (!result.ok) return sendFailure(ctx, encodeFailure(result.error));
+  ctx.status = 200;
+  ctx.type = "application/json";
+  ctx.body = encodeReply(kind, result.value);
+}
+
+function sendFailure(ctx: Ctx, encoded: { status: number; text: string }): void {
+  ctx.status = encoded.status;
+  ctx.type = "application/json";
+  ctx.body = encoded.text;
 }
 
 function refuse(ctx: Ctx, failure: TransportFailure, status = statusOfFailure(failure.kind)): void {
-  ctx.status = status;
-  ctx.body = failureBody(failure);
+  sendFailure(ctx, encodeFailure(failure, status));
   if (!ctx.req.readableEnded) ctx.set("Connection", "close");
 }
 

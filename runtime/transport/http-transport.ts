@@ -14,11 +14,10 @@
 import type { Readable } from "node:stream";
 import { Agent } from "undici";
 import type { NodeId } from "../../core/ids.ts";
-import type { ObjectVersion } from "../../core/object-version.ts";
 import type { Log, ReplicaRequest, ReplicaResponse, RequestKind, RequestOf, Transport, TransportFailure, TransportFailureKind } from "../../core/ports.ts";
 import { type Result, err, ok } from "../../core/result.ts";
 import { assertUsableSecret, EMPTY_BODY_SHA256, REQUEST_META_HEADER, sha256Hex, signingHeaders, UNSIGNED_PAYLOAD } from "./hmac.ts";
-import { JSON_RESPONSE_BYTES_MAX, OBJECTS_PATH, VERSION_HEADER, decodeMeta, encodeMeta, isFailureKind, paramsOf, pathOfKind, readAll } from "./wire.ts";
+import { JSON_RESPONSE_BYTES_MAX, OBJECTS_PATH, VERSION_HEADER, decodeFailure, decodeReply, encodeRequestParams, pathOfKind, readAll } from "./wire.ts";
 
 export interface HttpTransportOptions {
   readonly resolveAddress: (node: NodeId) => string | undefined;
@@ -130,16 +129,17 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     try {
       if (response.statusCode !== 200) return err(await failureOfReply(response.statusCode, response.body));
       if (typed.kind === "get") {
-        const version = decodeMeta(headerValue(response.headers[VERSION_HEADER]));
-        if (!version.ok) {
+        const decoded = decodeReply(typed.kind, headerValue(response.headers[VERSION_HEADER]), response.body as Readable);
+        if (!decoded.ok) {
           response.body.destroy();
-          return err({ kind: "remote", detail: `get reply without a version: ${version.error}` });
+          return err({ kind: "remote", detail: decoded.error });
         }
-        return ok({ version: version.value as ObjectVersion, body: response.body as Readable } as ReplicaResponse<Readable>[K]);
+        return decoded as Result<ReplicaResponse<Readable>[K], never>;
       }
       const bytes = await readAll(response.body, JSON_RESPONSE_BYTES_MAX);
       if (!bytes.ok) return err({ kind: "remote", detail: `reply ${bytes.error}` });
-      return ok(JSON.parse(bytes.value.toString("utf8")) as ReplicaResponse<Readable>[K]);
+      const decoded = decodeReply<K, Readable>(typed.kind as K, bytes.value.toString("utf8"));
+      return decoded.ok ? decoded : err({ kind: "remote", detail: decoded.error });
     } catch (error) {
       response.body.destroy();
       return err(failureOfError(error, to));
@@ -184,7 +184,7 @@ function encode(request: ReplicaRequest<Readable>): EncodedCall {
         method: "PUT",
         path: OBJECTS_PATH,
         headers: {
-          [REQUEST_META_HEADER]: encodeMeta(paramsOf(request)),
+          [REQUEST_META_HEADER]: encodeRequestParams(request),
           "content-type": "application/octet-stream",
           "content-length": String(request.header.size),
         },
@@ -193,9 +193,9 @@ function encode(request: ReplicaRequest<Readable>): EncodedCall {
         syncAllowanceMs: Math.ceil((request.header.size / SYNC_BYTES_PER_SECOND_MIN) * 1000),
       };
     case "get":
-      return { method: "GET", path: OBJECTS_PATH, headers: { [REQUEST_META_HEADER]: encodeMeta(paramsOf(request)) }, body: undefined, contentSha256: EMPTY_BODY_SHA256, syncAllowanceMs: 0 };
+      return { method: "GET", path: OBJECTS_PATH, headers: { [REQUEST_META_HEADER]: encodeRequestParams(request) }, body: undefined, contentSha256: EMPTY_BODY_SHA256, syncAllowanceMs: 0 };
     default: {
-      const json = JSON.stringify(paramsOf(request));
+      const json = encodeRequestParams(request);
       return { method: "POST", path: pathOfKind(request.kind), headers: { "content-type": "application/json" }, body: json, contentSha256: sha256Hex(json), syncAllowanceMs: 0 };
     }
   }
@@ -203,16 +203,7 @@ function encode(request: ReplicaRequest<Readable>): EncodedCall {
 
 async function failureOfReply(statusCode: number, body: Readable): Promise<TransportFailure> {
   const bytes = await readAll(body, ERROR_BODY_BYTES_MAX);
-  if (bytes.ok) {
-    try {
-      const parsed = JSON.parse(bytes.value.toString("utf8")) as { kind?: unknown; detail?: unknown };
-      if (isFailureKind(parsed.kind)) return { kind: parsed.kind, detail: typeof parsed.detail === "string" ? parsed.detail : "" };
-    } catch {
-      // Not our JSON: a proxy or a crashed handler answered. Report the status below.
-    }
-  }
-  const kind: TransportFailureKind = statusCode === 403 ? "forbidden" : "remote";
-  return { kind, detail: `HTTP ${statusCode} without a failure body` };
+  return decodeFailure(statusCode, bytes.ok ? bytes.value.toString("utf8") : undefined);
 }
 
 function classify(error: unknown): TransportFailure {

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { CatchUpState } from "../../core/catch-up.ts";
 import { type PartitionId, nodeId } from "../../core/ids.ts";
 import { Membership } from "../../core/membership.ts";
-import type { PartitionEntry } from "../../core/ports.ts";
+import { afterVersion, keyStart } from "../../core/partition-cursor.ts";
+import type { PartitionCursor, PartitionEntry } from "../../core/ports.ts";
 import { handleReplicaRequest, partitionDigest, type StorageNodeContext } from "../../core/storage-node.ts";
 import { TestCluster, bodyOf, silentLog, stampFor, verifyMemBody, versionOf } from "./support/cluster.ts";
 import { type MemBody, MemoryStore } from "./support/memory-store.ts";
@@ -39,18 +40,31 @@ describe("storage node", () => {
         const store = storeWith(entries);
         const ctx = contextFor(store);
         const seen: PartitionEntry[] = [];
-        let after: PartitionEntry | undefined;
+        let from: PartitionCursor | undefined;
         for (let i = 0; i < 100; i++) {
-          const page = await handleReplicaRequest(ctx, { kind: "list-partition", partition: P, ...(after ? { after } : {}), limit });
+          const page = await handleReplicaRequest(ctx, { kind: "list-partition", partition: P, ...(from ? { from } : {}), limit });
           if (!page.ok) throw new Error(page.error.detail);
           expect(page.value.entries.length).toBeLessThanOrEqual(limit);
           seen.push(...page.value.entries);
           if (page.value.done) break;
           expect(page.value.entries.length).toBe(limit);
-          after = page.value.entries[page.value.entries.length - 1];
+          from = afterVersion(page.value.entries[page.value.entries.length - 1]!);
         }
         const expected = store.allCommitted().map((v) => `${v.key}/${v.stamp}`).sort();
         expect(seen.map((e) => `${e.key}/${e.stamp}`)).toEqual(expected);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("a key-start cursor lists every committed version of its key first, and nothing of the keys before it", async () => {
+    await fc.assert(
+      fc.asyncProperty(rows, fc.constantFrom("a", "b", "c", "d", "e", "f", "cc"), async (entries, key) => {
+        const store = storeWith(entries);
+        const page = await handleReplicaRequest(contextFor(store), { kind: "list-partition", partition: P, from: keyStart("b", key), limit: 100 });
+        if (!page.ok) throw new Error(page.error.detail);
+        const expected = store.allCommitted().filter((v) => v.key >= key).map((v) => `${v.key}/${v.stamp}`).sort();
+        expect(page.value.entries.map((e) => `${e.key}/${e.stamp}`)).toEqual(expected);
       }),
       { numRuns: RUNS },
     );

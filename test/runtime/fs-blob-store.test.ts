@@ -292,8 +292,12 @@ describe("FsBlobStore", () => {
         await putCommitted(store, "b", "k3", bytesOf(10), partition7);
         const first = await store.listPartition(p3, undefined, 1);
         expect(first.ok && first.value.map((v) => v.key)).toEqual(["k1"]);
-        const rest = await store.listPartition(p3, { bucket: "b", key: "k1", stamp: a.header.stamp }, 10);
+        const rest = await store.listPartition(p3, { kind: "after", bucket: "b", key: "k1", stamp: a.header.stamp }, 10);
         expect(rest.ok && rest.value.map((v) => v.key)).toEqual(["k2"]);
+        const fromKey = await store.listPartition(p3, { kind: "key-start", bucket: "b", key: "k1" }, 10);
+        expect(fromKey.ok && fromKey.value.map((v) => v.key)).toEqual(["k1", "k2"]);
+        const fromLaterKey = await store.listPartition(p3, { kind: "key-start", bucket: "b", key: "k2" }, 10);
+        expect(fromLaterKey.ok && fromLaterKey.value.map((v) => v.key)).toEqual(["k2"]);
         expect(await store.partitionsHeld()).toEqual({ ok: true, value: [3, 7] });
 
         expect(await store.drop("b", "k2", b.header.stamp)).toEqual({ ok: true, value: true });

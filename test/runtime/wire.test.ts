@@ -17,7 +17,8 @@ const samples: ReplicaRequest<Readable>[] = [
   { kind: "get", partition: p, bucket: "videos", key: "k", stamp: header.stamp, range: { start: 3, endInclusive: 9 } },
   { kind: "get", partition: p, bucket: "videos", key: "k", stamp: header.stamp },
   { kind: "drop", partition: p, bucket: "videos", key: "k", stamp: header.stamp },
-  { kind: "list-partition", partition: p, after: { bucket: "videos", key: "k", stamp: nextStamp() }, limit: 100 },
+  { kind: "list-partition", partition: p, from: { kind: "after", bucket: "videos", key: "k", stamp: nextStamp() }, limit: 100 },
+  { kind: "list-partition", partition: p, from: { kind: "key-start", bucket: "videos", key: "k" }, limit: 8 },
   { kind: "list-partition", partition: p, limit: 1 },
   { kind: "digest", partition: p },
   { kind: "list-bucket", bucket: "videos", prefix: "a/", after: "a/0", limit: 1000 },
@@ -47,6 +48,12 @@ describe("wire encoding", () => {
       ["commit", { partition: 5, version: { ...header } }], // no etag, no checksum
       ["put", { partition: 5, header: { ...header, userMeta: { a: 1 } } }],
       ["head", null],
+      // The resume cursor of issue 9: a made-up empty stamp, and cursors that are neither kind or carry extra fields.
+      ["list-partition", { partition: 5, from: { bucket: "b", key: "k", stamp: "" }, limit: 8 }],
+      ["list-partition", { partition: 5, from: { kind: "after", bucket: "b", key: "k", stamp: "" }, limit: 8 }],
+      ["list-partition", { partition: 5, from: { kind: "after", bucket: "b", key: "k" }, limit: 8 }],
+      ["list-partition", { partition: 5, from: { kind: "key-start", bucket: "b", key: "k", stamp: header.stamp }, limit: 8 }],
+      ["list-partition", { partition: 5, from: { kind: "start", bucket: "b", key: "k" }, limit: 8 }],
     ];
     for (const [kind, params] of bad) expect(decodeRequest(kind, params, body).ok, `${kind} ${JSON.stringify(params)}`).toBe(false);
     const extra = decodeRequest("head", { partition: 5, bucket: "b", key: "k", admin: true });

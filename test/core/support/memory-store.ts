@@ -5,7 +5,7 @@
 
 import type { NodeId, PartitionId } from "../../../core/ids.ts";
 import type { ObjectVersion, VersionStamp } from "../../../core/object-version.ts";
-import type { BlobStore, ByteRange, StoreFailure, StoredVersion, VersionHeader } from "../../../core/ports.ts";
+import type { BlobStore, ByteRange, PartitionCursor, StoreFailure, StoredVersion, VersionHeader } from "../../../core/ports.ts";
 import { type Result, err, ok } from "../../../core/result.ts";
 
 export interface MemBody {
@@ -102,8 +102,9 @@ export class MemoryStore implements BlobStore<MemBody> {
     return ok(true);
   }
 
-  async listPartition(partition: PartitionId, after: { bucket: string; key: string; stamp: VersionStamp } | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
-    const cursor = after ? idOf(after.bucket, after.key, after.stamp) : undefined;
+  async listPartition(partition: PartitionId, from: PartitionCursor | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
+    // Every id of a key is greater than the key's id with an empty stamp, so "key-start" is "after that id".
+    const cursor = from ? idOf(from.bucket, from.key, from.kind === "key-start" ? "" : from.stamp) : undefined;
     const rows = [...this.entries.entries()]
       .filter(([id, e]) => e.version.partition === partition && (cursor === undefined || id > cursor))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

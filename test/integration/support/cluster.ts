@@ -24,7 +24,7 @@ export interface TestCluster extends RunningCluster {
   cleanup(suite?: SuiteLike): Promise<void>;
 }
 
-export async function startTestCluster(options: { basePort: number; nodes?: number; routers?: number; haproxy?: boolean; replicas?: number }): Promise<TestCluster> {
+export async function startTestCluster(options: { basePort: number; nodes?: number; routers?: number; haproxy?: boolean; replicas?: number; partitionBits?: number }): Promise<TestCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), "ringstore-it-"));
   const cluster = await startCluster({
     dataDir,
@@ -32,7 +32,7 @@ export async function startTestCluster(options: { basePort: number; nodes?: numb
     nodes: options.nodes ?? 5,
     routers: options.routers ?? 2,
     internalBasePort: options.basePort + 1,
-    partitionBits: 8,
+    partitionBits: options.partitionBits ?? 8,
     replicas: options.replicas ?? 3,
     host: "127.0.0.1",
     haproxy: options.haproxy ?? false,

@@ -44,7 +44,7 @@ export function storeHandler(store: BlobStore<Readable>): CountingHandler {
         return result.ok ? ok({ dropped: result.value }) : mapped(result);
       }
       case "list-partition": {
-        const result = await store.listPartition(request.partition, request.after, request.limit);
+        const result = await store.listPartition(request.partition, request.from, request.limit);
         if (!result.ok) return mapped(result);
         const entries = result.value.map((v) => ({ bucket: v.bucket, key: v.key, stamp: v.stamp, deleted: v.deleted, checksum: v.checksum }));
         return ok({ entries, done: entries.length < request.limit });

@@ -19,6 +19,7 @@ program
   .option("--partition-bits <bits>", "2^bits partitions (first start only)", integer("--partition-bits", 4, 16), 10)
   .option("--replicas <n>", "copies of every object (first start only)", integer("--replicas", 1, 5), 3)
   .option("--no-haproxy", "serve --port from the first router even when haproxy is installed")
+  .option("--domain <name>", "a domain whose subdomains name buckets (virtual-hosted style: bucket.<name>); repeatable (default: localhost)", (value: string, all: string[] = []) => [...all, value])
   .action(async (options) => {
     const { runUp } = await import("./launcher/run-up.ts");
     await runUp({
@@ -31,6 +32,7 @@ program
       replicas: options.replicas,
       host: "127.0.0.1",
       haproxy: options.haproxy,
+      ...(options.domain ? { domains: options.domain } : {}),
     });
   });
 
@@ -58,6 +60,7 @@ program
   .requiredOption("--cluster-map <file>", "the cluster map (JSON)")
   .requiredOption("--secret-file <file>", "the cluster secret")
   .option("--data-dir <dir>", "where generated S3 credentials are kept when RINGSTORE_ACCESS_KEY/RINGSTORE_SECRET_KEY are not set", "./data")
+  .option("--domain <name>", "a domain whose subdomains name buckets (virtual-hosted style: bucket.<name>); repeatable (default: localhost and --host when it is a name)", (value: string, all: string[] = []) => [...all, value])
   .action(async (options) => {
     const { runRouter } = await import("./router/main.ts");
     await runRouter(options);

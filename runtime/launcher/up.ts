@@ -23,6 +23,8 @@ export interface UpOptions {
   readonly replicas: number;
   readonly host: string;
   readonly haproxy: boolean;
+  /** Domains for virtual-hosted style, handed to every router (default: the router's own). */
+  readonly domains?: readonly string[];
 }
 
 export interface ProcessRecord {
@@ -100,7 +102,7 @@ export async function startCluster(options: UpOptions): Promise<RunningCluster> 
     }
     routerPorts.forEach((port, i) => {
       const id = `router-${i + 1}`;
-      const args = ["router", "--id", id, "--port", String(port), "--host", options.host, "--cluster-map", mapPath, "--secret-file", secretPath, "--data-dir", dataDir];
+      const args = ["router", "--id", id, "--port", String(port), "--host", options.host, "--cluster-map", mapPath, "--secret-file", secretPath, "--data-dir", dataDir, ...(options.domains ?? []).flatMap((d) => ["--domain", d])];
       const command = ringstoreCommand(args);
       const log = join(dataDir, "logs", `${id}.log`);
       started.push({ record: { role: "router", id, port, restart: shellQuote(command), log }, process: startChild(command, log, { ...credentialsEnv, ...childEnv }) });

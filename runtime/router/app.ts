@@ -39,6 +39,8 @@ export interface RouterAppDeps {
   readonly putBytesMax?: number;
   /** S3 requests served at once (response bodies included); beyond it clients get 503 SlowDown and retry with back-off. */
   readonly requestsInFlightMax?: number;
+  /** Domains whose subdomains name buckets (virtual-hosted style): `bucket.<domain>`. */
+  readonly domains?: readonly string[];
   /** The slowest request body the router waits for (slow-clients.ts). */
   readonly bodyRate?: BodyRateSettings;
 }
@@ -47,6 +49,7 @@ export interface RouterAppDeps {
 export const REQUESTS_IN_FLIGHT_MAX_DEFAULT = 512;
 
 export const PUT_BYTES_MAX_DEFAULT = 5 * 1024 ** 3;
+export const DOMAINS_DEFAULT: readonly string[] = ["localhost"];
 /** The one region a ringstore cluster reports. */
 const REGION = "us-east-1";
 
@@ -70,6 +73,7 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
   const deps: Handlers = { ...appDeps, multipart: new Multipart(appDeps.objects, appDeps.log) };
   const app = new Koa();
   const nowMs = deps.nowMs ?? Date.now;
+  const domains = deps.domains ?? DOMAINS_DEFAULT;
   app.silent = true;
 
   app.use(async (ctx, next) => {
@@ -116,7 +120,7 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
   const inFlightMax = deps.requestsInFlightMax ?? REQUESTS_IN_FLIGHT_MAX_DEFAULT;
   const bodyRate = new BodyRateGuard(deps.bodyRate, nowMs);
   app.use(async (ctx) => {
-    const target = parseTarget(ctx.req.url ?? "/");
+    const target = parseTarget(ctx.req.url ?? "/", ctx.get("host") || undefined, domains);
     if (target.rawPath === "/-/health") return health(ctx, deps);
     if (inFlight >= inFlightMax) throw new S3Error("SlowDown");
     // A slot is held until the response has gone out or the connection closed, not only until the handler
@@ -156,7 +160,11 @@ function health(ctx: Koa.Context, deps: RouterAppDeps): void {
 
 async function authenticate(req: IncomingMessage, target: S3Target, lookupSecret: (k: string) => string | undefined, nowMs: number): Promise<SigV4Auth> {
   const request = { method: req.method ?? "GET", rawPath: target.rawPath, rawQuery: target.rawQuery, headers: req.headers };
-  if (request.headers["authorization"] === undefined && hasSigV2Query(target.rawQuery)) return verifySigV2Query(request, { lookupSecret, nowMs });
+  if (request.headers["authorization"] === undefined && hasSigV2Query(target.rawQuery)) {
+    // SigV2 signs the bucket as part of the resource, wherever the client put it.
+    const resource = target.virtualHost ? `/${target.bucket}${target.rawPath}` : target.rawPath;
+    return verifySigV2Query({ ...request, rawPath: resource }, { lookupSecret, nowMs });
+  }
   if (!hasAuthentication(request)) throw new S3Error("AccessDenied", "Anonymous access is not allowed.");
   const verified = await verifySigV4(request, { lookupSecret, nowMs });
   if (!verified.ok) throw verified.error;

@@ -12,7 +12,7 @@ import { exitWithParent } from "../parent-watch.ts";
 import { watchForStalls } from "../stall-watch.ts";
 import { realClock } from "../real-clock.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
-import { createRouterApp, describe } from "./app.ts";
+import { DOMAINS_DEFAULT, createRouterApp, describe } from "./app.ts";
 import { BucketRegistry } from "./buckets.ts";
 import { emptyBody } from "../empty-body.ts";
 import { ReplicatedObjects, verifyRouterBody } from "./replicated-objects.ts";
@@ -26,6 +26,8 @@ export interface RouterOptions {
   readonly clusterMap: string;
   readonly secretFile: string;
   readonly dataDir: string;
+  /** Domains for virtual-hosted style requests (`bucket.<domain>`). */
+  readonly domain?: readonly string[];
 }
 
 /** Internal requests get this long to produce response headers; bodies may stream for as long as they flow. */
@@ -75,6 +77,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     objects,
     buckets: new BucketRegistry(objects),
     lookupSecret: (accessKey) => (accessKey === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
+    domains: domainsOf(options),
   });
   app.on("error", (error: unknown) => log.error("router.koa-error", { cause: describe(error) }));
   const server = createServer(S3_SERVER_OPTIONS, app.callback());
@@ -98,4 +101,11 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   process.once("SIGINT", () => shutdown("SIGINT"));
   exitWithParent(() => shutdown("launcher gone"));
   watchForStalls(log);
+}
+
+/** `--domain` values, else localhost and the listening host when it is a name (an address is never a domain). */
+function domainsOf(options: RouterOptions): readonly string[] {
+  if (options.domain !== undefined && options.domain.length > 0) return options.domain;
+  const isAddress = /^[\d.]+$/.test(options.host) || options.host.includes(":");
+  return isAddress || options.host === "localhost" ? DOMAINS_DEFAULT : [...DOMAINS_DEFAULT, options.host];
 }

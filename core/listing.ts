@@ -9,6 +9,7 @@
 import { assert } from "./assert.ts";
 import { compareKeys } from "./key-order.ts";
 import type { ObjectVersion } from "./object-version.ts";
+import { type Result, ok } from "./result.ts";
 
 export interface NodePage {
   readonly versions: readonly ObjectVersion[];
@@ -20,7 +21,13 @@ export interface MergedPage {
   readonly truncated: boolean;
 }
 
-export function mergeListingPages(pages: readonly NodePage[], limit: number): MergedPage {
+/** The folding a listing asks of the nodes: with it, node pages jump past a prefix after one live key. */
+export interface ListingFold {
+  readonly prefix: string;
+  readonly delimiter: string;
+}
+
+export function mergeListingPages(pages: readonly NodePage[], limit: number, fold?: ListingFold): MergedPage {
   let cut: string | undefined;
   for (const page of pages) {
     if (page.done || page.versions.length === 0) continue;
@@ -35,7 +42,18 @@ export function mergeListingPages(pages: readonly NodePage[], limit: number): Me
       if (!seen || v.stamp > seen.stamp) newest.set(v.key, v);
     }
   }
-  const keys = [...newest.keys()].sort(compareKeys);
+  if (fold !== undefined) {
+    // A node jumped past a prefix after a key it holds live. If a newer tombstone elsewhere makes that key
+    // dead, the keys the node skipped may be the prefix's only live ones: the page is known only up to it.
+    for (const page of pages) {
+      for (const v of page.versions) {
+        if (cut !== undefined && compareKeys(v.key, cut) > 0) break;
+        if (v.deleted || foldedPrefix(v.key, fold.prefix, fold.delimiter) === undefined) continue;
+        if (newest.get(v.key)!.deleted && (cut === undefined || compareKeys(v.key, cut) < 0)) cut = v.key;
+      }
+    }
+  }
+  const keys = [...newest.keys()].filter((k) => cut === undefined || compareKeys(k, cut) <= 0).sort(compareKeys);
   const versions = keys.slice(0, limit).map((k) => newest.get(k)!);
   const truncated = keys.length > limit || cut !== undefined;
   return { versions, truncated };
@@ -150,12 +168,74 @@ export async function listPage(fetch: ListingFetch, request: ListRequest, signal
       }
       entries.push({ kind: "prefix", prefix: folded });
       foldedLast = folded;
-      after = folded + AFTER_EVERYTHING;
-      jumped = true;
-      break;
+      // Jump past the prefix, never back: a key continuing with U+10FFFF already sorts past the target.
+      const target = folded + AFTER_EVERYTHING;
+      if (compareKeys(target, after) > 0) {
+        after = target;
+        jumped = true;
+        break;
+      }
     }
     if (!jumped && !batch.truncated) return { entries, truncated: false, next: undefined };
     // The loop ends: each round moves `after` strictly forward through a finite key space.
     assert(compareKeys(after, fetchedAfter) > 0, () => `listing made no progress past ${JSON.stringify(fetchedAfter)}`);
+  }
+}
+
+// ---- one node's page ----
+
+export interface NodeListingRequest {
+  readonly prefix: string;
+  readonly after: string;
+  readonly limit: number;
+  readonly delimiter?: string;
+}
+
+/** One read of a node's index: committed newest versions after `after` (in key order), and where the read ended. */
+export type NodeListingRead<E> = (after: string, limit: number) => Promise<Result<{ readonly versions: readonly ObjectVersion[]; readonly exhausted: boolean; readonly lastKey: string | undefined }, E>>;
+
+/**
+ * One node's answer to a list-bucket request: its newest committed version of each key after `after`, in key
+ * order, at most `limit`; `done` when it holds nothing after the last. With a delimiter, once it has returned
+ * a live key under a common prefix it jumps past that prefix in one index read instead of returning every key
+ * under it: one live key is all the router needs to show the prefix, so a page costs O(nodes × page) reads,
+ * not one fan-out per prefix. A tombstone proves nothing about its prefix, so the walk goes on inside it
+ * (and mergeListingPages handles a live key that another node's newer tombstone makes dead).
+ */
+export async function nodeListingPage<E>(read: NodeListingRead<E>, request: NodeListingRequest): Promise<Result<NodePage, E>> {
+  assert(request.limit >= 1, () => `limit ${request.limit}`);
+  const versions: ObjectVersion[] = [];
+  let cursor = request.after;
+  let skipping: string | undefined;
+  for (;;) {
+    const batch = await read(cursor, request.limit);
+    if (!batch.ok) return batch;
+    const readFrom = cursor;
+    let jumped = false;
+    for (const v of batch.value.versions) {
+      if (compareKeys(v.key, cursor) <= 0) continue;
+      cursor = v.key;
+      const folded = foldedPrefix(v.key, request.prefix, request.delimiter);
+      if (folded !== undefined && folded === skipping) continue; // keys past the jump that still fold into it
+      if (versions.length === request.limit) return ok({ versions, done: false });
+      versions.push(v);
+      if (folded !== undefined && !v.deleted) {
+        skipping = folded;
+        // A key that continues with U+10FFFF sorts past the jump's target: then walk on (skipping) instead.
+        const target = folded + AFTER_EVERYTHING;
+        if (compareKeys(target, cursor) > 0) {
+          cursor = target;
+          jumped = true;
+          break;
+        }
+      }
+    }
+    if (!jumped) {
+      if (batch.value.exhausted) return ok({ versions, done: true });
+      // Rows the read stepped over (pending, older) still move the cursor.
+      const lastKey = batch.value.lastKey;
+      if (lastKey !== undefined && compareKeys(lastKey, cursor) > 0) cursor = lastKey;
+    }
+    assert(compareKeys(cursor, readFrom) > 0, () => `node listing made no progress past ${JSON.stringify(readFrom)}`);
   }
 }

@@ -96,8 +96,11 @@ export type ReplicaRequest<Body> =
   | { readonly kind: "digest"; readonly partition: PartitionId }
   /** Digests of many partitions in one round trip: what a repair round compares first. */
   | { readonly kind: "digests"; readonly partitions: readonly PartitionId[] }
-  /** Newest version per key of a bucket, in key order after `after`: the listing fan-out. */
-  | { readonly kind: "list-bucket"; readonly bucket: string; readonly prefix: string; readonly after: string; readonly limit: number }
+  /**
+   * Newest version per key of a bucket, in key order after `after`: the listing fan-out. With a delimiter the
+   * node jumps past a common prefix once it has returned a live key under it (core/listing.ts nodeListingPage).
+   */
+  | { readonly kind: "list-bucket"; readonly bucket: string; readonly prefix: string; readonly after: string; readonly limit: number; readonly delimiter?: string }
   /** Liveness and map gossip. */
   | { readonly kind: "heartbeat"; readonly from: NodeId; readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch; readonly foreign?: ForeignReport }
   | { readonly kind: "get-map" }

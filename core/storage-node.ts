@@ -45,6 +45,7 @@ import type {
 import { type Result, err, ok } from "./result.ts";
 import { unreachable } from "./assert.ts";
 import { afterVersion } from "./partition-cursor.ts";
+import { type NodeListingRequest, nodeListingPage } from "./listing.ts";
 
 export interface StorageNodeContext<Body> {
   readonly self: NodeId;
@@ -120,7 +121,7 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
       return ok({ digests });
     }
     case "list-bucket":
-      return listBucket(ctx, r.bucket, r.prefix, r.after, Math.min(r.limit, ctx.listLimitMax ?? defaultListLimitMax));
+      return listBucket(ctx, r.bucket, { prefix: r.prefix, after: r.after, limit: Math.min(r.limit, ctx.listLimitMax ?? defaultListLimitMax), ...(r.delimiter ? { delimiter: r.delimiter } : {}) });
     case "heartbeat":
       ctx.onHeartbeat?.(r.from, { epoch: r.epoch, mapHash: r.mapHash, ...(r.syncedEpoch !== undefined ? { syncedEpoch: r.syncedEpoch } : {}), ...(r.foreign ? { foreign: r.foreign } : {}) });
       return ok(heartbeatReport(ctx));
@@ -230,20 +231,15 @@ export async function listPartitionCommitted<Body>(
   }
 }
 
-async function listBucket<Body>(ctx: StorageNodeContext<Body>, bucket: string, prefix: string, after: string, limit: number): Promise<HandlerResult<Body, "list-bucket">> {
-  const versions: ObjectVersion[] = [];
-  let cursor = after;
-  for (;;) {
-    const page = await ctx.store.listBucket(bucket, prefix, cursor, limit);
-    if (!page.ok) return storeErr(page.error);
-    for (const v of page.value) {
-      if (!v.committed) continue;
-      if (versions.length === limit) return ok({ versions, done: false });
-      versions.push(toObjectVersion(v));
-    }
-    if (page.value.length < limit) return ok({ versions, done: true });
-    cursor = page.value[page.value.length - 1]!.key;
-  }
+async function listBucket<Body>(ctx: StorageNodeContext<Body>, bucket: string, request: NodeListingRequest): Promise<HandlerResult<Body, "list-bucket">> {
+  // The store's page holds pending rows too: only committed versions are the node's answer.
+  const read = async (after: string, limit: number) => {
+    const page = await ctx.store.listBucket(bucket, request.prefix, after, limit);
+    if (!page.ok) return page;
+    return ok({ versions: page.value.filter((v) => v.committed).map(toObjectVersion), exhausted: page.value.length < limit, lastKey: page.value[page.value.length - 1]?.key });
+  };
+  const page = await nodeListingPage(read, request);
+  return page.ok ? ok(page.value) : storeErr(page.error);
 }
 
 /**

@@ -36,7 +36,7 @@ interface PageOptions {
 /** One page in S3's terms: the core page algorithm over the merged node listings. */
 async function s3Page(objects: ObjectService, bucket: string, options: PageOptions, signal: AbortSignal | undefined): Promise<S3Page> {
   if (options.maxKeys === 0) return { contents: [], commonPrefixes: [], truncated: false, next: undefined };
-  const fetch: ListingFetch = (after, limit) => objects.list(bucket, options.prefix, after, limit, signal);
+  const fetch: ListingFetch = (after, limit) => objects.list(bucket, options.prefix, after, limit, signal, options.delimiter || undefined);
   const maxKeys = Math.min(options.maxKeys, LIST_PAGE_KEYS_MAX);
   const page = await listPage(fetch, { prefix: options.prefix, delimiter: options.delimiter, start: options.start, maxKeys }, signal);
   const contents: ObjectEntry[] = [];

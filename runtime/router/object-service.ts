@@ -38,8 +38,12 @@ export interface ObjectService {
   open(version: ObjectVersion, range?: ByteRange): Promise<Readable>;
   /** The body of an exact version known from elsewhere (a manifest), without a metadata read first. */
   openVersion(version: ObjectVersion, range?: ByteRange): Promise<Readable>;
-  /** Newest version per key, tombstones included, in key order after `after`; refuses to start once `signal` is aborted. */
-  list(bucket: string, prefix: string, after: string, limit: number, signal?: AbortSignal): Promise<{ versions: readonly ObjectVersion[]; truncated: boolean }>;
+  /**
+   * Newest version per key, tombstones included, in key order after `after`; refuses to start once `signal` is
+   * aborted. With a delimiter, keys under a common prefix past its first live one may be left out (the nodes
+   * jump past it): for callers that fold them (core/listing.ts listPage).
+   */
+  list(bucket: string, prefix: string, after: string, limit: number, signal?: AbortSignal, delimiter?: string): Promise<{ versions: readonly ObjectVersion[]; truncated: boolean }>;
   /** True once a write quorum of nodes is reachable. */
   healthy(): boolean;
 }

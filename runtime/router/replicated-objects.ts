@@ -119,16 +119,17 @@ export class ReplicatedObjects implements ObjectService {
     return stream;
   }
 
-  async list(bucket: string, prefix: string, after: string, limit: number, signal?: AbortSignal): Promise<{ versions: readonly ObjectVersion[]; truncated: boolean }> {
+  async list(bucket: string, prefix: string, after: string, limit: number, signal?: AbortSignal, delimiter?: string): Promise<{ versions: readonly ObjectVersion[]; truncated: boolean }> {
     signal?.throwIfAborted();
     const asked = this.options.listTargets();
     const targets = asked.filter((n) => this.deps.isLive(n));
-    const answers = await Promise.all(targets.map((node) => this.deps.transport.send(node, { kind: "list-bucket", bucket, prefix, after, limit })));
+    const folding = delimiter ? { delimiter } : {};
+    const answers = await Promise.all(targets.map((node) => this.deps.transport.send(node, { kind: "list-bucket", bucket, prefix, after, limit, ...folding })));
     const pages = answers.flatMap((a) => (a.ok ? [a.value] : []));
     if (!listingComplete(pages.length, asked.length, this.deps.settings.writeQuorum)) {
       throw new S3Error("ServiceUnavailable", `Only ${pages.length} of ${asked.length} storage nodes answered the listing. Please retry.`);
     }
-    return mergeListingPages(pages, limit);
+    return mergeListingPages(pages, limit, delimiter ? { prefix, delimiter } : undefined);
   }
 
   healthy(): boolean {

@@ -200,7 +200,7 @@ const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
   "list-partition": object<Params<"list-partition">>({ partition: count, from: cursor, limit }, ["from"]),
   digest: object<Params<"digest">>({ partition: count }),
   digests: object<Params<"digests">>({ partitions: partitionList }),
-  "list-bucket": object<Params<"list-bucket">>({ bucket: str, prefix: str, after: str, limit }),
+  "list-bucket": object<Params<"list-bucket">>({ bucket: str, prefix: str, after: str, limit, delimiter: str }, ["delimiter"]),
   heartbeat: object<Params<"heartbeat">>({ from: str, epoch: count, mapHash: str, syncedEpoch: count, foreign: foreignReport }, ["syncedEpoch", "foreign"]),
   "get-map": object<Params<"get-map">>({}),
   "install-map": object<Params<"install-map">>({ map: clusterMap }),

@@ -3,7 +3,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareKeys } from "../../core/key-order.ts";
-import { type ListCursor, type ListEntry, type ListingFetch, cursorOfMarker, foldedPrefix, listPage, listingComplete } from "../../core/listing.ts";
+import { type ListCursor, type ListEntry, type ListingFetch, cursorOfMarker, foldedPrefix, listPage, listingComplete, mergeListingPages, nodeListingPage } from "../../core/listing.ts";
+import { ok } from "../../core/result.ts";
 import type { ObjectVersion, VersionStamp } from "../../core/object-version.ts";
 
 const RUNS = { numRuns: 400 };
@@ -127,5 +128,103 @@ describe("listing completeness", () => {
       }),
       RUNS,
     );
+  });
+});
+
+describe("listing across nodes that jump past prefixes", () => {
+  // Every key has up to three versions (stamps 1..3), each live or a tombstone; each node holds, of each key,
+  // the newest of some subset of them (a node that missed writes, or holds stale copies).
+  const historyArb = fc.uniqueArray(fc.record({ key: keyArb, deleted: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }) }), { selector: (e) => e.key, maxLength: 30 });
+  const holdingsArb = fc.array(fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 30, maxLength: 30 }), { minLength: 1, maxLength: 4 });
+
+  function versionOf(key: string, stamp: number, deleted: boolean): ObjectVersion {
+    return { bucket: "b", key, stamp: String(stamp).padStart(8, "0") as VersionStamp, size: 1, etag: "e", checksum: "c", contentType: "", userMeta: {}, deleted };
+  }
+
+  it("a listing over node pages that skip past common prefixes equals S3's listing of the newest versions", async () => {
+    await fc.assert(
+      fc.asyncProperty(historyArb, holdingsArb, prefixArb, delimiterArb, fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), async (history, holdings, prefix, delimiter, maxKeys, nodeLimit) => {
+        // Node n holds, of key i, the newest stamp whose bit is set in holdings[n][i].
+        const nodes = holdings.map((bits) =>
+          history
+            .map((h, i) => {
+              const mask = bits[i]!;
+              const stamp = mask & 4 ? 3 : mask & 2 ? 2 : mask & 1 ? 1 : 0;
+              return stamp === 0 ? undefined : versionOf(h.key, stamp, h.deleted[stamp - 1]!);
+            })
+            .filter((v): v is ObjectVersion => v !== undefined && v.key.startsWith(prefix))
+            .sort((x, y) => compareKeys(x.key, y.key)),
+        );
+        const newest = new Map<string, ObjectVersion>();
+        for (const node of nodes) for (const v of node) if (!newest.has(v.key) || v.stamp > newest.get(v.key)!.stamp) newest.set(v.key, v);
+        const want = modelListing([...newest.values()], prefix, delimiter);
+        const fold = delimiter ? { prefix, delimiter } : undefined;
+        const fetch: ListingFetch = async (after, limit) => {
+          const pages = [];
+          for (const node of nodes) {
+            const read = async (from: string, n: number) => {
+              const rest = node.filter((v) => compareKeys(v.key, from) > 0);
+              const taken = rest.slice(0, n);
+              return ok({ versions: taken, exhausted: rest.length <= n, lastKey: taken[taken.length - 1]?.key });
+            };
+            const page = await nodeListingPage(read, { prefix, after, limit: Math.min(limit, nodeLimit), ...(delimiter ? { delimiter } : {}) });
+            if (!page.ok) throw new Error("read failed");
+            pages.push(page.value);
+          }
+          return mergeListingPages(pages, limit, fold);
+        };
+        const got: ModelEntry[] = [];
+        let start: ListCursor = { kind: "start" };
+        for (let pages = 0; ; pages++) {
+          expect(pages).toBeLessThanOrEqual(want.length + 1);
+          const page = await listPage(fetch, { prefix, delimiter, start, maxKeys });
+          got.push(...page.entries.map(simple));
+          if (!page.truncated) break;
+          start = page.next!;
+        }
+        expect(got).toEqual(want);
+      }),
+      RUNS,
+    );
+  });
+
+  it("a key one node holds live but another holds newer as a tombstone does not hide the prefix's other keys", async () => {
+    // Node A: a/1 live (stale) and a/2 live; it jumps past a/ after a/1. Node B: a/1 deleted later, no a/2.
+    const nodes = [
+      [versionOf("a/1", 1, false), versionOf("a/2", 1, false)],
+      [versionOf("a/1", 2, true)],
+    ];
+    const fetch: ListingFetch = async (after, limit) => {
+      const pages = [];
+      for (const node of nodes) {
+        const read = async (from: string, n: number) => {
+          const rest = node.filter((v) => compareKeys(v.key, from) > 0);
+          const taken = rest.slice(0, n);
+          return ok({ versions: taken, exhausted: rest.length <= n, lastKey: taken[taken.length - 1]?.key });
+        };
+        const page = await nodeListingPage(read, { prefix: "", after, limit, delimiter: "/" });
+        if (!page.ok) throw new Error("read failed");
+        pages.push(page.value);
+      }
+      return mergeListingPages(pages, limit, { prefix: "", delimiter: "/" });
+    };
+    const page = await listPage(fetch, { prefix: "", delimiter: "/", start: { kind: "start" }, maxKeys: 10 });
+    expect(page.entries.map(simple)).toEqual([{ kind: "prefix", prefix: "a/" }]);
+  });
+
+  it("a node page returns one key per common prefix, not every key under it", async () => {
+    const node: ObjectVersion[] = [];
+    for (let d = 0; d < 20; d++) for (let f = 0; f < 50; f++) node.push(versionOf(`d${String(d).padStart(2, "0")}/f${String(f).padStart(2, "0")}`, 1, false));
+    let reads = 0;
+    const read = async (from: string, n: number) => {
+      reads += 1;
+      const rest = node.filter((v) => compareKeys(v.key, from) > 0);
+      const taken = rest.slice(0, n);
+      return ok({ versions: taken, exhausted: rest.length <= n, lastKey: taken[taken.length - 1]?.key });
+    };
+    const page = await nodeListingPage(read, { prefix: "", delimiter: "/", after: "", limit: 1000 });
+    expect(page.ok && page.value.versions.map((v) => v.key)).toEqual(Array.from({ length: 20 }, (_, d) => `d${String(d).padStart(2, "0")}/f00`));
+    expect(page.ok && page.value.done).toBe(true);
+    expect(reads).toBe(21);
   });
 });

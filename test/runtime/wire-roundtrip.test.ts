@@ -80,7 +80,7 @@ const REQUESTS: { readonly [K in RequestKind]: fc.Arbitrary<RequestOf<K, Body>> 
   "list-partition": fc.record({ kind: fc.constant("list-partition" as const), partition, from: cursor, limit }, { requiredKeys: ["kind", "partition", "limit"] }),
   digest: fc.record({ kind: fc.constant("digest" as const), partition }),
   digests: fc.record({ kind: fc.constant("digests" as const), partitions }),
-  "list-bucket": fc.record({ kind: fc.constant("list-bucket" as const), bucket: name, prefix: text, after: text, limit }),
+  "list-bucket": fc.record({ kind: fc.constant("list-bucket" as const), bucket: name, prefix: text, after: text, limit, delimiter: text }, { requiredKeys: ["kind", "bucket", "prefix", "after", "limit"] }),
   heartbeat: fc.record({ kind: fc.constant("heartbeat" as const), from: node, epoch: epochOf, mapHash: text, syncedEpoch: epochOf, foreign }, { requiredKeys: ["kind", "from", "epoch", "mapHash"] }),
   "get-map": fc.record({ kind: fc.constant("get-map" as const) }),
   "install-map": fc.record({ kind: fc.constant("install-map" as const), map: clusterMap }),
@@ -124,7 +124,7 @@ function requiredPaths(value: Record<string, unknown>, optional: ReadonlySet<str
   return Object.keys(value).filter((k) => !optional.has(k) && k !== "kind" && k !== "body");
 }
 
-const OPTIONAL_REQUEST_FIELDS = new Set(["hintFor", "range", "from", "syncedEpoch", "foreign"]);
+const OPTIONAL_REQUEST_FIELDS = new Set(["hintFor", "range", "from", "syncedEpoch", "foreign", "delimiter"]);
 
 describe("wire codec round trips", () => {
   it("every request core can build, of every kind and with either cursor, decodes to the request it encoded", () => {

@@ -137,7 +137,7 @@ function afterOf(cursor: ListCursor, prefix: string): string {
 
 /**
  * Cuts one S3 page from the merged listing: keys in order, tombstones hidden, keys under a delimiter folded
- * into their common prefix, which is skipped in one jump (a new fetch from past it) instead of key by key.
+ * into their common prefix; a fetch after a truncated batch starts past the last prefix, not inside it.
  * Terminates: every fetch either ends the page or starts strictly after the previous one (asserted), and the
  * `signal` stops it between fetches once the client is gone.
  */
@@ -154,7 +154,6 @@ export async function listPage(fetch: ListingFetch, request: ListRequest, signal
     const limit = Math.min(LIST_PAGE_KEYS_MAX, request.maxKeys - entries.length + 1);
     const batch = await fetch(after, limit);
     const fetchedAfter = after;
-    let jumped = false;
     for (const v of batch.versions) {
       if (compareKeys(v.key, after) <= 0) continue; // a node that does not honour `after`: never go back
       after = v.key;
@@ -168,15 +167,13 @@ export async function listPage(fetch: ListingFetch, request: ListRequest, signal
       }
       entries.push({ kind: "prefix", prefix: folded });
       foldedLast = folded;
-      // Jump past the prefix, never back: a key continuing with U+10FFFF already sorts past the target.
+      // Skip the prefix's other keys, never go back: a key continuing with U+10FFFF already sorts past the
+      // target. The rest of the batch is read on (nodes that jump past prefixes fill it with the next ones).
       const target = folded + AFTER_EVERYTHING;
-      if (compareKeys(target, after) > 0) {
-        after = target;
-        jumped = true;
-        break;
-      }
+      if (compareKeys(target, after) > 0) after = target;
     }
-    if (!jumped && !batch.truncated) return { entries, truncated: false, next: undefined };
+    // Not truncated: the merged page held every key after `fetchedAfter`, and all of them were read.
+    if (!batch.truncated) return { entries, truncated: false, next: undefined };
     // The loop ends: each round moves `after` strictly forward through a finite key space.
     assert(compareKeys(after, fetchedAfter) > 0, () => `listing made no progress past ${JSON.stringify(fetchedAfter)}`);
   }

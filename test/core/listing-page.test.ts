@@ -81,7 +81,7 @@ describe("listing pages", () => {
     const page = await listPage(fetchOver(versions, "", () => 0, calls), { prefix: "", delimiter: "/", start: { kind: "start" }, maxKeys: 1000 });
     expect(page.entries.map(simple)).toEqual([{ kind: "key", key: "a" }, { kind: "prefix", prefix: "b/" }]);
     expect(page.truncated).toBe(false);
-    expect(calls.count).toBe(2);
+    expect(calls.count).toBeLessThanOrEqual(2);
   });
 
   it("a marker equal to a common prefix skips everything under it", async () => {
@@ -91,20 +91,20 @@ describe("listing pages", () => {
     expect(page.entries.map(simple)).toEqual([{ kind: "key", key: "b" }]);
   });
 
-  it("a delimiter listing fetches once per common prefix on the page, not once per key", async () => {
+  it("a delimiter listing fetches at most once per common prefix on the page, never once per key", async () => {
     const versions: ObjectVersion[] = [];
     for (let d = 0; d < 20; d++) for (let f = 0; f < 50; f++) versions.push(version(`d${String(d).padStart(2, "0")}/f${f}`, false));
     const calls = { count: 0 };
     const page = await listPage(fetchOver(versions, "", () => 0, calls), { prefix: "", delimiter: "/", start: { kind: "start" }, maxKeys: 1000 });
     expect(page.entries.length).toBe(20);
-    expect(calls.count).toBe(21);
+    expect(calls.count).toBeLessThanOrEqual(21);
   });
 
   it("an abandoned listing stops between fetches", async () => {
     const versions = Array.from({ length: 50 }, (_, i) => version(`p${String(i).padStart(2, "0")}/x`, false));
     const controller = new AbortController();
     const calls = { count: 0 };
-    const inner = fetchOver(versions, "", () => 0, calls);
+    const inner = fetchOver(versions, "", () => 10_000, calls); // one key a batch: many fetches
     const fetch: ListingFetch = async (after, limit) => {
       if (calls.count === 3) controller.abort(new Error("client gone"));
       return inner(after, limit);
@@ -226,5 +226,15 @@ describe("listing across nodes that jump past prefixes", () => {
     expect(page.ok && page.value.versions.map((v) => v.key)).toEqual(Array.from({ length: 20 }, (_, d) => `d${String(d).padStart(2, "0")}/f00`));
     expect(page.ok && page.value.done).toBe(true);
     expect(reads).toBe(21);
+    // The router's page over such nodes: one fan-out for all 20 prefixes.
+    let fetches = 0;
+    const fetch: ListingFetch = async (after, limit) => {
+      fetches += 1;
+      const answer = await nodeListingPage(read, { prefix: "", delimiter: "/", after, limit });
+      return mergeListingPages([answer.ok ? answer.value : { versions: [], done: true }], limit, { prefix: "", delimiter: "/" });
+    };
+    const listed = await listPage(fetch, { prefix: "", delimiter: "/", start: { kind: "start" }, maxKeys: 1000 });
+    expect(listed.entries.length).toBe(20);
+    expect(fetches).toBe(1);
   });
 });

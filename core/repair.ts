@@ -38,6 +38,7 @@ import { type RingView, ringsOf } from "./membership.ts";
 import type { ObjectVersion, VersionStamp } from "./object-version.ts";
 import { handoffsOf, isPrimary, livePlacement, preferenceList, primariesOf } from "./placement.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
+import { type FailuresByCause, type RepairFailure, addFailures, noteFailure } from "./repair-failures.ts";
 import { afterVersion, keyStart } from "./partition-cursor.ts";
 import type { BlobStore, ByteRange, DigestAnswer, Log, PartitionCursor, PartitionEntry, Transport, TransportFailure } from "./ports.ts";
 import { mapLimit, safeSend, writeQuorumNeeded } from "./quorum.ts";
@@ -109,6 +110,8 @@ export interface RepairReport {
   pendingDropped: number;
   caughtUp: PartitionId[];
   failures: number;
+  /** The same failures by cause, each with its latest occurrence (core/repair-failures.ts). */
+  failuresByCause: FailuresByCause;
 }
 
 export const emptyRepairReport = (): RepairReport => ({
@@ -121,6 +124,7 @@ export const emptyRepairReport = (): RepairReport => ({
   pendingDropped: 0,
   caughtUp: [],
   failures: 0,
+  failuresByCause: {},
 });
 
 interface Budget {
@@ -135,10 +139,7 @@ export async function runRepairRound<Body>(ctx: RepairContext<Body>, state: Repa
   const view = ctx.rings();
   const census = ctx.foreign?.beginCensus();
   const held = await ctx.store.partitionsHeld();
-  if (!held.ok) {
-    report.failures++;
-    ctx.log.error("repair.partitions-held-failed", { node: ctx.self, failure: held.error });
-  }
+  if (!held.ok) noteFailure(report, { step: "partitions-held", kind: held.error.kind, detail: held.error.detail });
   const primaryOf = new Set(primaryPartitions(view, ctx.self));
   const all = [...new Set([...primaryOf, ...(held.ok ? held.value : [])])].sort((a, b) => a - b);
   const behind = ctx.catchUp.behindPartitions();
@@ -307,7 +308,9 @@ async function syncWithPeer<Body>(
   if (!progress) {
     const [local, remote] = await Promise.all([digestHere(), remoteDigest(ctx, state, peer, partition)]);
     if (!local.ok || !remote.ok) {
-      report.failures++;
+      // The peer is named either way; a kind starting "local-" says the local digest is the one that failed.
+      const failure = !local.ok ? { kind: `local-${local.error.kind}`, detail: local.error.detail } : remote.ok ? undefined : remote.error;
+      noteFailure(report, { step: "digest", partition, peer, kind: failure!.kind, detail: failure!.detail });
       return null;
     }
     const vouch: Vouch = { caughtUpPrimary: remote.value.caughtUpPrimary, intactPrimary: remote.value.intactPrimary };
@@ -318,7 +321,7 @@ async function syncWithPeer<Body>(
   for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
     const listed = await safeSend(ctx.transport, peer, { kind: "list-partition", partition, ...(progress.after ? { from: progress.after } : {}), limit: ctx.settings.listPageSize });
     if (!listed.ok) {
-      report.failures++;
+      noteFailure(report, { step: "list-peer", partition, peer, kind: listed.error.kind, detail: listed.error.detail });
       progress.failed = true;
       return null;
     }
@@ -329,7 +332,7 @@ async function syncWithPeer<Body>(
       const newestThere = groups[i]![groups[i]!.length - 1]!;
       const here = await ctx.store.headCommitted(newestThere.bucket, newestThere.key);
       if (!here.ok) {
-        report.failures++;
+        noteFailure(report, { step: "head-local", partition, kind: here.error.kind, detail: here.error.detail });
         progress.failed = true;
         continue;
       }
@@ -342,10 +345,10 @@ async function syncWithPeer<Body>(
     }
     budget.copiesLeft -= wanted.length;
     const results = await mapLimit(wanted, ctx.settings.concurrentCopiesMax, (entry) => pullOne(ctx, partition, peer, entry));
-    for (const r of results) {
-      if (r) report.pulled++;
+    for (const failure of results) {
+      if (failure === null) report.pulled++;
       else {
-        report.failures++;
+        noteFailure(report, failure);
         progress.failed = true;
       }
     }
@@ -363,39 +366,34 @@ async function syncWithPeer<Body>(
   return null;
 }
 
-async function pullOne<Body>(ctx: RepairContext<Body>, partition: PartitionId, peer: NodeId, entry: PartitionEntry): Promise<boolean> {
+/** Pulls one entry from `peer` into the local store; null once stored, else what failed. */
+async function pullOne<Body>(ctx: RepairContext<Body>, partition: PartitionId, peer: NodeId, entry: PartitionEntry): Promise<RepairFailure | null> {
   const fetched = await fetchVerified(ctx, partition, peer, entry);
-  if (!fetched) return false;
-  const written = await ctx.store.writeCommitted(partition, fetched.version, fetched.body, undefined);
-  if (!written.ok) {
-    ctx.log.error("repair.write-failed", { node: ctx.self, partition, bucket: entry.bucket, key: entry.key, failure: written.error });
-    return false;
-  }
-  return true;
+  if (!fetched.ok) return fetched.error;
+  const written = await ctx.store.writeCommitted(partition, fetched.value.version, fetched.value.body, undefined);
+  if (!written.ok) return { step: "write-local", partition, peer, kind: written.error.kind, detail: `${entry.bucket}/${entry.key}@${entry.stamp}: ${written.error.detail}` };
+  return null;
 }
 
-/** The body of exactly `entry` from `peer`, checked against its metadata (and verifyBody when given). */
-async function fetchVerified<Body>(ctx: RepairContext<Body>, partition: PartitionId, peer: NodeId, entry: PartitionEntry): Promise<{ version: ObjectVersion; body: Body } | null> {
+/**
+ * The body of exactly `entry` from `peer`, checked against its metadata (and verifyBody when given). Failures
+ * are returned, not logged: the repair loop logs them by cause at a bounded rate.
+ */
+async function fetchVerified<Body>(ctx: RepairContext<Body>, partition: PartitionId, peer: NodeId, entry: PartitionEntry): Promise<Result<{ version: ObjectVersion; body: Body }, RepairFailure>> {
+  const what = `${entry.bucket}/${entry.key}@${entry.stamp}`;
   const got = await safeSend(ctx.transport, peer, { kind: "get", partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp });
-  if (!got.ok) {
-    ctx.log.warn("repair.pull-failed", { node: ctx.self, peer, partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp, failure: got.error });
-    return null;
-  }
+  if (!got.ok) return { ok: false, error: { step: "pull", partition, peer, kind: got.error.kind, detail: `${what}: ${got.error.detail}` } };
   const version = toObjectVersion(got.value.version);
   if (version.stamp !== entry.stamp || version.checksum !== entry.checksum) {
-    ctx.log.error("repair.pull-mismatch", { node: ctx.self, peer, partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp, served: version.stamp });
-    return null;
+    return { ok: false, error: { step: "pull", partition, peer, kind: "mismatch", detail: `${what}: served ${version.stamp} with checksum ${version.checksum}` } };
   }
   let body = got.value.body;
   if (ctx.verifyBody) {
     const verified = await ctx.verifyBody(body, version, undefined);
-    if (!verified.ok) {
-      ctx.log.error("repair.pull-corrupt", { node: ctx.self, peer, partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp });
-      return null;
-    }
+    if (!verified.ok) return { ok: false, error: { step: "pull", partition, peer, kind: "corrupt", detail: `${what}: ${verified.error.detail}` } };
     body = verified.value;
   }
-  return { version, body };
+  return { ok: true, value: { version, body } };
 }
 
 /**
@@ -435,7 +433,7 @@ async function dropSupersededLocally<Body>(ctx: RepairContext<Body>, state: Repa
   for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
     const listed = await listPartitionCommitted(ctx.store, partition, progress.after, ctx.settings.listPageSize);
     if (!listed.ok) {
-      report.failures++;
+      noteFailure(report, { step: "list-local", partition, kind: listed.error.kind, detail: listed.error.detail });
       return tombstones;
     }
     const { groups, next } = keyGroups(listed.value.entries, listed.value.done, progress.after);
@@ -444,7 +442,7 @@ async function dropSupersededLocally<Body>(ctx: RepairContext<Body>, state: Repa
       for (const old of group.slice(0, -1)) {
         const dropped = await ctx.store.drop(old.bucket, old.key, old.stamp);
         if (dropped.ok && dropped.value) report.supersededDropped++;
-        else if (!dropped.ok) report.failures++;
+        else if (!dropped.ok) noteFailure(report, { step: "drop-local", partition, kind: dropped.error.kind, detail: dropped.error.detail });
       }
       if (newest.deleted && newest.stamp < cutoff && tombstones.length < ctx.settings.tombstonesPerRoundMax) tombstones.push(newest);
     }
@@ -477,7 +475,7 @@ async function pushOutOfPlace<Body>(ctx: RepairContext<Body>, state: RepairState
   for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
     const listed = await listPartitionCommitted(ctx.store, partition, progress.after, ctx.settings.listPageSize);
     if (!listed.ok) {
-      report.failures++;
+      noteFailure(report, { step: "list-local", partition, kind: listed.error.kind, detail: listed.error.detail });
       return;
     }
     const { groups, next } = keyGroups(listed.value.entries, listed.value.done, progress.after);
@@ -501,7 +499,7 @@ async function pushOutOfPlace<Body>(ctx: RepairContext<Body>, state: RepairState
         if (dropped.ok && dropped.value) {
           report.handoffDropped++;
           ctx.log.debug("repair.handoff-dropped", { node: ctx.self, partition, bucket: newest.bucket, key: newest.key, stamp: newest.stamp, primaries });
-        } else if (!dropped.ok) report.failures++;
+        } else if (!dropped.ok) noteFailure(report, { step: "drop-local", partition, kind: dropped.error.kind, detail: dropped.error.detail });
       }
     }
     if (next === undefined) {
@@ -520,31 +518,27 @@ async function confirmOrPush<Body>(ctx: RepairContext<Body>, partition: Partitio
   if (there.ok && there.value.version && there.value.version.stamp >= entry.stamp) return true;
   // A node still catching up cannot answer head; pushing to it is safe (the commit confirms) and speeds it up.
   if (!there.ok && there.error.kind !== "not-caught-up") {
-    report.failures++;
+    noteFailure(report, { step: "head-peer", partition, peer: primary, kind: there.error.kind, detail: there.error.detail });
     return false;
   }
   if (budget.copiesLeft <= 0) return false;
   budget.copiesLeft--;
-  const pushed = await pushLocalCopy(ctx, partition, primary, entry, hintFor);
-  if (pushed) report.pushed++;
-  else report.failures++;
-  return pushed;
+  const failure = await pushLocalCopy(ctx, partition, primary, entry, hintFor);
+  if (failure === null) report.pushed++;
+  else noteFailure(report, failure);
+  return failure === null;
 }
 
-async function pushLocalCopy<Body>(ctx: RepairContext<Body>, partition: PartitionId, to: NodeId, entry: PartitionEntry, hintFor: NodeId | undefined): Promise<boolean> {
+/** Pushes one local copy to `to`; null once it is committed there, else what failed. */
+async function pushLocalCopy<Body>(ctx: RepairContext<Body>, partition: PartitionId, to: NodeId, entry: PartitionEntry, hintFor: NodeId | undefined): Promise<RepairFailure | null> {
+  const what = `${entry.bucket}/${entry.key}@${entry.stamp}`;
   const read = await ctx.store.readBody(entry.bucket, entry.key, entry.stamp);
-  if (!read.ok) {
-    ctx.log.warn("repair.push-read-failed", { node: ctx.self, partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp, failure: read.error });
-    return false;
-  }
+  if (!read.ok) return { step: "push", partition, peer: to, kind: `read-${read.error.kind}`, detail: `${what}: ${read.error.detail}` };
   const version = toObjectVersion(read.value.version);
   const body = version.deleted ? ctx.emptyBody() : read.value.body;
   const pushed = await putAndCommit(ctx.transport, to, partition, version, body, hintFor);
-  if (!pushed.ok) {
-    ctx.log.warn("repair.push-failed", { node: ctx.self, to, partition, bucket: entry.bucket, key: entry.key, stamp: entry.stamp, failure: pushed.error });
-    return false;
-  }
-  return true;
+  if (!pushed.ok) return { step: "push", partition, peer: to, kind: pushed.error.kind, detail: `${what}: ${pushed.error.detail}` };
+  return null;
 }
 
 // ---- re-replication --------------------------------------------------------------------------------------
@@ -575,7 +569,7 @@ async function copyPartitionTo<Body>(ctx: RepairContext<Body>, state: RepairStat
   for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
     const listed = await listPartitionCommitted(ctx.store, partition, progress.after, ctx.settings.listPageSize);
     if (!listed.ok) {
-      report.failures++;
+      noteFailure(report, { step: "list-local", partition, kind: listed.error.kind, detail: listed.error.detail });
       return;
     }
     const { groups, next } = keyGroups(listed.value.entries, listed.value.done, progress.after);
@@ -622,7 +616,7 @@ async function collectTombstones<Body>(ctx: RepairContext<Body>, ring: Ring, par
       const done = node === ctx.self ? await ctx.store.drop(tomb.bucket, tomb.key, stamp) : await safeSend(ctx.transport, node, { kind: "drop", partition, bucket: tomb.bucket, key: tomb.key, stamp });
       if (!done.ok) {
         allDropped = false;
-        report.failures++;
+        noteFailure(report, { step: "drop-tombstone", partition, ...(node === ctx.self ? {} : { peer: node }), kind: done.error.kind, detail: done.error.detail });
         break;
       }
     }
@@ -664,8 +658,12 @@ export async function repairCorruptCopy<Body>(ctx: RepairContext<Body>, partitio
   const peers = [...new Set(ringsOf(view).flatMap((ring) => preferenceList(ring, partition).slice(0, ring.replicaCount + 1)))].filter((n) => n !== ctx.self && ctx.isLive(n));
   const entry: PartitionEntry = { bucket: version.bucket, key: version.key, stamp: version.stamp, deleted: version.deleted, checksum: version.checksum };
   for (const peer of peers) {
-    const fetched = await fetchVerified(ctx, partition, peer, entry);
-    if (!fetched) continue;
+    const got = await fetchVerified(ctx, partition, peer, entry);
+    if (!got.ok) {
+      ctx.log.warn("repair.corrupt-copy-fetch-failed", { node: ctx.self, peer, partition, bucket: version.bucket, key: version.key, stamp: version.stamp, failure: got.error });
+      continue;
+    }
+    const fetched = got.value;
     const dropped = await ctx.store.drop(version.bucket, version.key, version.stamp);
     const written = dropped.ok ? await ctx.store.writeCommitted(partition, fetched.version, fetched.body, undefined) : dropped;
     if (!written.ok) {
@@ -688,5 +686,5 @@ function addReport(into: RepairReport, from: RepairReport): void {
   into.tombstonesCollected += from.tombstonesCollected;
   into.pendingDropped += from.pendingDropped;
   into.caughtUp.push(...from.caughtUp);
-  into.failures += from.failures;
+  addFailures(into, from);
 }

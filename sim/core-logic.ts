@@ -8,14 +8,15 @@
 // Assumes: the previous ring of a transition is not persisted across a restart (the map is): a node that
 // restarts mid-transition follows the current ring only until gossip and repair settle it.
 
-import { CatchUpState, type NodeStart, primaryPartitions } from "../core/catch-up.ts";
+import { CatchUpState, type NodeStart } from "../core/catch-up.ts";
 import { DigestCachingStore } from "../core/digest-cache.ts";
 import { FailureDetector } from "../core/failure-detector.ts";
 import { ForeignHoldings } from "../core/foreign-holdings.ts";
 import type { PartitionId } from "../core/ids.ts";
 import { Membership, ringsOf } from "../core/membership.ts";
 import type { ObjectVersion } from "../core/object-version.ts";
-import { type RepairContext, RepairState, repairCorruptCopy, runRepairRound } from "../core/repair.ts";
+import { type RepairContext, RepairState, repairCorruptCopy } from "../core/repair.ts";
+import { runRepairLoop } from "../core/repair-loop.ts";
 import { StandInState } from "../core/stand-in.ts";
 import { repairSettings } from "../core/settings.ts";
 import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../core/storage-node.ts";
@@ -112,14 +113,6 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     faults: ctx.bugs,
   };
 
-  /** Does this node hold a partition it is a primary of in no ring of its view (handoff or moved data)? */
-  const holdsForeignData = async (): Promise<boolean> => {
-    const held = await ctx.disk.partitionsHeld();
-    if (!held.ok) return true;
-    const mine = new Set(primaryPartitions(membership.view, self));
-    return held.value.some((p) => !mine.has(p));
-  };
-
   const heartbeatLoop = async (): Promise<void> => {
     for (;;) {
       const report = heartbeatReport(nodeCtx);
@@ -139,19 +132,35 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     }
   };
 
-  const repairLoop = async (): Promise<void> => {
-    // Spread the nodes' rounds over the interval.
-    const catchingUp = (): boolean => catchUp.behindPartitions().length > 0;
-    await ctx.process.sleep(ctx.rng.between(0, catchingUp() ? ctx.timing.catchUpIntervalMs : ctx.timing.repairIntervalMs));
-    for (;;) {
-      const report = await runRepairRound(repairCtx, repairState);
-      // Host policy (not a core decision): a round that found nothing to do, on a node that is behind on
-      // nothing and holds no partition it is not a primary of, is followed by a longer pause.
-      const busy = report.pulled + report.pushed + report.handoffDropped + report.supersededDropped + report.tombstonesCollected + report.failures > 0 || catchUp.behindPartitions().length > 0 || (await holdsForeignData());
-      // A node that is behind repairs back to back: until it has caught up it cannot count toward R.
-      await ctx.process.sleep(catchingUp() ? ctx.timing.catchUpIntervalMs : busy ? ctx.timing.repairIntervalMs : ctx.timing.repairQuietIntervalMs);
-    }
-  };
+  // The loop and its pacing are core's (core/repair-loop.ts), as in the runtime. A failing round backs off from
+  // the shorter of the catch-up and repair intervals up to the longer, so a node that is not behind paces as
+  // before (the busy interval is the floor) and one that is behind no longer retries a failing pass every second.
+  const catchingUp = (): boolean => catchUp.behindPartitions().length > 0;
+  const repairLoop = (): Promise<void> =>
+    runRepairLoop(
+      {
+        repair: repairCtx,
+        state: repairState,
+        pacing: {
+          catchUpIntervalMs: ctx.timing.catchUpIntervalMs,
+          busyIntervalMs: ctx.timing.repairIntervalMs,
+          idleIntervalMs: ctx.timing.repairQuietIntervalMs,
+          // Scenarios may set either interval the longer one; the range spans both whichever it is.
+          failureBackoffMsMin: Math.min(ctx.timing.catchUpIntervalMs, ctx.timing.repairIntervalMs),
+          failureBackoffMsMax: Math.max(ctx.timing.catchUpIntervalMs, ctx.timing.repairIntervalMs),
+          logIntervalMs: 60_000,
+        },
+        rng: ctx.rng.fork("repair-pacing"), // its own stream: jitter draws shift no other draw of the node
+        sleep: (ms) => ctx.process.sleep(ms),
+        running: () => true, // a crash ends the incarnation and every loop of it with it
+        behind: catchingUp,
+        onThrow: (error) => {
+          throw error; // a round that throws is a bug found: the run fails
+        },
+      },
+      // Spread the nodes' rounds over the interval.
+      ctx.rng.between(0, catchingUp() ? ctx.timing.catchUpIntervalMs : ctx.timing.repairIntervalMs),
+    );
 
   /**
    * The scrubber: every pass, first replace the copies that reads found corrupt (storage-node onCorrupt), then

@@ -13,7 +13,8 @@ import { type NodeId, nodeId } from "../../core/ids.ts";
 import { Membership } from "../../core/membership.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import type { PartitionId } from "../../core/ids.ts";
-import { RepairState, repairCorruptCopy, runRepairRound, type RepairContext } from "../../core/repair.ts";
+import { RepairState, repairCorruptCopy, type RepairContext } from "../../core/repair.ts";
+import { type RepairPacing, madeProgress, runRepairLoop } from "../../core/repair-loop.ts";
 import { StandInState } from "../../core/stand-in.ts";
 import { repairSettings } from "../../core/settings.ts";
 import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../../core/storage-node.ts";
@@ -23,6 +24,8 @@ import { createLog } from "../log.ts";
 import { exitWithParent } from "../parent-watch.ts";
 import { watchForStalls } from "../stall-watch.ts";
 import { emptyBody } from "../empty-body.ts";
+import { cryptoRng } from "../crypto-rng.ts";
+import { realClock } from "../real-clock.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { startReplicaServer } from "../transport/http-server.ts";
 import { CorruptBlobError, FsBlobStore } from "./fs-blob-store.ts";
@@ -41,8 +44,18 @@ export interface NodeOptions {
   readonly newCluster?: boolean;
 }
 
-/** Pause between repair rounds while a round finds nothing to do; a round that did work is followed at once. */
-const REPAIR_IDLE_INTERVAL_MS = Number(process.env.RINGSTORE_REPAIR_INTERVAL_MS ?? 2000);
+/**
+ * Pauses between repair rounds (core/repair-loop.ts): a round that did work is followed almost at once, an idle
+ * one after RINGSTORE_REPAIR_INTERVAL_MS; failing rounds back off from half a second to half a minute.
+ */
+const REPAIR_PACING: RepairPacing = {
+  catchUpIntervalMs: 10,
+  busyIntervalMs: 10,
+  idleIntervalMs: Number(process.env.RINGSTORE_REPAIR_INTERVAL_MS ?? 2000),
+  failureBackoffMsMin: 500,
+  failureBackoffMsMax: 30_000,
+  logIntervalMs: 60_000,
+};
 /** Partitions visited per round: small rounds keep the event loop responsive to client requests. */
 const REPAIR_PARTITIONS_PER_ROUND = 64;
 const CORRUPT_QUEUE_MAX = 1000;
@@ -188,26 +201,30 @@ export async function runNode(options: NodeOptions): Promise<void> {
   };
   const repairState = new RepairState();
   let stopping = false;
-  const repairLoop = async () => {
-    // Let the first heartbeats land, so that repair does not count every peer as down.
-    await new Promise((done) => setTimeout(done, runtimeFailureDetectorSettings.heartbeatIntervalMs * 2));
-    let busy = false;
-    while (!stopping) {
-      const started = Date.now();
-      try {
+  // The loop and its pacing are core's (core/repair-loop.ts); the node adds its corrupt-copy queue and a log
+  // line per round that did something (failures are logged by cause, at most once a minute each).
+  void runRepairLoop(
+    {
+      repair,
+      state: repairState,
+      pacing: REPAIR_PACING,
+      rng: cryptoRng,
+      sleep: realClock.sleep,
+      running: () => !stopping,
+      behind: () => catchUp.behindPartitions().length > 0,
+      beforeRound: async () => {
         for (const item of corruptQueue.splice(0, corruptQueue.length)) await repairCorruptCopy(repair, item.partition, item.version);
-        const report = await runRepairRound(repair, repairState);
-        const did = report.pulled + report.pushed + report.handoffDropped + report.tombstonesCollected + report.pendingDropped + report.caughtUp.length;
-        if (did > 0 || report.failures > 0) log.info("repair.round", { ...report, caughtUp: report.caughtUp.length, behind: catchUp.behindPartitions().length, ms: Date.now() - started });
-        busy = did > 0 || catchUp.behindPartitions().length > 0;
-      } catch (error) {
-        log.error("repair.round-failed", { cause: error instanceof Error ? error.stack ?? error.message : String(error) });
-        busy = false;
-      }
-      await new Promise((done) => setTimeout(done, busy ? 10 : REPAIR_IDLE_INTERVAL_MS));
-    }
-  };
-  void repairLoop();
+      },
+      onRound: (report, elapsedMs) => {
+        if (!madeProgress(report)) return;
+        const { failuresByCause: _byCause, ...counts } = report;
+        log.info("repair.round", { ...counts, caughtUp: report.caughtUp.length, behind: catchUp.behindPartitions().length, ms: elapsedMs });
+      },
+      onThrow: (error) => log.error("repair.round-failed", { cause: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    },
+    // Let the first heartbeats land, so that repair does not count every peer as down.
+    runtimeFailureDetectorSettings.heartbeatIntervalMs * 2,
+  );
 
   // The scrubber: walks the disk a step at a time at a bounded rate and queues corrupt copies for the repair
   // loop, which replaces them from a good replica (core/scrub.ts, core/repair.ts repairCorruptCopy).

@@ -1,0 +1,160 @@
+// The repair loop of a storage node: rounds of core/repair.ts, one at a time, paced. The runtime
+// (runtime/node/main.ts) and the simulator (sim/core-logic.ts) both run this loop; they differ only in the
+// settings and in what they do around a round.
+// Guarantees:
+//   - A pause follows every round: catchUpIntervalMs while the node is behind on a partition (it cannot count
+//     toward R until it has caught up), busyIntervalMs after a round that did work or failed, or while the node
+//     holds data it is not a primary of, idleIntervalMs otherwise.
+//   - A round that failed without making progress backs off: the k-th such round in a row waits at least
+//     failureBackoffMsMin * 2^(k-1), capped at failureBackoffMsMax, less up to half of it at random (from the
+//     Rng port), so nodes that fail against the same peer do not retry in step. A round that made progress
+//     resets k, and waits at least one jittered failureBackoffMsMin if it failed too: one copy that keeps
+//     failing must neither spin the loop nor throttle a catch-up that is moving.
+//   - Every failure is counted by cause (core/repair-failures.ts); each cause is logged at most once per
+//     logIntervalMs (a minute by default), with the count since its last line, the total, and the peer,
+//     partition and error of its latest occurrence.
+// Assumes: the host's sleep resolves after about the time asked (virtual time in the simulator).
+
+import { assert } from "./assert.ts";
+import { primaryPartitions } from "./catch-up.ts";
+import type { Log, Rng } from "./ports.ts";
+import { type FailuresByCause, type FailureTally, noteFailure } from "./repair-failures.ts";
+import { type RepairContext, type RepairReport, type RepairState, emptyRepairReport, runRepairRound } from "./repair.ts";
+
+export interface RepairPacing {
+  readonly catchUpIntervalMs: number;
+  readonly busyIntervalMs: number;
+  readonly idleIntervalMs: number;
+  readonly failureBackoffMsMin: number;
+  readonly failureBackoffMsMax: number;
+  /** Each cause of failure is logged at most once per this interval. */
+  readonly logIntervalMs: number;
+}
+
+export function validatePacing(pacing: RepairPacing): RepairPacing {
+  for (const [name, value] of Object.entries(pacing)) assert(Number.isFinite(value) && value >= 0, () => `repair pacing ${name} ${value} must be a finite number >= 0`);
+  assert(pacing.failureBackoffMsMin > 0 && pacing.failureBackoffMsMin <= pacing.failureBackoffMsMax, () => `repair backoff ${pacing.failureBackoffMsMin}..${pacing.failureBackoffMsMax} ms must be a positive range`);
+  return pacing;
+}
+
+/** Did the round change anything (copies moved or dropped, partitions caught up)? */
+export function madeProgress(report: RepairReport): boolean {
+  return report.pulled + report.pushed + report.handoffDropped + report.supersededDropped + report.tombstonesCollected + report.pendingDropped + report.caughtUp.length > 0;
+}
+
+/**
+ * Does the node hold data of a partition it is a primary of in no ring of its view (handoff or moved data)?
+ * Such data must move on soon, so its holder repairs at the busy pace. A store that cannot say: assume so.
+ */
+export async function holdsForeignData<Body>(ctx: Pick<RepairContext<Body>, "store" | "rings" | "self">): Promise<boolean> {
+  const held = await ctx.store.partitionsHeld();
+  if (!held.ok) return true;
+  const mine = new Set(primaryPartitions(ctx.rings(), ctx.self));
+  return held.value.some((p) => !mine.has(p));
+}
+
+/** Consecutive rounds that failed without progress; the backoff doubles with each. */
+export interface Backoff {
+  failedRounds: number;
+}
+
+/**
+ * The pause after a round (see the module comment); draws from `rng` only when the round failed. `busy`: the
+ * round made progress or failed, or the node holds data it is not a primary of.
+ */
+export function pauseAfterRound(pacing: RepairPacing, backoff: Backoff, rng: Rng, round: { readonly report: RepairReport; readonly behind: boolean; readonly busy: boolean }): number {
+  const { report } = round;
+  const progress = madeProgress(report);
+  assert(!(progress || report.failures > 0) || round.busy, "a round that made progress or failed is busy");
+  const normal = round.behind ? pacing.catchUpIntervalMs : round.busy ? pacing.busyIntervalMs : pacing.idleIntervalMs;
+  if (report.failures === 0) {
+    backoff.failedRounds = 0;
+    return normal;
+  }
+  backoff.failedRounds = progress ? 0 : backoff.failedRounds + 1;
+  const steps = Math.min(backoff.failedRounds, 30); // 2^30 ms is past any cap; keeps the power finite
+  const ceilingMs = Math.min(pacing.failureBackoffMsMax, pacing.failureBackoffMsMin * 2 ** Math.max(0, steps - 1));
+  const jitteredMs = ceilingMs / 2 + (ceilingMs / 2) * rng.nextFloat();
+  const pause = Math.max(normal, jitteredMs);
+  assert(pause >= 0 && pause <= Math.max(normal, pacing.failureBackoffMsMax), () => `repair pause ${pause} ms outside its bounds`);
+  return pause;
+}
+
+/** Counts failures by cause across rounds and logs each cause at most once per interval. */
+export class RepairFailureLog {
+  private readonly totals = new Map<string, number>();
+  private readonly unlogged = new Map<string, number>();
+  private readonly loggedAtMs = new Map<string, number>();
+
+  constructor(
+    private readonly log: Log,
+    private readonly node: string,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Total failures of `cause` since the node started. */
+  total(cause: string): number {
+    return this.totals.get(cause) ?? 0;
+  }
+
+  record(byCause: FailuresByCause, nowMs: number): void {
+    for (const [cause, tally] of Object.entries(byCause) as [string, FailureTally][]) {
+      this.totals.set(cause, this.total(cause) + tally.count);
+      const pending = (this.unlogged.get(cause) ?? 0) + tally.count;
+      const last = this.loggedAtMs.get(cause);
+      if (last !== undefined && nowMs - last < this.intervalMs) {
+        this.unlogged.set(cause, pending);
+        continue;
+      }
+      const { step: _step, ...latest } = tally.latest;
+      this.log.warn("repair.failure", { node: this.node, cause, count: pending, total: this.total(cause), ...latest });
+      this.loggedAtMs.set(cause, nowMs);
+      this.unlogged.set(cause, 0);
+    }
+  }
+}
+
+export interface RepairLoopHost<Body> {
+  readonly repair: RepairContext<Body>;
+  readonly state: RepairState;
+  readonly pacing: RepairPacing;
+  readonly rng: Rng;
+  sleep(ms: number): Promise<void>;
+  /** False once the node is stopping: the loop ends after the round in progress. */
+  running(): boolean;
+  /** Is the node behind on some partition (core/catch-up.ts)? */
+  behind(): boolean;
+  /** Host work that shares the loop, run before each round (the runtime's corrupt-copy queue). */
+  beforeRound?(): Promise<void>;
+  /** A round's report and the time it took, for the host's own log line or metrics. */
+  onRound?(report: RepairReport, elapsedMs: number): void;
+  /** A round that threw: the runtime logs it and the loop backs off; the simulator rethrows (a bug found). */
+  onThrow(error: unknown): void;
+}
+
+/** Runs until host.running() is false; the first round waits startDelayMs (heartbeats must land first). */
+export async function runRepairLoop<Body>(host: RepairLoopHost<Body>, startDelayMs: number, failureLog?: RepairFailureLog): Promise<void> {
+  const pacing = validatePacing(host.pacing);
+  const failures = failureLog ?? new RepairFailureLog(host.repair.log, host.repair.self, pacing.logIntervalMs);
+  const backoff: Backoff = { failedRounds: 0 };
+  await host.sleep(startDelayMs);
+  while (host.running()) {
+    const startedMs = host.repair.nowMs();
+    let report: RepairReport;
+    try {
+      await host.beforeRound?.();
+      report = await runRepairRound(host.repair, host.state);
+    } catch (error) {
+      host.onThrow(error);
+      // A round that threw counts as one that failed without progress: it backs off like one.
+      report = emptyRepairReport();
+      noteFailure(report, { step: "round", kind: "threw", detail: error instanceof Error ? error.message : String(error) });
+    }
+    failures.record(report.failuresByCause, host.repair.nowMs());
+    host.onRound?.(report, host.repair.nowMs() - startedMs);
+    const behind = host.behind();
+    // Asked last, and only when nothing else makes the round busy: it reads the store.
+    const busy = madeProgress(report) || report.failures > 0 || (!behind && (await holdsForeignData(host.repair)));
+    await host.sleep(pauseAfterRound(pacing, backoff, host.rng, { report, behind, busy }));
+  }
+}

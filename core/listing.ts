@@ -98,7 +98,7 @@ export interface ListResult {
 }
 
 /** One merged page of newest versions (tombstones included) with keys after `after`, at most `limit` of them. */
-export type ListingFetch = (after: string, limit: number) => Promise<MergedPage>;
+export type MergedListingRead = (after: string, limit: number) => Promise<MergedPage>;
 
 export const LIST_PAGE_KEYS_MAX = 1000;
 
@@ -141,7 +141,7 @@ function afterOf(cursor: ListCursor, prefix: string): string {
  * Terminates: every fetch either ends the page or starts strictly after the previous one (asserted), and the
  * `signal` stops it between fetches once the client is gone.
  */
-export async function listPage(fetch: ListingFetch, request: ListRequest, signal?: AbortSignal): Promise<ListResult> {
+export async function listPage(readMerged: MergedListingRead, request: ListRequest, signal?: AbortSignal): Promise<ListResult> {
   assert(Number.isInteger(request.maxKeys) && request.maxKeys >= 1 && request.maxKeys <= LIST_PAGE_KEYS_MAX, () => `maxKeys ${request.maxKeys}`);
   const entries: ListEntry[] = [];
   let after = afterOf(request.start, request.prefix);
@@ -152,7 +152,7 @@ export async function listPage(fetch: ListingFetch, request: ListRequest, signal
   for (;;) {
     signal?.throwIfAborted();
     const limit = Math.min(LIST_PAGE_KEYS_MAX, request.maxKeys - entries.length + 1);
-    const batch = await fetch(after, limit);
+    const batch = await readMerged(after, limit);
     const fetchedAfter = after;
     for (const v of batch.versions) {
       if (compareKeys(v.key, after) <= 0) continue; // a node that does not honour `after`: never go back

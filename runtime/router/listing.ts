@@ -4,7 +4,7 @@
 // holds at most max-keys entries (keys plus prefixes) and never more than 1000. The page itself is cut
 // by core/listing.ts (listPage), which the simulator runs too; this file maps S3's parameters onto it.
 import type Koa from "koa";
-import { LIST_PAGE_KEYS_MAX, type ListCursor, type ListingFetch, cursorOfMarker, listPage } from "../../core/listing.ts";
+import { LIST_PAGE_KEYS_MAX, type ListCursor, type MergedListingRead, cursorOfMarker, listPage } from "../../core/listing.ts";
 import { parseStamp } from "../../core/version.ts";
 import { S3Error } from "../s3/errors.ts";
 import { type EncodingType, type ObjectEntry, renderListAllMyBuckets, renderListObjectsV1, renderListObjectsV2, renderListVersions } from "../s3/xml.ts";
@@ -36,7 +36,7 @@ interface PageOptions {
 /** One page in S3's terms: the core page algorithm over the merged node listings. */
 async function s3Page(objects: ObjectService, bucket: string, options: PageOptions, signal: AbortSignal | undefined): Promise<S3Page> {
   if (options.maxKeys === 0) return { contents: [], commonPrefixes: [], truncated: false, next: undefined };
-  const fetch: ListingFetch = (after, limit) => objects.list(bucket, options.prefix, after, limit, signal, options.delimiter || undefined);
+  const fetch: MergedListingRead = (after, limit) => objects.list(bucket, options.prefix, after, limit, signal, options.delimiter || undefined);
   const maxKeys = Math.min(options.maxKeys, LIST_PAGE_KEYS_MAX);
   const page = await listPage(fetch, { prefix: options.prefix, delimiter: options.delimiter, start: options.start, maxKeys }, signal);
   const contents: ObjectEntry[] = [];

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareKeys } from "../../core/key-order.ts";
-import { type ListCursor, type ListEntry, type ListingFetch, cursorOfMarker, foldedPrefix, listPage, listingComplete, mergeListingPages, nodeListingPage } from "../../core/listing.ts";
+import { type ListCursor, type ListEntry, type MergedListingRead, cursorOfMarker, foldedPrefix, listPage, listingComplete, mergeListingPages, nodeListingPage } from "../../core/listing.ts";
 import { ok } from "../../core/result.ts";
 import type { ObjectVersion, VersionStamp } from "../../core/object-version.ts";
 
@@ -22,7 +22,7 @@ function version(key: string, deleted: boolean): ObjectVersion {
  * The merged listing as the router sees it: newest versions after `after`, at most `limit`, sometimes fewer
  * (a node page that was cut short cuts the merge) with `truncated` set whenever keys remain.
  */
-function fetchOver(versions: readonly ObjectVersion[], prefix: string, shortBy: () => number, calls: { count: number }): ListingFetch {
+function fetchOver(versions: readonly ObjectVersion[], prefix: string, shortBy: () => number, calls: { count: number }): MergedListingRead {
   const sorted = versions.filter((v) => v.key.startsWith(prefix)).sort((x, y) => compareKeys(x.key, y.key));
   return async (after, limit) => {
     calls.count += 1;
@@ -105,7 +105,7 @@ describe("listing pages", () => {
     const controller = new AbortController();
     const calls = { count: 0 };
     const inner = fetchOver(versions, "", () => 10_000, calls); // one key a batch: many fetches
-    const fetch: ListingFetch = async (after, limit) => {
+    const fetch: MergedListingRead = async (after, limit) => {
       if (calls.count === 3) controller.abort(new Error("client gone"));
       return inner(after, limit);
     };
@@ -114,7 +114,7 @@ describe("listing pages", () => {
   });
 
   it("a fetch that makes no progress is an assertion, never a loop", async () => {
-    const stuck: ListingFetch = async () => ({ versions: [], truncated: true });
+    const stuck: MergedListingRead = async () => ({ versions: [], truncated: true });
     await expect(listPage(stuck, { prefix: "", start: { kind: "start" }, maxKeys: 10 })).rejects.toThrow("no progress");
   });
 });
@@ -159,7 +159,7 @@ describe("listing across nodes that jump past prefixes", () => {
         for (const node of nodes) for (const v of node) if (!newest.has(v.key) || v.stamp > newest.get(v.key)!.stamp) newest.set(v.key, v);
         const want = modelListing([...newest.values()], prefix, delimiter);
         const fold = delimiter ? { prefix, delimiter } : undefined;
-        const fetch: ListingFetch = async (after, limit) => {
+        const fetch: MergedListingRead = async (after, limit) => {
           const pages = [];
           for (const node of nodes) {
             const read = async (from: string, n: number) => {
@@ -194,7 +194,7 @@ describe("listing across nodes that jump past prefixes", () => {
       [versionOf("a/1", 1, false), versionOf("a/2", 1, false)],
       [versionOf("a/1", 2, true)],
     ];
-    const fetch: ListingFetch = async (after, limit) => {
+    const fetch: MergedListingRead = async (after, limit) => {
       const pages = [];
       for (const node of nodes) {
         const read = async (from: string, n: number) => {
@@ -228,7 +228,7 @@ describe("listing across nodes that jump past prefixes", () => {
     expect(reads).toBe(21);
     // The router's page over such nodes: one fan-out for all 20 prefixes.
     let fetches = 0;
-    const fetch: ListingFetch = async (after, limit) => {
+    const fetch: MergedListingRead = async (after, limit) => {
       fetches += 1;
       const answer = await nodeListingPage(read, { prefix: "", delimiter: "/", after, limit });
       return mergeListingPages([answer.ok ? answer.value : { versions: [], done: true }], limit, { prefix: "", delimiter: "/" });

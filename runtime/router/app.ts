@@ -23,8 +23,9 @@ import { isManifestObject, logicalSize } from "./manifest.ts";
 import { Multipart, readSmallBody } from "./multipart.ts";
 import { copyObject, uploadPartCopy } from "./copy.ts";
 import { evaluateConditions } from "./conditions.ts";
-import { DELETE_OBJECTS_BYTES_MAX, parseDeleteObjects, parseOwnerOnlyAcl, renderDeleteResult, renderLocationConstraint, renderOwnerOnlyAcl, renderVersioningNeverEnabled } from "../s3/xml.ts";
+import { CORS_CONFIGURATION_BYTES_MAX, DELETE_OBJECTS_BYTES_MAX, type DeleteErrorEntry, type DeletedEntry, parseCorsConfiguration, parseDeleteObjects, renderCorsConfiguration, parseOwnerOnlyAcl, renderDeleteResult, renderLocationConstraint, renderOwnerOnlyAcl, renderVersioningNeverEnabled } from "../s3/xml.ts";
 import { type OperationOf, refuseUnsupportedHeaders, resolveOperation } from "../s3/operations.ts";
+import { corsHeaders, matchCorsRule, requestedHeaders } from "../s3/cors.ts";
 import { mapLimit } from "../../core/quorum.ts";
 import { type S3Target, parseTarget } from "./s3-request.ts";
 import { type BodyRateSettings, BodyRateGuard } from "./slow-clients.ts";
@@ -122,6 +123,8 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
   app.use(async (ctx) => {
     const target = parseTarget(ctx.req.url ?? "/", ctx.get("host") || undefined, domains);
     if (target.rawPath === "/-/health") return health(ctx, deps);
+    // A browser's preflight carries no signature: it is answered from the bucket's CORS rules alone.
+    if (ctx.method === "OPTIONS") return preflight(ctx, target, deps);
     if (inFlight >= inFlightMax) throw new S3Error("SlowDown");
     // A slot is held until the response has gone out or the connection closed, not only until the handler
     // returns: a GET's body streams after that, and holds replica streams and buffers while it does.
@@ -142,6 +145,8 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
       await serve(ctx, target);
     } finally {
       stopWatching();
+      // Errors too: a page can read why its request failed only if the answer carries the CORS headers.
+      if (ctx.get("origin") && target.bucket !== null) await addCorsHeaders(ctx, target.bucket, deps);
     }
   });
   const serve = async (ctx: Koa.Context, target: S3Target) => {
@@ -149,6 +154,34 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
     await dispatch(ctx as S3Context, target, auth, deps);
   };
   return app;
+}
+
+async function preflight(ctx: Koa.Context, target: S3Target, deps: RouterAppDeps): Promise<void> {
+  const origin = ctx.get("origin");
+  const method = ctx.get("access-control-request-method");
+  if (!origin || !method) throw new S3Error("InvalidRequest", "Insufficient information. Origin request header needed.");
+  if (target.bucket === null) throw new S3Error("AccessForbidden");
+  const rules = (await deps.buckets.find(target.bucket))?.settings.cors ?? [];
+  const request = { origin, method, requestHeaders: requestedHeaders(ctx.get("access-control-request-headers") || undefined) };
+  const rule = matchCorsRule(rules, request);
+  if (rule === undefined) throw new S3Error("AccessForbidden", undefined, { extra: { Method: method, ResourceType: target.key === null ? "BUCKET" : "OBJECT" } });
+  for (const [name, value] of Object.entries(corsHeaders(rule, request, true))) ctx.set(name, value);
+  respondEmpty(ctx, 200);
+}
+
+/** The CORS headers of an actual (signed) request from a page, when a rule of its bucket allows it. */
+async function addCorsHeaders(ctx: Koa.Context, bucket: string, deps: RouterAppDeps): Promise<void> {
+  try {
+    const rules = (await deps.buckets.find(bucket))?.settings.cors;
+    if (rules === undefined) return;
+    const request = { origin: ctx.get("origin"), method: ctx.method };
+    const rule = matchCorsRule(rules, request);
+    if (rule !== undefined) for (const [name, value] of Object.entries(corsHeaders(rule, request, false))) ctx.set(name, value);
+  } catch (error) {
+    // Without the bucket's rules the browser withholds the answer, which is the safe side; the request's own
+    // outcome is already decided.
+    deps.log.warn("s3.cors-lookup-failed", { bucket, cause: describe(error) });
+  }
 }
 
 function health(ctx: Koa.Context, deps: RouterAppDeps): void {
@@ -223,6 +256,22 @@ const BUCKET_HANDLERS: { readonly [N in OperationOf<"bucket">]: Handler<BucketRe
     await acceptOwnerOnlyAcl(ctx, r.auth);
     respondEmpty(ctx, 200);
   },
+  PutBucketCors: async (ctx, r, deps) => {
+    requireIntegrityCheck(ctx);
+    const parsed = parseCorsConfiguration(await readSmallBody(ctx.req, r.auth, CORS_CONFIGURATION_BYTES_MAX));
+    if (!parsed.ok) throw parsed.error;
+    await deps.buckets.updateSettings(r.bucket, (settings) => ({ ...settings, cors: parsed.value }));
+    respondEmpty(ctx, 200);
+  },
+  GetBucketCors: async (ctx, r, deps) => {
+    const rules = (await deps.buckets.require(r.bucket)).settings.cors;
+    if (rules === undefined) throw new S3Error("NoSuchCORSConfiguration", undefined, { extra: { BucketName: r.bucket } });
+    respondXml(ctx, renderCorsConfiguration(rules));
+  },
+  DeleteBucketCors: async (ctx, r, deps) => {
+    await deps.buckets.updateSettings(r.bucket, (settings) => ({ ...settings, cors: undefined }));
+    respondEmpty(ctx, 204);
+  },
   DeleteObjects: (ctx, r, deps) => deleteObjects(ctx, r.bucket, r.auth, deps),
 };
 
@@ -294,6 +343,14 @@ async function acceptOwnerOnlyAcl(ctx: S3Context, auth: SigV4Auth): Promise<void
   if (ctx.get("x-amz-acl")) throw new S3Error("InvalidRequest", "Specifying both Canned ACLs and Header Grants or an ACL body is not allowed");
   const problem = parseOwnerOnlyAcl(body, OWNER.id);
   if (problem) throw problem;
+}
+
+/** The operations S3 refuses without Content-MD5 or an x-amz-checksum-* (the payload decoder then verifies it). */
+function requireIntegrityCheck(ctx: Koa.Context): void {
+  const headers = Object.keys(ctx.req.headers);
+  if (headers.includes("content-md5") || headers.some((h) => h.startsWith("x-amz-checksum-") && h !== "x-amz-checksum-type")) return;
+  if (ctx.get("x-amz-trailer").toLowerCase().startsWith("x-amz-checksum-")) return;
+  throw new S3Error("InvalidRequest", "Missing required header for this request: Content-MD5 or x-amz-checksum-*");
 }
 
 function respondXml(ctx: Koa.Context, xml: string): void {
@@ -378,20 +435,19 @@ async function deleteObject(bucket: string, key: string, deps: Handlers): Promis
 async function deleteObjects(ctx: S3Context, bucket: string, auth: SigV4Auth, deps: Handlers): Promise<void> {
   await deps.buckets.require(bucket);
   // S3 requires an integrity check on a batch delete: a body damaged in transit must not delete other keys.
-  const headers = Object.keys(ctx.req.headers);
-  if (!headers.includes("content-md5") && !headers.some((h) => h.startsWith("x-amz-checksum-") && h !== "x-amz-checksum-type") && !ctx.get("x-amz-trailer").toLowerCase().startsWith("x-amz-checksum-")) {
-    throw new S3Error("InvalidRequest", "Missing required header for this request: Content-MD5 or x-amz-checksum-*");
-  }
+  requireIntegrityCheck(ctx);
   const parsed = parseDeleteObjects(await readSmallBody(ctx.req, auth, DELETE_OBJECTS_BYTES_MAX));
   if (!parsed.ok) throw parsed.error;
-  const deleted: { key: string }[] = [];
-  const errors: { key: string; code: string; message: string }[] = [];
-  await mapLimit(parsed.value.objects, 8, async ({ key }) => {
+  const deleted: DeletedEntry[] = [];
+  const errors: DeleteErrorEntry[] = [];
+  await mapLimit(parsed.value.objects, 8, async ({ key, versionId }) => {
     const problem = validateObjectKey(key);
     if (problem) return void errors.push({ key, code: problem.code, message: problem.message });
+    // Only the "null" version exists: deleting another (older) version id must not delete the current one.
+    if (versionId !== undefined && versionId !== "null") return void errors.push({ key, versionId, code: "InvalidArgument", message: "Invalid version id specified" });
     try {
       await deleteObject(bucket, key, deps);
-      deleted.push({ key });
+      deleted.push(versionId === undefined ? { key } : { key, versionId });
     } catch (thrown) {
       const error = toS3Error(thrown);
       errors.push({ key, code: error.code, message: error.message });

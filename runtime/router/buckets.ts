@@ -1,22 +1,35 @@
 // Buckets as records in the reserved system bucket, placed on the ring and read with quorum like any
 // object (DESIGN.md). Routers cache positive answers briefly; a miss always asks the cluster.
+// A record's body holds the bucket's settings (its CORS rules) as JSON; a bucket without settings has an
+// empty body, so the common case costs one metadata read.
 // Guarantees: a bucket is "present" only if a quorum read finds its committed, non-deleted record; a
 // DeleteBucket succeeds only after a listing found no live object in it.
+import { createHash } from "node:crypto";
 import { PassThrough } from "node:stream";
-import { checksumHex, xxhash64 } from "../../core/hash.ts";
+import { checksumHex, xxhash64Bytes } from "../../core/hash.ts";
+import { listPage } from "../../core/listing.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import { parseStamp } from "../../core/version.ts";
 import { S3Error } from "../s3/errors.ts";
+import { collectBody } from "../s3/payload.ts";
+import type { CorsRule } from "../s3/xml.ts";
 import type { ObjectService } from "./object-service.ts";
 
 export const SYSTEM_BUCKET = "-system";
 const RECORD_PREFIX = "buckets/";
 const CACHE_TTL_MS = 2000;
-const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
+/** Records written before settings existed carry no creation time of their own: their stamp's time is it. */
+const CREATED_MS_META = "x-ringstore-created-ms";
+const SETTINGS_BYTES_MAX = 256 * 1024;
+
+export interface BucketSettings {
+  readonly cors?: readonly CorsRule[];
+}
 
 export interface BucketInfo {
   readonly name: string;
   readonly createdMs: number;
+  readonly settings: BucketSettings;
 }
 
 export class BucketRegistry {
@@ -33,10 +46,38 @@ export class BucketRegistry {
     this.cache.delete(name);
     const record = await this.objects.head(SYSTEM_BUCKET, RECORD_PREFIX + name);
     if (!record || record.deleted) return null;
-    const info = infoOf(name, record);
+    const info = { ...infoOf(name, record), settings: record.size > 0 ? await this.readSettings(record) : {} };
     this.cache.set(name, { info, expiresMs: this.nowMs() + CACHE_TTL_MS });
     if (this.cache.size > 10_000) this.cache.delete(this.cache.keys().next().value!);
     return info;
+  }
+
+  private async readSettings(record: ObjectVersion): Promise<BucketSettings> {
+    const bytes = await collectBody(await this.objects.open(record), SETTINGS_BYTES_MAX);
+    return JSON.parse(bytes.toString("utf8")) as BucketSettings;
+  }
+
+  /** Replaces the bucket's settings (a new version of its record, same creation time). */
+  async updateSettings(name: string, change: (settings: BucketSettings) => BucketSettings): Promise<void> {
+    const info = await this.require(name);
+    const settings = change(info.settings);
+    const empty = Object.values(settings).every((v) => v === undefined);
+    await this.writeRecord(name, info.createdMs, empty ? Buffer.alloc(0) : Buffer.from(JSON.stringify(settings)));
+    this.cache.delete(name);
+  }
+
+  private async writeRecord(name: string, createdMs: number, bytes: Buffer): Promise<void> {
+    const body = new PassThrough();
+    body.end(bytes);
+    await this.objects.put({
+      bucket: SYSTEM_BUCKET,
+      key: RECORD_PREFIX + name,
+      contentType: "application/json",
+      metadata: { [CREATED_MS_META]: String(createdMs) },
+      size: bytes.length,
+      body,
+      digests: Promise.resolve({ md5Hex: createHash("md5").update(bytes).digest("hex"), checksum: checksumHex(xxhash64Bytes(bytes)), size: bytes.length }),
+    });
   }
 
   async require(name: string): Promise<BucketInfo> {
@@ -47,24 +88,16 @@ export class BucketRegistry {
 
   async create(name: string): Promise<"created" | "exists"> {
     if (await this.find(name)) return "exists";
-    const body = new PassThrough();
-    body.end();
-    await this.objects.put({
-      bucket: SYSTEM_BUCKET,
-      key: RECORD_PREFIX + name,
-      contentType: "application/octet-stream",
-      metadata: {},
-      size: 0,
-      body,
-      digests: Promise.resolve({ md5Hex: EMPTY_MD5, checksum: checksumHex(xxhash64("")), size: 0 }),
-    });
+    await this.writeRecord(name, this.nowMs(), Buffer.alloc(0));
     return "created";
   }
 
   async remove(name: string): Promise<void> {
     await this.require(name);
-    const { versions } = await this.objects.list(name, "", "", 50);
-    if (versions.some((v) => !v.deleted)) throw new S3Error("BucketNotEmpty", undefined, { extra: { BucketName: name } });
+    // One live key anywhere makes the bucket non-empty: the page algorithm walks past any run of tombstones
+    // (a fixed-size peek at the first versions would miss a live key behind 50 deleted ones).
+    const firstLive = await listPage((after, limit) => this.objects.list(name, "", after, limit), { prefix: "", start: { kind: "start" }, maxKeys: 1 });
+    if (firstLive.entries.length > 0) throw new S3Error("BucketNotEmpty", undefined, { extra: { BucketName: name } });
     this.cache.delete(name);
     await this.objects.remove(SYSTEM_BUCKET, RECORD_PREFIX + name);
   }
@@ -74,13 +107,14 @@ export class BucketRegistry {
     let after = "";
     for (;;) {
       const page = await this.objects.list(SYSTEM_BUCKET, RECORD_PREFIX, after, 1000);
-      for (const v of page.versions) if (!v.deleted) out.push(infoOf(v.key.slice(RECORD_PREFIX.length), v));
+      for (const v of page.versions) if (!v.deleted) out.push({ ...infoOf(v.key.slice(RECORD_PREFIX.length), v), settings: {} });
       if (!page.truncated || page.versions.length === 0) return out;
       after = page.versions[page.versions.length - 1]!.key;
     }
   }
 }
 
-function infoOf(name: string, record: ObjectVersion): BucketInfo {
-  return { name, createdMs: parseStamp(record.stamp)?.physicalMs ?? 0 };
+function infoOf(name: string, record: ObjectVersion): Omit<BucketInfo, "settings"> {
+  const created = Number(record.userMeta[CREATED_MS_META]);
+  return { name, createdMs: Number.isSafeInteger(created) && created > 0 ? created : (parseStamp(record.stamp)?.physicalMs ?? 0) };
 }

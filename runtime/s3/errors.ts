@@ -8,6 +8,7 @@ import { escapeXmlText } from "./xml-escape.ts";
 
 export const S3_ERRORS = {
   AccessDenied: { status: 403, message: "Access Denied" },
+  AccessForbidden: { status: 403, message: "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec." },
   AuthorizationHeaderMalformed: { status: 400, message: "The authorization header is malformed." },
   AuthorizationQueryParametersError: { status: 400, message: "Error parsing the X-Amz-Credential parameter." },
   BadDigest: { status: 400, message: "The Content-MD5 or checksum value that you specified did not match what the server received." },
@@ -35,6 +36,7 @@ export const S3_ERRORS = {
   MissingContentLength: { status: 411, message: "You must provide the Content-Length HTTP header." },
   MissingSecurityHeader: { status: 400, message: "Your request is missing a required header." },
   NoSuchBucket: { status: 404, message: "The specified bucket does not exist" },
+  NoSuchCORSConfiguration: { status: 404, message: "The CORS configuration does not exist" },
   NoSuchKey: { status: 404, message: "The specified key does not exist." },
   NoSuchUpload: { status: 404, message: "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed." },
   NotImplemented: { status: 501, message: "A header you provided implies functionality that is not implemented." },

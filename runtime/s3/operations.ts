@@ -48,6 +48,9 @@ const OPERATIONS = {
     "GET versions": "ListObjectVersions",
     "GET acl": "GetBucketAcl",
     "PUT acl": "PutBucketAcl",
+    "PUT cors": "PutBucketCors",
+    "GET cors": "GetBucketCors",
+    "DELETE cors": "DeleteBucketCors",
     "POST delete": "DeleteObjects",
   },
   object: {

@@ -435,7 +435,7 @@ const parser = new XMLParser({
   htmlEntities: false,
   ignoreDeclaration: true,
   ignorePiTags: true,
-  isArray: (name) => name === "Part" || name === "Object",
+  isArray: (name) => name === "Part" || name === "Object" || name === "CORSRule" || name === "AllowedOrigin" || name === "AllowedMethod" || name === "AllowedHeader" || name === "ExposeHeader",
 });
 
 function malformedXml(detail?: string): S3Error {
@@ -587,4 +587,80 @@ export function parseOwnerOnlyAcl(body: Buffer | string, ownerId: string): S3Err
     leafText(recordOf(grants[0])?.Permission) === "FULL_CONTROL";
   if (!onlyOwner) return new S3Error("NotImplemented", "Only the canned ACL private (the owner with FULL_CONTROL) is implemented by ringstore.");
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// CORS configuration (PutBucketCors / GetBucketCors)
+
+export interface CorsRule {
+  readonly id?: string;
+  readonly allowedOrigins: readonly string[];
+  readonly allowedMethods: readonly string[];
+  readonly allowedHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeSeconds?: number;
+}
+
+export const CORS_RULES_MAX = 100;
+export const CORS_CONFIGURATION_BYTES_MAX = 64 * 1024;
+const CORS_METHODS = new Set(["GET", "PUT", "POST", "DELETE", "HEAD"]);
+
+function leafTexts(value: unknown): string[] | undefined {
+  if (value === undefined) return [];
+  const items = Array.isArray(value) ? value : [value];
+  const out: string[] = [];
+  for (const item of items) {
+    const text = leafText(item);
+    if (text === undefined) return undefined;
+    out.push(text.trim());
+  }
+  return out;
+}
+
+export function parseCorsConfiguration(body: Buffer | string): { ok: true; value: CorsRule[] } | { ok: false; error: S3Error } {
+  const parsed = parseLimited(body, CORS_CONFIGURATION_BYTES_MAX);
+  if (parsed instanceof S3Error) return { ok: false, error: parsed };
+  const root = recordOf(parsed["CORSConfiguration"]);
+  if (root === undefined) return { ok: false, error: malformedXml("the root element must be CORSConfiguration") };
+  const rulesRaw = root["CORSRule"];
+  if (!Array.isArray(rulesRaw) || rulesRaw.length === 0) return { ok: false, error: malformedXml("CORSConfiguration needs at least one CORSRule") };
+  if (rulesRaw.length > CORS_RULES_MAX) return { ok: false, error: malformedXml(`more than ${CORS_RULES_MAX} CORSRule elements`) };
+  const rules: CorsRule[] = [];
+  for (const raw of rulesRaw) {
+    const rule = recordOf(raw);
+    if (rule === undefined) return { ok: false, error: malformedXml("a CORSRule is not an element") };
+    const origins = leafTexts(rule["AllowedOrigin"]);
+    const methods = leafTexts(rule["AllowedMethod"]);
+    const headers = leafTexts(rule["AllowedHeader"]);
+    const expose = leafTexts(rule["ExposeHeader"]);
+    if (!origins || !methods || !headers || !expose || origins.length === 0 || methods.length === 0) return { ok: false, error: malformedXml("a CORSRule needs AllowedOrigin and AllowedMethod") };
+    for (const method of methods) if (!CORS_METHODS.has(method)) return { ok: false, error: new S3Error("InvalidRequest", `Found unsupported HTTP method in CORS config. Unsupported method is ${method}`) };
+    for (const origin of origins) if (origin.split("*").length > 2) return { ok: false, error: new S3Error("InvalidRequest", `AllowedOrigin "${origin}" can not have more than one wildcard.`) };
+    for (const header of headers) if (header.split("*").length > 2) return { ok: false, error: new S3Error("InvalidRequest", `AllowedHeader "${header}" can not have more than one wildcard.`) };
+    const maxAgeText = leafText(rule["MaxAgeSeconds"])?.trim();
+    if (maxAgeText !== undefined && !/^\d{1,9}$/.test(maxAgeText)) return { ok: false, error: malformedXml("MaxAgeSeconds must be a number") };
+    const id = leafText(rule["ID"])?.trim();
+    rules.push({
+      ...(id ? { id } : {}),
+      allowedOrigins: origins,
+      allowedMethods: methods,
+      allowedHeaders: headers,
+      exposeHeaders: expose,
+      ...(maxAgeText !== undefined ? { maxAgeSeconds: Number(maxAgeText) } : {}),
+    });
+  }
+  return { ok: true, value: rules };
+}
+
+export function renderCorsConfiguration(rules: readonly CorsRule[]): string {
+  let body = "";
+  for (const rule of rules) {
+    body += "<CORSRule>" + optional("ID", rule.id);
+    for (const origin of rule.allowedOrigins) body += element("AllowedOrigin", origin);
+    for (const method of rule.allowedMethods) body += element("AllowedMethod", method);
+    for (const header of rule.allowedHeaders) body += element("AllowedHeader", header);
+    for (const header of rule.exposeHeaders) body += element("ExposeHeader", header);
+    body += optional("MaxAgeSeconds", rule.maxAgeSeconds === undefined ? undefined : String(rule.maxAgeSeconds)) + "</CORSRule>";
+  }
+  return document("CORSConfiguration", body);
 }

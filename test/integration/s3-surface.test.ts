@@ -21,6 +21,8 @@ import {
   S3ServiceException,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
   ListMultipartUploadsCommand,
   AbortMultipartUploadCommand,
 } from "@aws-sdk/client-s3";
@@ -406,5 +408,19 @@ print(s3.generate_presigned_url("get_object", Params={"Bucket": "${BUCKET}", "Ke
     expect(url).toContain(`//${BUCKET}.localhost:`);
     const fetched = spawnSync(PYTHON!, ["-c", `import urllib.request; print(urllib.request.urlopen(${JSON.stringify(url)}).read().decode())`], { encoding: "utf8" });
     expect(fetched.stdout.trim()).toBe("boto3 virtual");
+  });
+});
+
+describe("DeleteBucket", () => {
+  it("is BucketNotEmpty while one live key remains behind more than a page of deleted ones", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "tombstones" }));
+    const keys = Array.from({ length: 60 }, (_, i) => `k${String(i).padStart(2, "0")}`);
+    await Promise.all(keys.map((key) => s3.send(new PutObjectCommand({ Bucket: "tombstones", Key: key, Body: key }))));
+    await Promise.all(keys.slice(0, 59).map((key) => s3.send(new DeleteObjectCommand({ Bucket: "tombstones", Key: key }))));
+    expect(await s3ErrorOf(s3.send(new DeleteBucketCommand({ Bucket: "tombstones" })))).toEqual({ code: "BucketNotEmpty", status: 409 });
+    const last = await s3.send(new GetObjectCommand({ Bucket: "tombstones", Key: "k59" }));
+    expect(await (last.Body as { transformToString(): Promise<string> }).transformToString()).toBe("k59");
+    await s3.send(new DeleteObjectCommand({ Bucket: "tombstones", Key: "k59" }));
+    await s3.send(new DeleteBucketCommand({ Bucket: "tombstones" }));
   });
 });

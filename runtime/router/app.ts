@@ -22,7 +22,7 @@ import { openManifestObject } from "./manifest-reader.ts";
 import { isManifestObject, logicalSize } from "./manifest.ts";
 import { Multipart, readSmallBody } from "./multipart.ts";
 import { copyObject, uploadPartCopy } from "./copy.ts";
-import { evaluateConditions } from "./conditions.ts";
+import { checkWriteConditions, evaluateConditions } from "./conditions.ts";
 import { CORS_CONFIGURATION_BYTES_MAX, DELETE_OBJECTS_BYTES_MAX, type DeleteErrorEntry, type DeletedEntry, parseCorsConfiguration, parseDeleteObjects, renderCorsConfiguration, parseOwnerOnlyAcl, renderDeleteResult, renderLocationConstraint, renderOwnerOnlyAcl, renderVersioningNeverEnabled } from "../s3/xml.ts";
 import { type OperationOf, refuseUnsupportedHeaders, resolveOperation } from "../s3/operations.ts";
 import { corsHeaders, matchCorsRule, requestedHeaders } from "../s3/cors.ts";
@@ -375,6 +375,7 @@ async function createBucket(ctx: S3Context, bucket: string, deps: RouterAppDeps)
 }
 
 async function putObject(ctx: S3Context, bucket: string, key: string, auth: SigV4Auth, deps: Handlers): Promise<void> {
+  await checkWriteConditions(ctx, () => deps.objects.head(bucket, key), key);
   const input = readPutBody(ctx.req, auth, { bucket, key, bytesMax: deps.putBytesMax ?? PUT_BYTES_MAX_DEFAULT });
   const previous = deps.multipart.previousVersion(bucket, key);
   const version = await deps.objects.put(input.put);

@@ -37,3 +37,24 @@ export function evaluateConditions(headers: { get(name: string): string }, versi
   }
   return "proceed";
 }
+
+/**
+ * Conditional writes (PutObject, CompleteMultipartUpload): `If-None-Match: *` fails when the key has a live
+ * version, `If-Match` when its newest version's ETag is not one listed (or there is none: NoSuchKey, as S3).
+ * The check reads the newest version a read quorum knows before the write: it stops every overwrite that is
+ * not concurrent with the write, but two conditional writers racing each other can both succeed (S3's own
+ * check is atomic; ringstore has no per-key lock to make it so).
+ */
+export async function checkWriteConditions(headers: { get(name: string): string }, current: () => Promise<ObjectVersion | null>, key: string): Promise<void> {
+  const ifNoneMatch = headers.get("if-none-match").trim();
+  const ifMatch = headers.get("if-match").trim();
+  if (!ifNoneMatch && !ifMatch) return;
+  if (ifNoneMatch && ifNoneMatch !== "*") throw new S3Error("NotImplemented", "If-None-Match on a write takes only *.");
+  const version = await current();
+  const live = version !== null && !version.deleted ? version : null;
+  if (ifNoneMatch && live) throw new S3Error("PreconditionFailed", undefined, { extra: { Condition: "If-None-Match" } });
+  if (ifMatch) {
+    if (!live) throw new S3Error("NoSuchKey", undefined, { extra: { Key: key } });
+    if (!etagListMatches(ifMatch, live.etag)) throw new S3Error("PreconditionFailed", undefined, { extra: { Condition: "If-Match" } });
+  }
+}

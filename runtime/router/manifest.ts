@@ -12,6 +12,8 @@ export const UPLOADS_BUCKET = "-uploads";
 export const INTERNAL_META_PREFIX = "x-ringstore-";
 export const MANIFEST_META = "x-ringstore-manifest";
 export const LOGICAL_SIZE_META = "x-ringstore-size";
+/** The upload a multipart object was completed from: a retried Complete of it is answered with the object. */
+export const UPLOAD_ID_META = "x-ringstore-upload-id";
 export const PARTS_COUNT_MAX = 10_000;
 
 export interface ManifestPart {

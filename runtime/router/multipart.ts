@@ -18,7 +18,8 @@ import { S3Error } from "../s3/errors.ts";
 import { collectBody, decodePayload } from "../s3/payload.ts";
 import type { SigV4Auth } from "../s3/sigv4.ts";
 import { PART_NUMBER_MAX, parseCompleteMultipartUpload, renderCompleteMultipartUpload, renderInitiateMultipartUpload, renderListMultipartUploads, renderListParts } from "../s3/xml.ts";
-import { LOGICAL_SIZE_META, MANIFEST_META, type Manifest, type ManifestPart, PARTS_BUCKET, UPLOADS_BUCKET, isManifestObject, parseManifest, partKey } from "./manifest.ts";
+import { checkWriteConditions } from "./conditions.ts";
+import { LOGICAL_SIZE_META, MANIFEST_META, UPLOAD_ID_META, type Manifest, type ManifestPart, PARTS_BUCKET, UPLOADS_BUCKET, isManifestObject, parseManifest, partKey } from "./manifest.ts";
 import { MANIFEST_BYTES_MAX } from "./manifest-reader.ts";
 import type { ObjectService } from "./object-service.ts";
 import { metadataFrom, readPutBody } from "./request-body.ts";
@@ -127,7 +128,23 @@ export class Multipart {
   }
 
   async complete(ctx: Koa.Context, bucket: string, key: string, uploadId: string, auth: SigV4Auth): Promise<void> {
-    const upload = await this.requireUpload(bucket, key, uploadId);
+    const found = await this.requireUpload(bucket, key, uploadId).then(
+      (open) => ({ state: "open" as const, upload: open }),
+      async (error: unknown) => {
+        // Clients retry a Complete that timed out: if this upload already made the object, answer as S3 does.
+        const made = await this.objects.head(bucket, key);
+        if (made && !made.deleted && made.userMeta[UPLOAD_ID_META] === uploadId) return { state: "completed" as const, object: made };
+        throw error;
+      },
+    );
+    if (found.state === "completed") {
+      await readSmallBody(ctx.req, auth, COMPLETE_BODY_BYTES_MAX);
+      ctx.type = "application/xml";
+      ctx.body = renderCompleteMultipartUpload({ location: `/${bucket}/${key}`, bucket, key, etag: found.object.etag });
+      return;
+    }
+    const upload = found.upload;
+    await checkWriteConditions(ctx, () => this.objects.head(bucket, key), key);
     const requested = parseCompleteMultipartUpload(await readSmallBody(ctx.req, auth, COMPLETE_BODY_BYTES_MAX));
     if (!requested.ok) throw requested.error;
     const wanted = requested.value.parts;
@@ -149,7 +166,7 @@ export class Multipart {
     const previous = this.previousVersion(bucket, key);
     const written = await putBytes(
       this.objects,
-      { bucket, key, contentType: upload.contentType, metadata: { ...upload.metadata, [MANIFEST_META]: "1", [LOGICAL_SIZE_META]: String(totalSize) }, etag },
+      { bucket, key, contentType: upload.contentType, metadata: { ...upload.metadata, [MANIFEST_META]: "1", [LOGICAL_SIZE_META]: String(totalSize), [UPLOAD_ID_META]: uploadId }, etag },
       Buffer.from(JSON.stringify(manifest)),
     );
     await this.objects.remove(UPLOADS_BUCKET, recordKey(bucket, uploadId));

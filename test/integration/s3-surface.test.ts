@@ -21,6 +21,8 @@ import {
   S3ServiceException,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  UploadPartCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
   ListMultipartUploadsCommand,
@@ -422,5 +424,33 @@ describe("DeleteBucket", () => {
     expect(await (last.Body as { transformToString(): Promise<string> }).transformToString()).toBe("k59");
     await s3.send(new DeleteObjectCommand({ Bucket: "tombstones", Key: "k59" }));
     await s3.send(new DeleteBucketCommand({ Bucket: "tombstones" }));
+  });
+});
+
+describe("conditional writes and retried Completes", () => {
+  it("If-None-Match: * refuses to overwrite a live key; If-Match needs the current ETag", async () => {
+    const first = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "cond/put.txt", Body: "one", IfNoneMatch: "*" }));
+    expect(await s3ErrorOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "cond/put.txt", Body: "two", IfNoneMatch: "*" })))).toEqual({ code: "PreconditionFailed", status: 412 });
+    expect(await s3ErrorOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "cond/put.txt", Body: "two", IfMatch: '"00000000000000000000000000000000"' })))).toEqual({ code: "PreconditionFailed", status: 412 });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "cond/put.txt", Body: "three", IfMatch: first.ETag }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "cond/put.txt" }));
+    expect(await (got.Body as { transformToString(): Promise<string> }).transformToString()).toBe("three");
+    expect(await s3ErrorOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "cond/none.txt", Body: "x", IfMatch: first.ETag })))).toEqual({ code: "NoSuchKey", status: 404 });
+  });
+
+  it("a Complete retried after it succeeded answers with the object it made; If-None-Match guards a Complete too", async () => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "cond/mpu.bin" }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: "cond/mpu.bin", UploadId, PartNumber: 1, Body: Buffer.from("only part") }));
+    const complete = () => s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: "cond/mpu.bin", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+    const done = await complete();
+    const again = await complete();
+    expect(again.ETag).toBe(done.ETag);
+    const second = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "cond/mpu.bin" }));
+    const part2 = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: "cond/mpu.bin", UploadId: second.UploadId, PartNumber: 1, Body: Buffer.from("other") }));
+    expect(
+      await s3ErrorOf(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: "cond/mpu.bin", UploadId: second.UploadId, IfNoneMatch: "*", MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part2.ETag }] } }))),
+    ).toEqual({ code: "PreconditionFailed", status: 412 });
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "cond/mpu.bin" }));
+    expect(await (got.Body as { transformToString(): Promise<string> }).transformToString()).toBe("only part");
   });
 });

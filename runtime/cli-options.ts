@@ -10,3 +10,9 @@ export function integer(name: string, min: number, max: number): (value: string)
     return n;
   };
 }
+
+/** An integer from the environment, checked by the same parser as the flags; absent means `fallback`. */
+export function integerFromEnv(name: string, min: number, max: number, fallback: number): number {
+  const value = process.env[name];
+  return value === undefined ? fallback : integer(name, min, max)(value);
+}

@@ -23,12 +23,13 @@ import { isManifestObject, logicalSize } from "./manifest.ts";
 import { Multipart, readSmallBody } from "./multipart.ts";
 import { copyObject, uploadPartCopy } from "./copy.ts";
 import { checkWriteConditions, evaluateConditions } from "./conditions.ts";
-import { CORS_CONFIGURATION_BYTES_MAX, DELETE_OBJECTS_BYTES_MAX, type DeleteErrorEntry, type DeletedEntry, parseCorsConfiguration, parseDeleteObjects, renderCorsConfiguration, parseOwnerOnlyAcl, renderDeleteResult, renderLocationConstraint, renderOwnerOnlyAcl, renderVersioningNeverEnabled } from "../s3/xml.ts";
+import { CORS_CONFIGURATION_BYTES_MAX, DELETE_OBJECTS_BYTES_MAX, LIFECYCLE_CONFIGURATION_BYTES_MAX, parseLifecycleConfiguration, renderLifecycleConfiguration, type DeleteErrorEntry, type DeletedEntry, parseCorsConfiguration, parseDeleteObjects, renderCorsConfiguration, parseOwnerOnlyAcl, renderDeleteResult, renderLocationConstraint, renderOwnerOnlyAcl, renderVersioningNeverEnabled } from "../s3/xml.ts";
 import { type OperationOf, refuseUnsupportedHeaders, resolveOperation } from "../s3/operations.ts";
 import { corsHeaders, matchCorsRule, requestedHeaders } from "../s3/cors.ts";
 import { mapLimit } from "../../core/quorum.ts";
 import { type S3Target, parseTarget } from "./s3-request.ts";
 import { type BodyRateSettings, BodyRateGuard } from "./slow-clients.ts";
+import { type UploadExpirySettings, startUploadExpiry } from "./upload-expiry.ts";
 
 export interface RouterAppDeps {
   readonly log: RuntimeLog;
@@ -42,6 +43,8 @@ export interface RouterAppDeps {
   readonly requestsInFlightMax?: number;
   /** Domains whose subdomains name buckets (virtual-hosted style): `bucket.<domain>`. */
   readonly domains?: readonly string[];
+  /** Incomplete multipart uploads are aborted after this age, or their bucket's lifecycle rule (upload-expiry.ts). */
+  readonly uploadExpiry?: UploadExpirySettings;
   /** The slowest request body the router waits for (slow-clients.ts). */
   readonly bodyRate?: BodyRateSettings;
 }
@@ -72,6 +75,7 @@ interface Handlers extends RouterAppDeps {
 
 export function createRouterApp(appDeps: RouterAppDeps): Koa {
   const deps: Handlers = { ...appDeps, multipart: new Multipart(appDeps.objects, appDeps.log) };
+  if (appDeps.uploadExpiry) startUploadExpiry({ multipart: deps.multipart, buckets: deps.buckets, log: deps.log, ...appDeps.uploadExpiry });
   const app = new Koa();
   const nowMs = deps.nowMs ?? Date.now;
   const domains = deps.domains ?? DOMAINS_DEFAULT;
@@ -270,6 +274,22 @@ const BUCKET_HANDLERS: { readonly [N in OperationOf<"bucket">]: Handler<BucketRe
   },
   DeleteBucketCors: async (ctx, r, deps) => {
     await deps.buckets.updateSettings(r.bucket, (settings) => ({ ...settings, cors: undefined }));
+    respondEmpty(ctx, 204);
+  },
+  PutBucketLifecycleConfiguration: async (ctx, r, deps) => {
+    requireIntegrityCheck(ctx);
+    const parsed = parseLifecycleConfiguration(await readSmallBody(ctx.req, r.auth, LIFECYCLE_CONFIGURATION_BYTES_MAX));
+    if (!parsed.ok) throw parsed.error;
+    await deps.buckets.updateSettings(r.bucket, (settings) => ({ ...settings, lifecycle: parsed.value }));
+    respondEmpty(ctx, 200);
+  },
+  GetBucketLifecycleConfiguration: async (ctx, r, deps) => {
+    const rules = (await deps.buckets.require(r.bucket)).settings.lifecycle;
+    if (rules === undefined) throw new S3Error("NoSuchLifecycleConfiguration", undefined, { extra: { BucketName: r.bucket } });
+    respondXml(ctx, renderLifecycleConfiguration(rules));
+  },
+  DeleteBucketLifecycle: async (ctx, r, deps) => {
+    await deps.buckets.updateSettings(r.bucket, (settings) => ({ ...settings, lifecycle: undefined }));
     respondEmpty(ctx, 204);
   },
   DeleteObjects: (ctx, r, deps) => deleteObjects(ctx, r.bucket, r.auth, deps),

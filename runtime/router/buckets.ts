@@ -12,7 +12,7 @@ import type { ObjectVersion } from "../../core/object-version.ts";
 import { parseStamp } from "../../core/version.ts";
 import { S3Error } from "../s3/errors.ts";
 import { collectBody } from "../s3/payload.ts";
-import type { CorsRule } from "../s3/xml.ts";
+import type { AbortUploadsRule, CorsRule } from "../s3/xml.ts";
 import type { ObjectService } from "./object-service.ts";
 
 export const SYSTEM_BUCKET = "-system";
@@ -24,6 +24,7 @@ const SETTINGS_BYTES_MAX = 256 * 1024;
 
 export interface BucketSettings {
   readonly cors?: readonly CorsRule[];
+  readonly lifecycle?: readonly AbortUploadsRule[];
 }
 
 export interface BucketInfo {

@@ -18,6 +18,8 @@ import { emptyBody } from "../empty-body.ts";
 import { ReplicatedObjects, verifyRouterBody } from "./replicated-objects.ts";
 import { teeingTransport } from "./tee-transport.ts";
 import { S3_SERVER_OPTIONS, S3_SOCKET_IDLE_MS } from "./slow-clients.ts";
+import { UPLOAD_AGE_MAX_MS_DEFAULT, UPLOAD_SWEEP_INTERVAL_MS_DEFAULT } from "./upload-expiry.ts";
+import { integerFromEnv } from "../cli-options.ts";
 
 export interface RouterOptions {
   readonly id: string;
@@ -78,6 +80,10 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     buckets: new BucketRegistry(objects),
     lookupSecret: (accessKey) => (accessKey === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     domains: domainsOf(options),
+    uploadExpiry: {
+      ageMaxMs: integerFromEnv("RINGSTORE_MULTIPART_UPLOAD_AGE_MAX_MS", 1000, 3650 * 86_400_000, UPLOAD_AGE_MAX_MS_DEFAULT),
+      sweepIntervalMs: integerFromEnv("RINGSTORE_MULTIPART_SWEEP_INTERVAL_MS", 100, 86_400_000, UPLOAD_SWEEP_INTERVAL_MS_DEFAULT),
+    },
   });
   app.on("error", (error: unknown) => log.error("router.koa-error", { cause: describe(error) }));
   const server = createServer(S3_SERVER_OPTIONS, app.callback());

@@ -212,6 +212,34 @@ export class Multipart {
     });
   }
 
+  /**
+   * Aborts every upload in progress whose age passed what `ageMaxMsFor` allows for its bucket and key: its
+   * record goes and its parts with it. Returns how many were aborted. Work stops when `signal` aborts.
+   */
+  async expireUploads(nowMs: number, ageMaxMsFor: (bucket: string, key: string) => Promise<number>, signal?: AbortSignal): Promise<number> {
+    let aborted = 0;
+    let after = "";
+    for (;;) {
+      signal?.throwIfAborted();
+      const page = await this.objects.list(UPLOADS_BUCKET, "", after, 1000, signal);
+      for (const v of page.versions) {
+        const key = v.userMeta[UPLOAD_KEY_META];
+        const slash = v.key.indexOf("/");
+        if (v.deleted || key === undefined || slash < 0) continue;
+        const bucket = v.key.slice(0, slash);
+        const uploadId = v.key.slice(slash + 1);
+        const ageMs = nowMs - (parseStamp(v.stamp)?.physicalMs ?? nowMs);
+        if (ageMs <= (await ageMaxMsFor(bucket, key))) continue;
+        await this.objects.remove(UPLOADS_BUCKET, v.key);
+        await this.dropParts(uploadId, () => true);
+        this.log.info("multipart.upload-expired", { bucket, key, uploadId, ageMs });
+        aborted += 1;
+      }
+      if (!page.truncated || page.versions.length === 0) return aborted;
+      after = page.versions[page.versions.length - 1]!.key;
+    }
+  }
+
   /** Deletes the parts of an upload that `shouldDrop` picks; failures are logged, repair of garbage can wait. */
   async dropParts(uploadId: string, shouldDrop: (partKey: string) => boolean): Promise<void> {
     try {

@@ -38,6 +38,7 @@ export const S3_ERRORS = {
   NoSuchBucket: { status: 404, message: "The specified bucket does not exist" },
   NoSuchCORSConfiguration: { status: 404, message: "The CORS configuration does not exist" },
   NoSuchKey: { status: 404, message: "The specified key does not exist." },
+  NoSuchLifecycleConfiguration: { status: 404, message: "The lifecycle configuration does not exist" },
   NoSuchUpload: { status: 404, message: "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed." },
   NotImplemented: { status: 501, message: "A header you provided implies functionality that is not implemented." },
   PreconditionFailed: { status: 412, message: "At least one of the pre-conditions you specified did not hold" },

@@ -51,6 +51,9 @@ const OPERATIONS = {
     "PUT cors": "PutBucketCors",
     "GET cors": "GetBucketCors",
     "DELETE cors": "DeleteBucketCors",
+    "PUT lifecycle": "PutBucketLifecycleConfiguration",
+    "GET lifecycle": "GetBucketLifecycleConfiguration",
+    "DELETE lifecycle": "DeleteBucketLifecycle",
     "POST delete": "DeleteObjects",
   },
   object: {

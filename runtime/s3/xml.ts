@@ -435,7 +435,7 @@ const parser = new XMLParser({
   htmlEntities: false,
   ignoreDeclaration: true,
   ignorePiTags: true,
-  isArray: (name) => name === "Part" || name === "Object" || name === "CORSRule" || name === "AllowedOrigin" || name === "AllowedMethod" || name === "AllowedHeader" || name === "ExposeHeader",
+  isArray: (name) => name === "Part" || name === "Object" || name === "CORSRule" || name === "Rule" || name === "AllowedOrigin" || name === "AllowedMethod" || name === "AllowedHeader" || name === "ExposeHeader",
 });
 
 function malformedXml(detail?: string): S3Error {
@@ -663,4 +663,65 @@ export function renderCorsConfiguration(rules: readonly CorsRule[]): string {
     body += optional("MaxAgeSeconds", rule.maxAgeSeconds === undefined ? undefined : String(rule.maxAgeSeconds)) + "</CORSRule>";
   }
   return document("CORSConfiguration", body);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Lifecycle configuration: only AbortIncompleteMultipartUpload rules are implemented
+
+export interface AbortUploadsRule {
+  readonly id?: string;
+  readonly prefix: string;
+  readonly enabled: boolean;
+  readonly daysAfterInitiation: number;
+}
+
+export const LIFECYCLE_RULES_MAX = 1000;
+export const LIFECYCLE_CONFIGURATION_BYTES_MAX = 64 * 1024;
+const LIFECYCLE_ACTIONS_NOT_IMPLEMENTED = ["Expiration", "Transition", "NoncurrentVersionExpiration", "NoncurrentVersionTransition"];
+
+export function parseLifecycleConfiguration(body: Buffer | string): { ok: true; value: AbortUploadsRule[] } | { ok: false; error: S3Error } {
+  const parsed = parseLimited(body, LIFECYCLE_CONFIGURATION_BYTES_MAX);
+  if (parsed instanceof S3Error) return { ok: false, error: parsed };
+  const root = recordOf(parsed["LifecycleConfiguration"]);
+  if (root === undefined) return { ok: false, error: malformedXml("the root element must be LifecycleConfiguration") };
+  const rulesRaw = root["Rule"];
+  if (!Array.isArray(rulesRaw) || rulesRaw.length === 0) return { ok: false, error: malformedXml("LifecycleConfiguration needs at least one Rule") };
+  if (rulesRaw.length > LIFECYCLE_RULES_MAX) return { ok: false, error: malformedXml(`more than ${LIFECYCLE_RULES_MAX} rules`) };
+  const rules: AbortUploadsRule[] = [];
+  for (const raw of rulesRaw) {
+    const rule = recordOf(raw);
+    if (rule === undefined) return { ok: false, error: malformedXml("a Rule is not an element") };
+    for (const action of LIFECYCLE_ACTIONS_NOT_IMPLEMENTED) {
+      if (rule[action] !== undefined) return { ok: false, error: new S3Error("NotImplemented", `Lifecycle ${action} is not implemented by ringstore: only AbortIncompleteMultipartUpload is.`) };
+    }
+    const status = leafText(rule["Status"])?.trim();
+    if (status !== "Enabled" && status !== "Disabled") return { ok: false, error: malformedXml("Status must be Enabled or Disabled") };
+    const filter = recordOf(rule["Filter"]);
+    if (filter !== undefined && (filter["Tag"] !== undefined || filter["And"] !== undefined || filter["ObjectSizeGreaterThan"] !== undefined || filter["ObjectSizeLessThan"] !== undefined)) {
+      return { ok: false, error: new S3Error("NotImplemented", "Lifecycle filters other than Prefix are not implemented by ringstore.") };
+    }
+    const prefix = leafText(filter?.["Prefix"] ?? rule["Prefix"]) ?? "";
+    const abort = recordOf(rule["AbortIncompleteMultipartUpload"]);
+    const daysText = leafText(abort?.["DaysAfterInitiation"])?.trim();
+    if (abort === undefined || daysText === undefined || !/^\d{1,6}$/.test(daysText) || Number(daysText) < 1) {
+      return { ok: false, error: malformedXml("each Rule needs AbortIncompleteMultipartUpload with DaysAfterInitiation of 1 or more") };
+    }
+    const id = leafText(rule["ID"])?.trim();
+    rules.push({ ...(id ? { id } : {}), prefix, enabled: status === "Enabled", daysAfterInitiation: Number(daysText) });
+  }
+  return { ok: true, value: rules };
+}
+
+export function renderLifecycleConfiguration(rules: readonly AbortUploadsRule[]): string {
+  let body = "";
+  for (const rule of rules) {
+    body +=
+      "<Rule>" +
+      optional("ID", rule.id) +
+      `<Filter>${element("Prefix", rule.prefix)}</Filter>` +
+      element("Status", rule.enabled ? "Enabled" : "Disabled") +
+      `<AbortIncompleteMultipartUpload>${element("DaysAfterInitiation", String(rule.daysAfterInitiation))}</AbortIncompleteMultipartUpload>` +
+      "</Rule>";
+  }
+  return document("LifecycleConfiguration", body);
 }

@@ -131,6 +131,29 @@ describe("listing completeness", () => {
   });
 });
 
+
+/** One node's index as nodeListingPage reads it: its newest versions, sorted. */
+function indexRead(node: readonly ObjectVersion[]) {
+  return async (from: string, n: number) => {
+    const rest = node.filter((v) => compareKeys(v.key, from) > 0);
+    const taken = rest.slice(0, n);
+    return ok({ versions: taken, exhausted: rest.length <= n, lastKey: taken[taken.length - 1]?.key });
+  };
+}
+
+/** The router's merged read over nodes that each answer with nodeListingPage. */
+function mergedOverNodes(nodes: readonly (readonly ObjectVersion[])[], prefix: string, delimiter: string | undefined, nodeLimit = Infinity): MergedListingRead {
+  return async (after, limit) => {
+    const pages = [];
+    for (const node of nodes) {
+      const page = await nodeListingPage(indexRead(node), { prefix, after, limit: Math.min(limit, nodeLimit), ...(delimiter ? { delimiter } : {}) });
+      if (!page.ok) throw new Error("read failed");
+      pages.push(page.value);
+    }
+    return mergeListingPages(pages, limit, delimiter ? { prefix, delimiter } : undefined);
+  };
+}
+
 describe("listing across nodes that jump past prefixes", () => {
   // Every key has up to three versions (stamps 1..3), each live or a tombstone; each node holds, of each key,
   // the newest of some subset of them (a node that missed writes, or holds stale copies).
@@ -158,21 +181,7 @@ describe("listing across nodes that jump past prefixes", () => {
         const newest = new Map<string, ObjectVersion>();
         for (const node of nodes) for (const v of node) if (!newest.has(v.key) || v.stamp > newest.get(v.key)!.stamp) newest.set(v.key, v);
         const want = modelListing([...newest.values()], prefix, delimiter);
-        const fold = delimiter ? { prefix, delimiter } : undefined;
-        const fetch: MergedListingRead = async (after, limit) => {
-          const pages = [];
-          for (const node of nodes) {
-            const read = async (from: string, n: number) => {
-              const rest = node.filter((v) => compareKeys(v.key, from) > 0);
-              const taken = rest.slice(0, n);
-              return ok({ versions: taken, exhausted: rest.length <= n, lastKey: taken[taken.length - 1]?.key });
-            };
-            const page = await nodeListingPage(read, { prefix, after, limit: Math.min(limit, nodeLimit), ...(delimiter ? { delimiter } : {}) });
-            if (!page.ok) throw new Error("read failed");
-            pages.push(page.value);
-          }
-          return mergeListingPages(pages, limit, fold);
-        };
+        const fetch = mergedOverNodes(nodes, prefix, delimiter, nodeLimit);
         const got: ModelEntry[] = [];
         let start: ListCursor = { kind: "start" };
         for (let pages = 0; ; pages++) {
@@ -194,20 +203,7 @@ describe("listing across nodes that jump past prefixes", () => {
       [versionOf("a/1", 1, false), versionOf("a/2", 1, false)],
       [versionOf("a/1", 2, true)],
     ];
-    const fetch: MergedListingRead = async (after, limit) => {
-      const pages = [];
-      for (const node of nodes) {
-        const read = async (from: string, n: number) => {
-          const rest = node.filter((v) => compareKeys(v.key, from) > 0);
-          const taken = rest.slice(0, n);
-          return ok({ versions: taken, exhausted: rest.length <= n, lastKey: taken[taken.length - 1]?.key });
-        };
-        const page = await nodeListingPage(read, { prefix: "", after, limit, delimiter: "/" });
-        if (!page.ok) throw new Error("read failed");
-        pages.push(page.value);
-      }
-      return mergeListingPages(pages, limit, { prefix: "", delimiter: "/" });
-    };
+    const fetch = mergedOverNodes(nodes, "", "/");
     const page = await listPage(fetch, { prefix: "", delimiter: "/", start: { kind: "start" }, maxKeys: 10 });
     expect(page.entries.map(simple)).toEqual([{ kind: "prefix", prefix: "a/" }]);
   });

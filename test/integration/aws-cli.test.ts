@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
 import { hasProgram, requireProgram } from "./support/system-programs.ts";
+import { awsCliEnv } from "./support/aws-cli.ts";
 
 const runnable = requireProgram("aws", "the aws cli tests");
 let cluster: TestCluster;
@@ -16,15 +17,7 @@ function aws(args: string[]): { status: number; stdout: string; stderr: string }
   const result = spawnSync("aws", ["--endpoint-url", cluster.endpoint, ...args], {
     encoding: "utf8",
     timeout: 120_000,
-    env: {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: cluster.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: cluster.secretAccessKey,
-      AWS_DEFAULT_REGION: "us-east-1",
-      AWS_CONFIG_FILE: "/dev/null",
-      AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-      AWS_PAGER: "",
-    },
+    env: awsCliEnv(cluster),
   });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mapLimit } from "../../core/quorum.ts";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
 import { requireProgram } from "./support/system-programs.ts";
+import { awsCliEnv } from "./support/aws-cli.ts";
 
 const runnable = requireProgram("aws", "the listing tree tests");
 let cluster: TestCluster;
@@ -22,15 +23,7 @@ function aws(args: string[], timeoutMs: number): Promise<{ status: number | null
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn("aws", ["--endpoint-url", cluster.endpoint, ...args], {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: cluster.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: cluster.secretAccessKey,
-        AWS_DEFAULT_REGION: "us-east-1",
-        AWS_CONFIG_FILE: "/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-        AWS_PAGER: "",
-      },
+      env: awsCliEnv(cluster),
     });
     let stdout = "";
     let stderr = "";

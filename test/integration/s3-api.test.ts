@@ -21,13 +21,13 @@ import {
   AbortMultipartUploadCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestOf, generatedBodyWithDigest } from "./support/data.ts";
 import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
 import { signedRawRequest } from "./support/raw-s3.ts";
+import { s3ErrorOf } from "./support/s3-errors.ts";
 
 let cluster: TestCluster;
 let s3: S3Client;
@@ -42,16 +42,6 @@ afterAll(async ({}, suite) => {
   s3?.destroy();
   await cluster?.cleanup(suite);
 });
-
-async function s3ErrorOf(promise: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof S3ServiceException) return { code: error.name, status: error.$metadata.httpStatusCode };
-    throw error;
-  }
-  throw new Error("expected an S3 error, got success");
-}
 
 /** A raw HTTP request, for what no SDK would send. */
 function rawRequest(options: { method: string; path: string; headers?: Record<string, string>; body?: Buffer; endEarly?: boolean }): Promise<{ status: number; body: string }> {

@@ -18,7 +18,6 @@ import {
   PutObjectTaggingCommand,
   DeleteObjectTaggingCommand,
   S3Client,
-  S3ServiceException,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -36,6 +35,8 @@ import { Agent, type OutgoingHttpHeaders, request as httpRequest } from "node:ht
 import { lookup as dnsLookup } from "node:dns";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { requireProgram } from "./support/system-programs.ts";
+import { awsCliEnv } from "./support/aws-cli.ts";
+import { s3ErrorOf } from "./support/s3-errors.ts";
 import { redactedUrl } from "../../runtime/router/app.ts";
 
 let cluster: TestCluster;
@@ -69,16 +70,6 @@ async function expectVictimIntact(context: string): Promise<void> {
   expect(got.ETag, context).toBe(`"${victimMd5}"`);
   expect(got.ContentType, context).toBe("video/mp4");
   expect(got.Metadata, context).toEqual({ title: "clip" });
-}
-
-async function s3ErrorOf(promise: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof S3ServiceException) return { code: error.name, status: error.$metadata.httpStatusCode };
-    throw error;
-  }
-  throw new Error("expected an S3 error, got success");
 }
 
 const raw = (method: string, path: string, body?: Buffer, headers?: Record<string, string>) =>
@@ -245,7 +236,7 @@ describe("presigned URLs", () => {
     if (!requireProgram("aws", "aws s3 presign")) return;
     const run = spawnSync("aws", ["--endpoint-url", cluster.endpoint, "s3", "presign", `s3://${BUCKET}/${VICTIM}`], {
       encoding: "utf8",
-      env: { ...process.env, AWS_ACCESS_KEY_ID: cluster.accessKeyId, AWS_SECRET_ACCESS_KEY: cluster.secretAccessKey, AWS_DEFAULT_REGION: "us-east-1", AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null" },
+      env: awsCliEnv(cluster),
     });
     const url = run.stdout.trim();
     expect(url).toContain("AWSAccessKeyId=");

@@ -167,8 +167,11 @@ describe.runIf(runnable)("a browser on another origin", () => {
       expect(outcome.playedSeconds as number).toBeGreaterThan(0.2);
       expect(outcome.videoWidth).toBe(64);
     } finally {
+      // The profile goes only once Chromium has exited: it writes there until then.
+      const exited = new Promise((resolve) => (browser.exitCode !== null ? resolve(undefined) : browser.once("exit", resolve)));
       browser.kill("SIGKILL");
-      rmSync(profile, { recursive: true, force: true });
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     }
   }, 90_000);
 });

@@ -154,7 +154,7 @@ describe.runIf(runnable)("a browser on another origin", () => {
     const browser = spawn("chromium", [
       "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required", `--user-data-dir=${profile}`, `${pageOrigin}/`,
-    ], { stdio: "ignore" });
+    ], { stdio: "ignore", detached: true }); // its own process group: Chromium's helpers go with it
     try {
       const outcome = await Promise.race([result, new Promise<Record<string, unknown>>((_, reject) => setTimeout(() => reject(new Error("the page reported nothing in 60 s")), 60_000))]);
       console.log(`browser: ${JSON.stringify(outcome)}`);
@@ -167,11 +167,26 @@ describe.runIf(runnable)("a browser on another origin", () => {
       expect(outcome.playedSeconds as number).toBeGreaterThan(0.2);
       expect(outcome.videoWidth).toBe(64);
     } finally {
-      // The profile goes only once Chromium has exited: it writes there until then.
+      // The profile goes only once Chromium and its helper processes have exited: they write there until then.
       const exited = new Promise((resolve) => (browser.exitCode !== null ? resolve(undefined) : browser.once("exit", resolve)));
-      browser.kill("SIGKILL");
+      try {
+        process.kill(-browser.pid!, "SIGKILL");
+      } catch {
+        browser.kill("SIGKILL");
+      }
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-      rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+      for (let attempt = 0; ; attempt++) {
+        try {
+          rmSync(profile, { recursive: true, force: true });
+          break;
+        } catch (error) {
+          if (attempt === 10) {
+            console.warn(`could not remove ${profile}: ${String(error)}`);
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+      }
     }
   }, 90_000);
 });

@@ -6,9 +6,19 @@ export interface RuntimeLog extends Log {
   child(fields: LogFields): RuntimeLog;
 }
 
+/**
+ * Fields that may carry a secret or a signature, wherever a log call puts them: pino replaces their values.
+ * URLs are redacted where they are logged (runtime/router/app.ts redactedUrl), since a signature sits inside one.
+ */
+const REDACTED_PATHS = [
+  "secret", "*.secret", "secretAccessKey", "*.secretAccessKey", "secretKey", "*.secretKey",
+  "authorization", "*.authorization", "headers.authorization", "signature", "*.signature",
+  "signingKey", "*.signingKey", "clusterSecret", "*.clusterSecret", 'headers["x-amz-security-token"]',
+];
+
 export function createLog(bindings: LogFields, options: { level?: string; destination?: number } = {}): RuntimeLog {
   const level = options.level ?? process.env.RINGSTORE_LOG_LEVEL ?? "info";
-  const base = pino({ level, base: { ...bindings }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "event" }, pino.destination({ dest: options.destination ?? 1, sync: false }));
+  const base = pino({ level, base: { ...bindings }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "event", redact: { paths: REDACTED_PATHS, censor: "REDACTED" } }, pino.destination({ dest: options.destination ?? 1, sync: false }));
   return wrap(base);
 }
 

@@ -41,6 +41,8 @@ export interface RouterAppDeps {
   readonly putBytesMax?: number;
   /** S3 requests served at once (response bodies included); beyond it clients get 503 SlowDown and retry with back-off. */
   readonly requestsInFlightMax?: number;
+  /** Share of S3 requests that get an access log line (0 turns it off, 1 logs every one). */
+  readonly accessLogShare?: number;
   /** Domains whose subdomains name buckets (virtual-hosted style): `bucket.<domain>`. */
   readonly domains?: readonly string[];
   /** Incomplete multipart uploads are aborted after this age, or their bucket's lifecycle rule (upload-expiry.ts). */
@@ -79,7 +81,17 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
   const app = new Koa();
   const nowMs = deps.nowMs ?? Date.now;
   const domains = deps.domains ?? DOMAINS_DEFAULT;
+  const accessLogShare = deps.accessLogShare ?? 1;
+  const accessLogSampled = () => accessLogShare >= 1 || (accessLogShare > 0 && Math.random() < accessLogShare);
   app.silent = true;
+  // Koa reports errors it meets after the response began (a client gone mid-body): a client that leaves is
+  // ordinary, not an operator's problem.
+  app.on("error", (error: unknown, ctx?: Koa.Context) => {
+    const code = (error as { code?: string }).code;
+    const fields = { requestId: (ctx as S3Context | undefined)?.requestId, method: ctx?.method, url: ctx ? redactedUrl(ctx.url) : undefined, cause: describe(error) };
+    if (code === "ECONNRESET" || code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE" || ctx?.req.destroyed) deps.log.info("s3.client-aborted", fields);
+    else deps.log.error("s3.response-failed", fields);
+  });
 
   app.use(async (ctx, next) => {
     const requestId = randomBytes(8).toString("hex").toUpperCase();
@@ -117,7 +129,18 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
       // The client may still be sending a body we will not read; close rather than drain it.
       if (ctx.req.readable && !ctx.req.readableEnded) ctx.set("Connection", "close");
     } finally {
-      deps.log.debug("s3.request", { requestId, method: ctx.method, url: redactedUrl(ctx.url), status: ctx.status, ms: nowMs() - started });
+      // One access line per S3 request (health checks are not S3 requests and are not logged).
+      if (ctx.path !== "/-/health" && accessLogSampled()) {
+        deps.log.info("s3.access", {
+          requestId,
+          method: ctx.method,
+          url: redactedUrl(ctx.url),
+          status: ctx.status,
+          bytesIn: Number(ctx.get("content-length")) || 0,
+          bytesOut: typeof ctx.length === "number" ? ctx.length : 0,
+          ms: nowMs() - started,
+        });
+      }
     }
   });
 
@@ -443,7 +466,11 @@ async function getObject(ctx: S3Context, bucket: string, key: string, query: URL
     return;
   }
   const body = isManifestObject(version) ? await openManifestObject(deps.objects, version, wanted ?? { start: 0, endInclusive: size - 1 }) : await deps.objects.open(version, wanted);
-  body.on("error", (error) => deps.log.error("s3.get-body-failed", { requestId: ctx.requestId, bucket, key, stamp: version.stamp, cause: describe(error) }));
+  body.on("error", (error) => {
+    // A client that went away destroys the body too; that is not a failed read.
+    if (ctx.clientGone.aborted) deps.log.info("s3.client-aborted", { requestId: ctx.requestId, method: ctx.method, bucket, key, cause: describe(error) });
+    else deps.log.error("s3.get-body-failed", { requestId: ctx.requestId, bucket, key, stamp: version.stamp, cause: describe(error) });
+  });
   ctx.body = body;
 }
 

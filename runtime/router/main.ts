@@ -12,7 +12,7 @@ import { exitWithParent } from "../parent-watch.ts";
 import { watchForStalls } from "../stall-watch.ts";
 import { realClock } from "../real-clock.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
-import { DOMAINS_DEFAULT, createRouterApp, describe } from "./app.ts";
+import { DOMAINS_DEFAULT, createRouterApp } from "./app.ts";
 import { BucketRegistry } from "./buckets.ts";
 import { emptyBody } from "../empty-body.ts";
 import { ReplicatedObjects, verifyRouterBody } from "./replicated-objects.ts";
@@ -80,12 +80,12 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     buckets: new BucketRegistry(objects),
     lookupSecret: (accessKey) => (accessKey === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     domains: domainsOf(options),
+    accessLogShare: integerFromEnv("RINGSTORE_ACCESS_LOG_PERCENT", 0, 100, 100) / 100,
     uploadExpiry: {
       ageMaxMs: integerFromEnv("RINGSTORE_MULTIPART_UPLOAD_AGE_MAX_MS", 1000, 3650 * 86_400_000, UPLOAD_AGE_MAX_MS_DEFAULT),
       sweepIntervalMs: integerFromEnv("RINGSTORE_MULTIPART_SWEEP_INTERVAL_MS", 100, 86_400_000, UPLOAD_SWEEP_INTERVAL_MS_DEFAULT),
     },
   });
-  app.on("error", (error: unknown) => log.error("router.koa-error", { cause: describe(error) }));
   const server = createServer(S3_SERVER_OPTIONS, app.callback());
   server.setTimeout(S3_SOCKET_IDLE_MS); // an idle socket (a stalled body, an unread response) is destroyed
   // Any Expect value other than 100-continue: answer the request normally instead of Node's automatic 417.

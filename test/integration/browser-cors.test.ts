@@ -7,10 +7,9 @@ import { type IncomingMessage, type Server, createServer, request as httpRequest
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, DeleteBucketCorsCommand, GetBucketCorsCommand, PutBucketCorsCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
-import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
-import { NodeSha256 } from "./support/raw-s3.ts";
+import { presignV4 } from "./support/raw-s3.ts";
 import { requireProgram } from "./support/system-programs.ts";
 
 const runnable = requireProgram("chromium", "the browser CORS test");
@@ -20,15 +19,7 @@ let page: Server;
 let pageOrigin: string;
 const BUCKET = "media";
 
-async function presign(method: string, key: string): Promise<string> {
-  const url = new URL(cluster.endpoint);
-  const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials: { accessKeyId: cluster.accessKeyId, secretAccessKey: cluster.secretAccessKey }, sha256: NodeSha256, uriEscapePath: false });
-  const signed = await signer.presign(
-    { method, protocol: "http:", hostname: url.hostname, port: Number(url.port), path: `/${BUCKET}/${key}`, query: { "X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD" }, headers: { host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } },
-    { expiresIn: 600, unhoistableHeaders: new Set(["x-amz-content-sha256"]), unsignableHeaders: new Set(["x-amz-content-sha256"]) },
-  );
-  return `${cluster.endpoint}/${BUCKET}/${key}?${new URLSearchParams(signed.query as Record<string, string>).toString()}`;
-}
+const presign = (method: string, key: string) => presignV4(cluster, method, `/${BUCKET}/${key}`, { expiresInSeconds: 600 });
 
 function options(path: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingMessage["headers"] }> {
   const url = new URL(cluster.endpoint);

@@ -3,7 +3,6 @@
 // and touches nothing. Before the table, `PUT ?tagging` overwrote the object with the Tagging XML.
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { SignatureV4 } from "@smithy/signature-v4";
 import {
   DeleteObjectsCommand,
   GetBucketAclCommand,
@@ -30,7 +29,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SUBRESOURCES, servedOperations } from "../../runtime/s3/operations.ts";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
-import { NodeSha256, signedHeadersOf, signedRawRequest } from "./support/raw-s3.ts";
+import { presignV4 as presignTo, signedHeadersOf, signedRawRequest } from "./support/raw-s3.ts";
 import { Agent, type OutgoingHttpHeaders, request as httpRequest } from "node:http";
 import { lookup as dnsLookup } from "node:dns";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
@@ -197,18 +196,7 @@ describe("headers that change what a PUT means are refused, and nothing is writt
   });
 });
 
-/** A SigV4 presigned URL for `method path`, with extra signed query parameters. */
-async function presignV4(method: string, path: string, payloadHash = "UNSIGNED-PAYLOAD"): Promise<string> {
-  const url = new URL(cluster.endpoint);
-  const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials: { accessKeyId: cluster.accessKeyId, secretAccessKey: cluster.secretAccessKey }, sha256: NodeSha256, uriEscapePath: false });
-  // As @aws-sdk/s3-request-presigner does: the payload hash goes in the query as X-Amz-Content-Sha256.
-  const signed = await signer.presign(
-    { method, protocol: "http:", hostname: url.hostname, port: Number(url.port), path, query: { "X-Amz-Content-Sha256": payloadHash }, headers: { host: url.host, "x-amz-content-sha256": payloadHash } },
-    { expiresIn: 300, unhoistableHeaders: new Set(["x-amz-content-sha256"]), unsignableHeaders: new Set(["x-amz-content-sha256"]) },
-  );
-  const search = new URLSearchParams(signed.query as Record<string, string>).toString();
-  return `${cluster.endpoint}${path}?${search}`;
-}
+const presignV4 = (method: string, path: string, payloadHash?: string) => presignTo(cluster, method, path, payloadHash === undefined ? {} : { payloadHash });
 
 /** Runs a boto3 snippet with the cluster's endpoint and credentials in scope; returns its stdout. */
 function boto3(script: string): string {

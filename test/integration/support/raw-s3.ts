@@ -87,3 +87,18 @@ export async function signedHeadersOf(target: RawTarget, raw: RawRequest): Promi
   });
   return signed.headers as Record<string, string>;
 }
+
+/**
+ * A SigV4 presigned URL, as @aws-sdk/s3-request-presigner makes them: the payload hash travels in the query
+ * as X-Amz-Content-Sha256 (UNSIGNED-PAYLOAD unless a body's hash is given), and only `host` is signed.
+ */
+export async function presignV4(target: RawTarget, method: string, path: string, options: { payloadHash?: string; expiresInSeconds?: number } = {}): Promise<string> {
+  const url = new URL(target.endpoint);
+  const payloadHash = options.payloadHash ?? "UNSIGNED-PAYLOAD";
+  const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey }, sha256: NodeSha256, uriEscapePath: false });
+  const signed = await signer.presign(
+    { method, protocol: "http:", hostname: url.hostname, port: Number(url.port), path, query: { "X-Amz-Content-Sha256": payloadHash }, headers: { host: url.host, "x-amz-content-sha256": payloadHash } },
+    { expiresIn: options.expiresInSeconds ?? 300, unhoistableHeaders: new Set(["x-amz-content-sha256"]), unsignableHeaders: new Set(["x-amz-content-sha256"]) },
+  );
+  return `${target.endpoint}${path}?${new URLSearchParams(signed.query as Record<string, string>).toString()}`;
+}

@@ -7,9 +7,12 @@
 //     anywhere. Success needs W commit acknowledgements on every ring: an `ok` write is committed on at
 //     least W replicas of each ring. Only primaries count toward W unless settings.sloppyQuorum (handoffs
 //     still receive and commit their hinted copies), or a handoff counts in place of a down primary by the
-//     stand-in rule of core/quorum.ts (countTowardQuorum, the one place that decides what counts). A failure is "quorum-failed" (the router answers 503) or
-//     "body-rejected" (the caller's own digests refused the body: 400). After a commit-phase failure some
-//     replicas may hold the version committed; it then behaves like any concurrent write (last writer wins).
+//     stand-in rule of core/quorum.ts (countTowardQuorum, the one place that decides what counts). The put
+//     phase ends as soon as the puts not yet failed could no longer make W, so a write whose receivers die
+//     fails at once instead of after the survivors took the whole body. A failure is "quorum-failed" (the
+//     router answers 503) or "body-rejected" (the caller's own digests refused the body: 400). After a
+//     commit-phase failure some replicas may hold the version committed; it then behaves like any concurrent
+//     write (last writer wins).
 //   - readObject: asks live primaries (with settings.sloppyQuorum: the preference list, primaries first, then
 //     handoffs; with fewer than R live primaries: the handoffs writes go to as well, for stand-ins), walking on
 //     past any failure ("not-caught-up" included), until R answers per ring count (core/quorum.ts
@@ -18,6 +21,7 @@
 //     primaries that are behind runs in the background.
 //   - openBody: fetches the body of exactly that version from one holder, checks its metadata and (via
 //     verifyBody) its bytes, and switches to the next replica on any failure before returning a body.
+//     resumeBody: the rest of a body that broke midway, from a replica that has not failed it yet.
 // Assumes: the Transport turns lost messages into "timeout" (the coordinator has no timers); `finish`
 // resolves once the body has streamed through the caller's hashers, which happens once any put has
 // completed; the caller discards its body itself when the result is an error; stamps come from `hlc`.
@@ -25,6 +29,7 @@
 // Body is opaque: the runtime passes a stream (its Transport tees it to every put), the simulator a value.
 
 import { assert } from "./assert.ts";
+import { type ResumeInput, planResume } from "./body-resume.ts";
 import { checksumHex, xxhash64Bytes } from "./hash.ts";
 import type { NodeId, PartitionId } from "./ids.ts";
 import { type RingView, ringsOf } from "./membership.ts";
@@ -239,9 +244,11 @@ async function writeStamped<Body>(
     if (commitsOpen) sendCommit(node);
   };
 
+  const putsFailed = new Set<NodeId>();
   for (const [node, hintFor] of targets) {
     gate.track(safeSend(deps.transport, node, { kind: "put", partition, header, body, ...(hintFor ? { hintFor } : {}) }), (r) => {
       if (!r.ok) {
+        putsFailed.add(node);
         failures.push({ node, request: "put", failure: r.error });
         return;
       }
@@ -253,8 +260,14 @@ async function writeStamped<Body>(
   const background = gate.settled();
   const enough = (set: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>) => sides.every((s) => countOn(s, set).met);
 
+  // Once the puts still open cannot make W on some ring, the write has failed: say so now, so that the
+  // caller stops streaming a body nobody can commit (replicas killed mid-PUT answer in seconds, not after
+  // the survivors took the whole body). Counting every placement not yet failed is an upper bound on what
+  // countTowardQuorum could count, so this never gives up on a write that could still succeed.
+  const stillPossible = () => sides.every((s) => s.placements.filter((p) => !putsFailed.has(p.node)).length >= s.needed);
+
   // 1. The body has reached W replicas on every ring (so it has streamed through the caller's hashers).
-  await gate.until(() => enough(putAcks));
+  await gate.until(() => enough(putAcks) || !stillPossible());
   if (!enough(putAcks)) return fail("put", [], `${putAcks.size} of ${targets.size} puts acknowledged`, background);
 
   // 2. The caller's digests: only copies whose checksum agrees with them count.
@@ -428,19 +441,37 @@ export async function putAndCommit<Body>(
   return commit.ok ? ok(undefined) : err(commit.error);
 }
 
+/** Which replicas a body read must not ask (they failed this body) and which to ask last (they failed it lately). */
+export interface BodySourcing {
+  readonly exclude?: readonly NodeId[];
+  readonly last?: readonly NodeId[];
+}
+
+/**
+ * The replicas to ask for a body, in order: the nodes that answered with the version, then the other live
+ * nodes of its preference lists, then those in `last` (a recent read found their copy bad or lost them midway:
+ * still worth a try when nothing else serves); never one in `exclude`; at most bodyAttemptsMax.
+ */
+export function bodyCandidates<Body>(deps: Pick<CoordinatorDeps<Body>, "rings" | "isLive" | "settings">, answer: Pick<ReadAnswer, "partition" | "holders">, sourcing: BodySourcing = {}): NodeId[] {
+  const exclude = sourcing.exclude ?? [];
+  const last = sourcing.last ?? [];
+  const others = ringsOf(deps.rings())
+    .flatMap((ring) => preferenceList(ring, answer.partition))
+    .filter((n) => deps.isLive(n) && !answer.holders.includes(n));
+  const ordered = [...new Set([...answer.holders, ...others])].filter((n) => !exclude.includes(n));
+  return [...ordered.filter((n) => !last.includes(n)), ...ordered.filter((n) => last.includes(n))].slice(0, deps.settings.bodyAttemptsMax);
+}
+
 /** The body of exactly `answer.version`, from one replica, switching replica on any failure. */
 export async function openBody<Body>(
   deps: CoordinatorDeps<Body>,
   answer: Pick<ReadAnswer, "partition" | "version" | "holders">,
   range?: ByteRange,
+  sourcing: BodySourcing = {},
 ): Promise<Result<BodyAnswer<Body>, BodyError>> {
   const version = answer.version;
   assert(version !== null && !version.deleted, "openBody needs a live (non-tombstone) version");
-  const view = deps.rings();
-  const others = ringsOf(view)
-    .flatMap((ring) => preferenceList(ring, answer.partition))
-    .filter((n) => deps.isLive(n) && !answer.holders.includes(n));
-  const candidates = [...new Set([...answer.holders, ...others])].slice(0, deps.settings.bodyAttemptsMax);
+  const candidates = bodyCandidates(deps, answer, sourcing);
   const failures: NodeFailure[] = [];
   for (const node of candidates) {
     const got = await safeSend(deps.transport, node, { kind: "get", partition: answer.partition, bucket: version.bucket, key: version.key, stamp: version.stamp, ...(range ? { range } : {}) });
@@ -468,4 +499,26 @@ export async function openBody<Body>(
   }
   deps.log.warn("read.body-unavailable", { bucket: version.bucket, key: version.key, stamp: version.stamp, tried: candidates.length });
   return err({ kind: "unavailable", failures });
+}
+
+/**
+ * The rest of a body that broke after `resume.deliveredBytes` bytes of `range` (whole body when undefined)
+ * reached the reader: from another replica of the same version, starting at the first byte not delivered
+ * (core/body-resume.ts decides the range and whom not to ask). The body returned covers that rest only.
+ */
+export async function resumeBody<Body>(
+  deps: CoordinatorDeps<Body>,
+  answer: Pick<ReadAnswer, "partition" | "version" | "holders">,
+  range: ByteRange | undefined,
+  resume: Omit<ResumeInput, "sizeBytes" | "range" | "resumesMax">,
+  last: readonly NodeId[] = [],
+): Promise<Result<BodyAnswer<Body> & { readonly range: ByteRange }, BodyError | { readonly kind: "not-resumable"; readonly detail: string }>> {
+  const version = answer.version;
+  assert(version !== null && !version.deleted, "resumeBody needs a live (non-tombstone) version");
+  const plan = planResume({ ...resume, sizeBytes: version.size, range, resumesMax: deps.settings.bodyAttemptsMax });
+  if (!plan.ok) return err({ kind: "not-resumable", detail: plan.error });
+  const opened = await openBody(deps, answer, plan.value.range, { exclude: plan.value.exclude, last });
+  if (!opened.ok) return opened;
+  deps.log.info("read.body-resumed", { bucket: version.bucket, key: version.key, stamp: version.stamp, from: opened.value.from, failed: plan.value.exclude, start: plan.value.range.start, endInclusive: plan.value.range.endInclusive });
+  return ok({ ...opened.value, range: plan.value.range });
 }

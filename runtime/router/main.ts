@@ -71,7 +71,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
       emptyBody,
       verifyBody: verifyRouterBody,
     },
-    ready: () => heartbeats.firstRoundDone(),
+    startedUp: () => heartbeats.firstRoundDone(),
     listTargets: () => [...new Set(ringsOf(membership.view).flatMap((ring) => ring.nodes.map((n) => n.id)))],
   });
   const app = createRouterApp({
@@ -86,6 +86,10 @@ export async function runRouter(options: RouterOptions): Promise<void> {
       sweepIntervalMs: integerFromEnv("RINGSTORE_MULTIPART_SWEEP_INTERVAL_MS", 100, 86_400_000, UPLOAD_SWEEP_INTERVAL_MS_DEFAULT),
     },
   });
+  // Health is asked by HAProxy; asked here too, so that a router turning unhealthy is logged (with why) even
+  // when nothing polls it.
+  const healthTimer = setInterval(() => objects.healthy(), runtimeFailureDetectorSettings.heartbeatIntervalMs);
+  healthTimer.unref();
   const server = createServer(S3_SERVER_OPTIONS, app.callback());
   server.setTimeout(S3_SOCKET_IDLE_MS); // an idle socket (a stalled body, an unread response) is destroyed
   // Any Expect value other than 100-continue: answer the request normally instead of Node's automatic 417.

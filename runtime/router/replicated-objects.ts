@@ -1,19 +1,22 @@
 // The router's ObjectService: S3 operations carried out by the core coordinator over the HTTP transport.
 // Guarantees: a PUT body streams once from the client to every replica through a tee (backpressure set by
-// the slowest); a client-side failure of the body (bad digest, short body) surfaces as that S3Error, not
+// the slowest live one); a GET body that breaks midway goes on from another replica at the same byte; a client-side failure of the body (bad digest, short body) surfaces as that S3Error, not
 // as a 503; a quorum failure is ServiceUnavailable; every failure an operator must act on is one log line.
 import type { Readable } from "node:stream";
-import { type CoordinatorDeps, deleteObject, describeFailures, openBody, readObject, writeVersion } from "../../core/coordinator.ts";
+import { requestedBytes } from "../../core/body-resume.ts";
+import { type CoordinatorDeps, deleteObject, describeFailures, openBody, readObject, resumeBody, writeVersion } from "../../core/coordinator.ts";
 import type { NodeId, PartitionId } from "../../core/ids.ts";
 import { partitionOf } from "../../core/placement.ts";
 import { listingComplete, mergeListingPages } from "../../core/listing.ts";
-import { ringsOf } from "../../core/membership.ts";
+import { routerHealth } from "../../core/router-health.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import type { ByteRange, TransportFailure } from "../../core/ports.ts";
 import { type Result, err, ok } from "../../core/result.ts";
 import { S3Error, isS3Error } from "../s3/errors.ts";
 import type { ObjectService, PutInput } from "./object-service.ts";
+import { SuspectReplicas } from "./suspect-replicas.ts";
 import { StreamTee } from "./tee.ts";
+import { type ResumeFn, resumingBody } from "./resuming-body.ts";
 import { verifyingStream } from "./verify-stream.ts";
 
 /** What travels as a body inside the router: a tee to branch per replica (puts), or a stream (gets). */
@@ -29,13 +32,23 @@ export interface ReplicatedObjectsOptions {
   readonly coordinator: CoordinatorDeps<RouterBody>;
   /** Nodes to ask for a listing page: every active node of the rings in force. */
   readonly listTargets: () => readonly NodeId[];
-  /** False until this router has heard from (or given up on) every node once: no health before that. */
-  readonly ready?: () => boolean;
+  /**
+   * False until this router has heard from (or given up on) every node of its first map once. Asked only until
+   * it first says true: a fresh router must not report healthy on the strength of the first node that answers,
+   * but a later map (a join) must not take a running router out of the load balancer.
+   */
+  readonly startedUp?: () => boolean;
   /** The most list-bucket requests a listing may send at once. */
   readonly listConcurrencyMax?: number;
 }
 
 export class ReplicatedObjects implements ObjectService {
+  /** The last health answer (undefined before the first), to log changes only. */
+  private wasHealthy: boolean | undefined;
+  private startUpDone = false;
+  /** Replicas that failed a body lately: asked last (suspect-replicas.ts). */
+  private readonly suspects = new SuspectReplicas();
+
   constructor(private readonly options: ReplicatedObjectsOptions) {}
 
   private get deps(): CoordinatorDeps<RouterBody> {
@@ -111,12 +124,30 @@ export class ReplicatedObjects implements ObjectService {
     return this.openFrom(partitionOf(this.deps.rings().current, version.bucket, version.key), version, [], range);
   }
 
+  /**
+   * The body from one replica, resumed from another at the same byte when it breaks midway (resuming-body.ts);
+   * a whole-object read is re-hashed end to end over the spliced bytes, so a resume cannot hide a bad byte.
+   */
   private async openFrom(partition: PartitionId, version: ObjectVersion, holders: readonly NodeId[], range: ByteRange | undefined): Promise<Readable> {
-    const body = await openBody(this.deps, { partition, version, holders }, range);
+    const answer = { partition, version, holders };
+    const body = await openBody(this.deps, answer, range, { last: this.suspects.of(version) });
     if (!body.ok) throw new S3Error("ServiceUnavailable", "No replica could serve the object's bytes. Please retry.", { cause: body.error });
-    const stream = body.value.body;
-    if (stream instanceof StreamTee) throw new Error("a get returned a tee");
-    return stream;
+    for (const f of body.value.failures) if (f.failure.kind === "corrupt") this.suspects.note(version, f.node);
+    const failedBeforeStart = body.value.failures.map((f) => f.node);
+    const resume: ResumeFn = async (deliveredBytes, failedNodes, resumesDone) => {
+      // The replica that just failed midway is asked last by the next reads of this version, too.
+      this.suspects.note(version, failedNodes[failedNodes.length - 1]!);
+      const next = await resumeBody(this.deps, answer, range, { deliveredBytes, failedNodes: [...failedBeforeStart, ...failedNodes], resumesDone }, this.suspects.of(version));
+      if (!next.ok) {
+        const detail = next.error.kind === "not-resumable" ? next.error.detail : describeFailures(next.error.failures).join("; ") || "no replica left to ask";
+        this.deps.log.warn("read.body-resume-failed", { bucket: version.bucket, key: version.key, stamp: version.stamp, deliveredBytes, failedNodes, detail });
+        return { failed: detail };
+      }
+      return { body: streamOf(next.value.body), from: next.value.from };
+    };
+    if (requestedBytes(version.size, range) === 0) return streamOf(body.value.body);
+    const spliced = resumingBody({ body: streamOf(body.value.body), from: body.value.from }, requestedBytes(version.size, range), resume);
+    return range ? spliced : verifyingStream(spliced, version);
   }
 
   async list(bucket: string, prefix: string, after: string, limit: number, signal?: AbortSignal, delimiter?: string): Promise<{ versions: readonly ObjectVersion[]; truncated: boolean }> {
@@ -132,17 +163,35 @@ export class ReplicatedObjects implements ObjectService {
     return mergeListingPages(pages, limit, delimiter ? { prefix, delimiter } : undefined);
   }
 
+  /** Core decides (core/router-health.ts); a change of the answer is one log line, with the reason. */
   healthy(): boolean {
-    if (this.options.ready && !this.options.ready()) return false;
-    const view = this.deps.rings();
-    const live = view.current.nodes.filter((n) => this.deps.isLive(n.id)).length;
-    return ringsOf(view).every((ring) => live >= Math.min(this.deps.settings.writeQuorum, ring.replicaCount));
+    if (!this.startUpDone) {
+      if (this.options.startedUp && !this.options.startedUp()) return false;
+      this.startUpDone = true;
+    }
+    const health = routerHealth(this.deps.rings(), (n) => this.deps.isLive(n), this.deps.settings);
+    if (health.healthy !== this.wasHealthy) {
+      const fields = { servablePartitions: health.servablePartitions, partitionCount: health.partitionCount, liveNodes: health.liveNodes, activeNodes: health.activeNodes };
+      if (health.healthy) this.deps.log.info("router.healthy", fields);
+      // Not yet healthy after start is the normal state until the first heartbeats land: not worth a warning.
+      else if (this.wasHealthy !== undefined) this.deps.log.warn("router.unhealthy", { ...fields, reason: health.reason });
+      this.wasHealthy = health.healthy;
+    }
+    return health.healthy;
   }
 }
 
-/** The router's check of a replica's bytes: whole-object reads are re-hashed with xxhash64 as they stream. */
-export function verifyRouterBody(body: RouterBody, version: ObjectVersion, range: ByteRange | undefined): Result<RouterBody, TransportFailure> {
+/**
+ * The router's check of one replica's body: only that it is a stream. The node checks every block it sends;
+ * the end-to-end xxhash64 of a whole-object read runs over the spliced body in openFrom, not per replica,
+ * since a body may come from several replicas.
+ */
+export function verifyRouterBody(body: RouterBody, _version: ObjectVersion, _range: ByteRange | undefined): Result<RouterBody, TransportFailure> {
   if (body instanceof StreamTee) return err({ kind: "remote", detail: "a get returned a tee" });
-  if (range) return ok(body); // the node verified each block it sent
-  return ok(verifyingStream(body, version));
+  return ok(body);
+}
+
+function streamOf(body: RouterBody): Readable {
+  if (body instanceof StreamTee) throw new Error("a get returned a tee");
+  return body;
 }

@@ -4,8 +4,10 @@
 // - Failures come back typed, never thrown: connection refused/reset or an unknown node → "unreachable"; no
 //   reply headers within timeoutMs → "timeout"; a node's own failure → the kind it reported.
 // - timeoutMs bounds the wait for reply headers (counted once the request body is sent; a put gets one more
-//   second per 50 MiB for the node's fsync), never a body that is flowing: bodies are cut only after
-//   bodyIdleTimeoutMs without a byte while the reader is asking for more.
+//   second per 50 MiB for the node's fsync), never a body that is flowing: a put body is cut (failure
+//   "timeout") once bytes wait and the node has taken none for progressTimeoutMs (progress-deadline.ts), and a
+//   reply body after bodyIdleTimeoutMs without a byte while the reader is asking for more. Both default to
+//   REPLICA_PROGRESS_TIMEOUT_MS (5 s): a hung node costs a request seconds, not minutes.
 // - A `get` resolves once the reply headers arrive, with the body as a Readable; a body that breaks midway
 //   errors that stream (undici checks Content-Length), it never just ends early.
 // - No process-global state: each transport owns its Agent; close() ends its connections.
@@ -17,6 +19,7 @@ import type { NodeId } from "../../core/ids.ts";
 import type { Log, ReplicaRequest, ReplicaResponse, RequestKind, RequestOf, Transport, TransportFailure, TransportFailureKind } from "../../core/ports.ts";
 import { type Result, err, ok } from "../../core/result.ts";
 import { assertUsableSecret, EMPTY_BODY_SHA256, REQUEST_META_HEADER, sha256Hex, signingHeaders, UNSIGNED_PAYLOAD } from "./hmac.ts";
+import { REPLICA_PROGRESS_TIMEOUT_MS, watchProgress } from "./progress-deadline.ts";
 import { JSON_RESPONSE_BYTES_MAX, OBJECTS_PATH, VERSION_HEADER, decodeFailure, decodeReply, encodeRequestParams, pathOfKind, readAll } from "./wire.ts";
 
 export interface HttpTransportOptions {
@@ -25,8 +28,10 @@ export interface HttpTransportOptions {
   /** Longest wait for a reply's headers (and for a connection). */
   readonly timeoutMs: number;
   readonly log: Log;
-  /** A body (either way) with no byte moving for this long while the reader wants more is cut. */
+  /** A reply body with no byte arriving for this long while the reader wants more is cut. */
   readonly bodyIdleTimeoutMs?: number;
+  /** A put body the node takes no byte of for this long, while bytes wait, is cut. */
+  readonly progressTimeoutMs?: number;
   /** Connections kept per node. */
   readonly connectionsPerNode?: number;
   /** The clock requests are signed with; Date.now by default. */
@@ -38,7 +43,6 @@ export type HttpTransport = Transport<Readable> & {
   close(graceMs?: number): Promise<void>;
 };
 
-const BODY_IDLE_TIMEOUT_MS_DEFAULT = 120_000;
 const CONNECTIONS_PER_NODE_DEFAULT = 64;
 const ERROR_BODY_BYTES_MAX = 64 * 1024;
 const HEADER_BYTES_MAX = 64 * 1024;
@@ -63,7 +67,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   assertUsableSecret(options.secret);
   const { resolveAddress, secret, timeoutMs, log } = options;
   const nowMs = options.nowMs ?? Date.now;
-  const bodyIdleTimeoutMs = options.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS_DEFAULT;
+  const bodyIdleTimeoutMs = options.bodyIdleTimeoutMs ?? REPLICA_PROGRESS_TIMEOUT_MS;
+  const progressTimeoutMs = options.progressTimeoutMs ?? REPLICA_PROGRESS_TIMEOUT_MS;
   const agent = new Agent({
     connections: options.connectionsPerNode ?? CONNECTIONS_PER_NODE_DEFAULT,
     keepAliveTimeout: 30_000,
@@ -114,13 +119,29 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       });
     }
 
+    // A put body is sent through a progress meter: a node that stops taking bytes is cut off in seconds.
+    let stalledMs: number | null = null;
+    const watch =
+      typed.kind === "put"
+        ? watchProgress(typed.body, progressTimeoutMs, (idleMs) => {
+            stalledMs = idleMs;
+            abort.abort(new Error(`node ${to} took no body bytes for ${idleMs} ms`));
+          })
+        : undefined;
+
     let response: Awaited<ReturnType<Agent["request"]>>;
     try {
-      response = await agent.request({ origin, path: call.path, method: call.method, headers, body: call.body, headersTimeout: timeoutMs + call.syncAllowanceMs, signal: abort.signal });
+      response = await agent.request({ origin, path: call.path, method: call.method, headers, body: watch?.stream ?? call.body, headersTimeout: timeoutMs + call.syncAllowanceMs, signal: abort.signal });
     } catch (error) {
+      watch?.stop();
       if (bodyFailure !== null) return err({ kind: "remote", detail: `request body failed: ${messageOf(bodyFailure)}` });
+      if (stalledMs !== null) {
+        log.warn("transport.put-stalled", { to, idleMs: stalledMs, progressTimeoutMs });
+        return err({ kind: "timeout", detail: `the node took no body bytes for ${stalledMs} ms (progress timeout ${progressTimeoutMs} ms)` });
+      }
       return err(failureOfError(error, to));
     }
+    watch?.stop();
 
     // Whoever gets a body may discard it unread (a store refusing a write destroys it), which undici reports
     // as an 'error' (RequestAbortedError): with nobody listening, that crashed a storage node in CI. Readers

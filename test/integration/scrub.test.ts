@@ -1,10 +1,11 @@
 // Bit rot: a stored copy whose bytes change on disk is found by the node's scrubber, with no client reading
 // it, and replaced from a good replica (core/scrub.ts, core/repair.ts repairCorruptCopy).
 import { createHash, randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { blobsOfSize as blobFilesOfSize } from "./support/blobs.ts";
 import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
 
 let cluster: TestCluster;
@@ -25,18 +26,7 @@ afterAll(async ({}, suite) => {
 });
 
 /** Files of exactly `size` bytes under a node's blob folder. */
-function blobsOfSize(node: string, size: number): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (statSync(path).size === size) found.push(path);
-    }
-  };
-  walk(join(cluster.dataDir, node, "blobs"));
-  return found;
-}
+const blobsOfSize = (node: string, size: number): string[] => blobFilesOfSize(cluster.dataDir, node, size);
 
 const md5 = (bytes: Buffer): string => createHash("md5").update(bytes).digest("hex");
 

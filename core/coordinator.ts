@@ -449,8 +449,9 @@ export interface BodySourcing {
 
 /**
  * The replicas to ask for a body, in order: the nodes that answered with the version, then the other live
- * nodes of its preference lists, then those in `last` (a recent read found their copy bad or lost them midway:
- * still worth a try when nothing else serves); never one in `exclude`; at most bodyAttemptsMax.
+ * nodes of its preference lists, then those in `last` (a recent read found their copy bad or lost them midway)
+ * and holders this process counts as down by now (a resume comes seconds after the read): still worth a try
+ * when nothing else serves. Never one in `exclude`; at most bodyAttemptsMax.
  */
 export function bodyCandidates<Body>(deps: Pick<CoordinatorDeps<Body>, "rings" | "isLive" | "settings">, answer: Pick<ReadAnswer, "partition" | "holders">, sourcing: BodySourcing = {}): NodeId[] {
   const exclude = sourcing.exclude ?? [];
@@ -459,7 +460,8 @@ export function bodyCandidates<Body>(deps: Pick<CoordinatorDeps<Body>, "rings" |
     .flatMap((ring) => preferenceList(ring, answer.partition))
     .filter((n) => deps.isLive(n) && !answer.holders.includes(n));
   const ordered = [...new Set([...answer.holders, ...others])].filter((n) => !exclude.includes(n));
-  return [...ordered.filter((n) => !last.includes(n)), ...ordered.filter((n) => last.includes(n))].slice(0, deps.settings.bodyAttemptsMax);
+  const later = (n: NodeId) => last.includes(n) || !deps.isLive(n);
+  return [...ordered.filter((n) => !later(n)), ...ordered.filter(later)].slice(0, deps.settings.bodyAttemptsMax);
 }
 
 /** The body of exactly `answer.version`, from one replica, switching replica on any failure. */

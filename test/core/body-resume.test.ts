@@ -1,8 +1,14 @@
-// core/body-resume.ts: the rest of a broken body starts exactly at the first byte not delivered.
+// core/body-resume.ts: the rest of a broken body starts exactly at the first byte not delivered; and the order
+// in which core/coordinator.ts bodyCandidates asks replicas for a body.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { planResume, requestedBytes } from "../../core/body-resume.ts";
-import { nodeId } from "../../core/ids.ts";
+import { bodyCandidates } from "../../core/coordinator.ts";
+import { type NodeId, nodeId, partitionId } from "../../core/ids.ts";
+import { primariesOf } from "../../core/placement.ts";
+import { buildRing } from "../../core/ring.ts";
+import { defaultReplicationSettings } from "../../core/settings.ts";
+import { mapOf, newNodes } from "./support/maps.ts";
 
 describe("planResume", () => {
   it("the remaining range covers exactly the bytes of the request not yet delivered", () => {
@@ -39,5 +45,20 @@ describe("planResume", () => {
   it("gives up after resumesMax resumes", () => {
     const plan = planResume({ sizeBytes: 100, range: undefined, deliveredBytes: 10, failedNodes: [], resumesDone: 4, resumesMax: 4 });
     expect(plan.ok).toBe(false);
+  });
+});
+
+describe("bodyCandidates", () => {
+  it("asks live holders first, then the other live nodes, and replicas that failed lately or are down last", () => {
+    const map = mapOf(newNodes(5), 4);
+    const ring = buildRing(map);
+    const partition = partitionId(3, ring.partitionCount);
+    const [a, b, c] = primariesOf(ring, partition) as [NodeId, NodeId, NodeId];
+    const down = new Set<NodeId>([b]);
+    const deps = { rings: () => ({ current: ring }), isLive: (n: NodeId) => !down.has(n), settings: { ...defaultReplicationSettings, bodyAttemptsMax: 5 } };
+    const order = bodyCandidates(deps, { partition, holders: [a, b, c] }, { last: [a] });
+    expect(order.slice(0, 1)).toEqual([c]);
+    expect(order.slice(-2)).toEqual([a, b]);
+    expect(bodyCandidates(deps, { partition, holders: [a, b, c] }, { exclude: [c], last: [a] })).not.toContain(c);
   });
 });

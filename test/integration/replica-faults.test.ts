@@ -4,7 +4,7 @@
 // - one receiver SIGSTOPped mid-PUT: the other two acknowledge it (the hung one is cut by the progress timeout);
 // - a byte flipped in the middle of stored copies: every whole GET still returns the right bytes, resumed
 //   from another replica at the byte where the bad block began, and later GETs start on the good copy;
-// - the serving replicas SIGKILLed mid-GET: the GET completes from the remaining replica.
+// - the serving replicas SIGSTOPped or SIGKILLed mid-GET: the GET completes from the remaining replica.
 import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -226,6 +226,43 @@ describe("GET failover", () => {
     // The router remembers the replica that failed the body and asks it last: one GET resumes, the next ones
     // start on a good copy.
     expect(resumes).toBeLessThanOrEqual(2);
+  }, 60_000);
+
+  it("the replicas serving a GET SIGSTOPped mid-body: the GET completes from the remaining one in seconds", async () => {
+    const { key, primaries } = keyWithPrimaries("stalled", restartedIds);
+    const size = 32 * 1024 * 1024;
+    const data = generatedBodyWithDigest(size);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: data.body(), ContentLength: size }));
+    await heldBy(key, primaries);
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const hash = createHash("md5");
+    let received = 0;
+    let stoppedAt = 0;
+    const hung = [pidOf(primaries[0]!), pidOf(primaries[1]!)];
+    try {
+      for await (const chunk of got.Body as Readable) {
+        hash.update(chunk as Buffer);
+        received += (chunk as Buffer).length;
+        if (stoppedAt === 0 && received >= 4 * 1024 * 1024) {
+          // The body comes from one of the two primaries a read asks first: stop both.
+          stoppedAt = Date.now();
+          for (const pid of hung) {
+            process.kill(pid, "SIGSTOP");
+            stopped.add(pid);
+          }
+        }
+      }
+    } finally {
+      for (const pid of hung) {
+        process.kill(pid, "SIGCONT");
+        stopped.delete(pid);
+      }
+    }
+    const seconds = (Date.now() - stoppedAt) / 1000;
+    console.log(`serving replicas hung: ${received} of ${size} B received, completed ${seconds.toFixed(2)} s after SIGSTOP`);
+    expect(received).toBe(size);
+    expect(hash.digest("hex")).toBe(await data.md5);
+    expect(seconds).toBeLessThan(15);
   }, 60_000);
 
   it("the replicas serving a GET killed mid-body: the GET completes from the remaining one", async () => {

@@ -1,8 +1,12 @@
 // Replication and repair settings, with the defaults DESIGN.md gives (N=3, W=2, R=2).
-// Guarantees: validateReplicationSettings rejects W or R outside 1..N; every limit has a finite default.
+// Guarantees: replicationSettings never returns settings validateReplicationSettings refuses: W and R in
+// 1..N, and R + W > N unless sloppy quorums were asked for explicitly (strict quorums must intersect, or a
+// read can miss an acknowledged write); W and R not given follow N (a majority W, R = N − W + 1), so
+// `--replicas 5` gets W=3, R=3, not the N=3 defaults. Every limit has a finite default.
 // Assumes: N here equals the cluster map's `replicas`; when fewer than N nodes are active, the ring has
 // fewer primaries and the quorums shrink to min(W, primaries) and min(R, primaries) (core/quorum.ts).
 
+import { assert } from "./assert.ts";
 import { type Result, err, ok } from "./result.ts";
 
 export interface ReplicationSettings {
@@ -38,9 +42,20 @@ export const defaultReplicationSettings: ReplicationSettings = Object.freeze({
   sloppyQuorum: false,
 });
 
+/** W for N copies when none is given: a majority, so that two writes always share a replica. */
+export const majorityOf = (replicas: number): number => Math.floor(replicas / 2) + 1;
+
+/**
+ * The settings every process derives from N (the cluster map's `replicas`) and what it was told. The one
+ * place W and R are decided, for routers, nodes (catch-up relies on W) and the simulator alike.
+ */
 export function replicationSettings(overrides: Partial<ReplicationSettings> = {}): ReplicationSettings {
-  const settings = { ...defaultReplicationSettings, ...overrides };
-  if (overrides.replicas !== undefined && overrides.readWalkMax === undefined) settings.readWalkMax = 2 * settings.replicas;
+  const replicas = overrides.replicas ?? defaultReplicationSettings.replicas;
+  const writeQuorum = overrides.writeQuorum ?? majorityOf(replicas);
+  const readQuorum = overrides.readQuorum ?? replicas - writeQuorum + 1;
+  const settings: ReplicationSettings = { ...defaultReplicationSettings, readWalkMax: 2 * replicas, ...overrides, replicas, writeQuorum, readQuorum };
+  const valid = validateReplicationSettings(settings);
+  assert(valid.ok, () => `replication settings: ${valid.ok ? "" : valid.error}`);
   return settings;
 }
 
@@ -48,6 +63,9 @@ export function validateReplicationSettings(s: ReplicationSettings): Result<Repl
   if (!Number.isInteger(s.replicas) || s.replicas < 1 || s.replicas > 7) return err(`replicas ${s.replicas} must be in 1..7`);
   if (!Number.isInteger(s.writeQuorum) || s.writeQuorum < 1 || s.writeQuorum > s.replicas) return err(`writeQuorum ${s.writeQuorum} must be in 1..${s.replicas}`);
   if (!Number.isInteger(s.readQuorum) || s.readQuorum < 1 || s.readQuorum > s.replicas) return err(`readQuorum ${s.readQuorum} must be in 1..${s.replicas}`);
+  if (!s.sloppyQuorum && s.readQuorum + s.writeQuorum <= s.replicas) {
+    return err(`readQuorum ${s.readQuorum} + writeQuorum ${s.writeQuorum} must exceed replicas ${s.replicas} with strict quorums (else a read can miss an acknowledged write)`);
+  }
   if (!Number.isInteger(s.readWalkMax) || s.readWalkMax < s.readQuorum) return err(`readWalkMax ${s.readWalkMax} must be an integer >= readQuorum`);
   if (!Number.isInteger(s.bodyAttemptsMax) || s.bodyAttemptsMax < 1) return err(`bodyAttemptsMax ${s.bodyAttemptsMax} must be >= 1`);
   return ok(s);

@@ -16,7 +16,8 @@ import type { PartitionId } from "../../core/ids.ts";
 import { RepairState, repairCorruptCopy, type RepairContext } from "../../core/repair.ts";
 import { type RepairPacing, madeProgress, runRepairLoop } from "../../core/repair-loop.ts";
 import { StandInState } from "../../core/stand-in.ts";
-import { repairSettings } from "../../core/settings.ts";
+import { repairSettings, replicationSettings } from "../../core/settings.ts";
+import { integerFromEnv } from "../cli-options.ts";
 import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../../core/storage-node.ts";
 import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
 import { startHeartbeats } from "../heartbeats.ts";
@@ -63,8 +64,8 @@ const CORRUPT_QUEUE_MAX = 1000;
  * The scrubber re-reads stored bodies at this many bytes per second at most (the store checks every block's
  * checksum as it streams), and rests this long after each walk over the whole disk.
  */
-const SCRUB_BYTES_PER_SECOND = Number(process.env.RINGSTORE_SCRUB_BYTES_PER_SECOND ?? 32 * 1024 * 1024);
-const SCRUB_PASS_PAUSE_MS = Number(process.env.RINGSTORE_SCRUB_PASS_PAUSE_MS ?? 6 * 60 * 60_000);
+const SCRUB_BYTES_PER_SECOND = integerFromEnv("RINGSTORE_SCRUB_BYTES_PER_SECOND", 1024, 16 * 1024 ** 3, 32 * 1024 * 1024);
+const SCRUB_PASS_PAUSE_MS = integerFromEnv("RINGSTORE_SCRUB_PASS_PAUSE_MS", 0, 30 * 86_400_000, 6 * 60 * 60_000);
 const SCRUB_STEP_LIMITS = { versionsMax: 64, bytesMax: 64 * 1024 * 1024 };
 
 /** Reads a stored body to its end: the store's own block checks fail the stream on bytes that do not match. */
@@ -194,7 +195,9 @@ export async function runNode(options: NodeOptions): Promise<void> {
     nowMs: () => Date.now(),
     emptyBody,
     settings: repairSettings({
-      reReplicateAfterMs: Number(process.env.RINGSTORE_RE_REPLICATE_AFTER_MS ?? 10 * 60_000),
+      reReplicateAfterMs: integerFromEnv("RINGSTORE_RE_REPLICATE_AFTER_MS", 1000, 30 * 86_400_000, 10 * 60_000),
+      // Catch-up trusts N−W+1 intact primaries: W must be the routers' W for this N, decided in one place.
+      writeQuorum: replicationSettings({ replicas: membership.map.replicas }).writeQuorum,
       partitionsPerRoundMax: REPAIR_PARTITIONS_PER_ROUND,
     }),
     log,

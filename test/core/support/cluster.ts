@@ -163,7 +163,13 @@ export class TestCluster {
       isLive: liveness ?? ((n) => this.nodes.get(n)?.up === true),
       hlc: new HybridLogicalClock(this.clock(), writer),
       log: silentLog,
-      settings: replicationSettings({ replicas: this.map.replicas, ...settings }),
+      // A coordinator given only R (a reader in a test) pairs it with the W that intersects it: settings
+      // whose strict quorums cannot intersect do not exist (core/settings.ts).
+      settings: replicationSettings({
+        replicas: this.map.replicas,
+        ...(settings.readQuorum !== undefined && settings.writeQuorum === undefined ? { writeQuorum: Math.max(1, this.map.replicas - settings.readQuorum + 1) } : {}),
+        ...settings,
+      }),
       emptyBody: () => emptyMemBody,
       verifyBody: (body, version) => verifyMemBody(body, version),
       faults: this.bugs,

@@ -1,5 +1,6 @@
 // Buckets as records in the reserved system bucket, placed on the ring and read with quorum like any
-// object (DESIGN.md). Routers cache positive answers briefly; a miss always asks the cluster.
+// object (DESIGN.md). Routers cache positive answers briefly (2 s) and keep serving one for 10 minutes when
+// the record's partition cannot answer; a miss always asks the cluster.
 // A record's body holds the bucket's settings (its CORS rules) as JSON; a bucket without settings has an
 // empty body, so the common case costs one metadata read.
 // Guarantees: a bucket is "present" only if a quorum read finds its committed, non-deleted record; a
@@ -33,24 +34,64 @@ export interface BucketInfo {
   readonly settings: BucketSettings;
 }
 
+/**
+ * How long a bucket known to exist is still served when its record cannot be read (its partition lost its read
+ * quorum): a bucket's existence changes rarely, and without this one partition's trouble stops every request
+ * to the bucket. A bucket deleted meanwhile on another router is seen as present that long; its objects'
+ * own writes and reads still need their own quorums.
+ */
+const STALE_SERVE_MS = 10 * 60_000;
+const CACHE_ENTRIES_MAX = 10_000;
+
 export class BucketRegistry {
-  private readonly cache = new Map<string, { info: BucketInfo; expiresMs: number }>();
+  private readonly cache = new Map<string, { info: BucketInfo; freshUntilMs: number; usableUntilMs: number }>();
+  /** One record read per bucket at a time: requests arriving while it runs share its answer. */
+  private readonly lookups = new Map<string, Promise<BucketInfo | null>>();
 
   constructor(
     private readonly objects: ObjectService,
     private readonly nowMs: () => number = Date.now,
+    private readonly onStale: (name: string, cause: unknown) => void = () => {},
   ) {}
 
   async find(name: string): Promise<BucketInfo | null> {
     const cached = this.cache.get(name);
-    if (cached && cached.expiresMs > this.nowMs()) return cached.info;
-    this.cache.delete(name);
+    if (cached && cached.freshUntilMs > this.nowMs()) return cached.info;
+    const running = this.lookups.get(name);
+    if (running) return running;
+    const lookup = this.readRecord(name).then(
+      (info) => {
+        this.cache.delete(name);
+        if (info) {
+          const now = this.nowMs();
+          this.cache.set(name, { info, freshUntilMs: now + CACHE_TTL_MS, usableUntilMs: now + STALE_SERVE_MS });
+          if (this.cache.size > CACHE_ENTRIES_MAX) this.cache.delete(this.cache.keys().next().value!);
+        }
+        return info;
+      },
+      (error: unknown) => {
+        const known = this.cache.get(name);
+        if (known && known.usableUntilMs > this.nowMs()) {
+          // Ask again only after another fresh period: one read and one log line per bucket per 2 s.
+          known.freshUntilMs = this.nowMs() + CACHE_TTL_MS;
+          this.onStale(name, error);
+          return known.info;
+        }
+        throw error;
+      },
+    );
+    this.lookups.set(name, lookup);
+    try {
+      return await lookup;
+    } finally {
+      this.lookups.delete(name);
+    }
+  }
+
+  private async readRecord(name: string): Promise<BucketInfo | null> {
     const record = await this.objects.head(SYSTEM_BUCKET, RECORD_PREFIX + name);
     if (!record || record.deleted) return null;
-    const info = { ...infoOf(name, record), settings: record.size > 0 ? await this.readSettings(record) : {} };
-    this.cache.set(name, { info, expiresMs: this.nowMs() + CACHE_TTL_MS });
-    if (this.cache.size > 10_000) this.cache.delete(this.cache.keys().next().value!);
-    return info;
+    return { ...infoOf(name, record), settings: record.size > 0 ? await this.readSettings(record) : {} };
   }
 
   private async readSettings(record: ObjectVersion): Promise<BucketSettings> {

@@ -77,7 +77,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   const app = createRouterApp({
     log,
     objects,
-    buckets: new BucketRegistry(objects),
+    buckets: new BucketRegistry(objects, Date.now, (bucket, cause) => log.warn("bucket.record-unreadable", { bucket, cause: cause instanceof Error ? cause.message : String(cause), serving: "the record last read" })),
     lookupSecret: (accessKey) => (accessKey === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     domains: domainsOf(options),
     accessLogShare: integerFromEnv("RINGSTORE_ACCESS_LOG_PERCENT", 0, 100, 100) / 100,

@@ -52,7 +52,7 @@ export interface NodeOptions {
 const REPAIR_PACING: RepairPacing = {
   catchUpIntervalMs: 10,
   busyIntervalMs: 10,
-  idleIntervalMs: Number(process.env.RINGSTORE_REPAIR_INTERVAL_MS ?? 2000),
+  idleIntervalMs: integerFromEnv("RINGSTORE_REPAIR_INTERVAL_MS", 1, 3_600_000, 2000),
   failureBackoffMsMin: 500,
   failureBackoffMsMax: 30_000,
   logIntervalMs: 60_000,

@@ -75,3 +75,15 @@ export function loadOrCreateCredentials(dataDir: string, env: NodeJS.ProcessEnv 
   writeFileAtomic(path, `${JSON.stringify(credentials, null, 2)}\n`, 0o600);
   return { ...credentials, source: "generated" };
 }
+
+/**
+ * The bearer token that opens /-/metrics on the S3 port (as MinIO's does), kept in the data folder (mode
+ * 0600) and made on first use. Two routers started at once on one folder may both make one: the file a
+ * router reads back after writing is the one it uses, and the last write wins for the others' restarts.
+ */
+export function loadOrCreateMetricsToken(dataDir: string): string {
+  const path = join(dataDir, "metrics-token");
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  writeFileAtomic(path, `${randomBytes(24).toString("base64url")}\n`, 0o600);
+  return readFileSync(path, "utf8").trim();
+}

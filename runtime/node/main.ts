@@ -3,7 +3,7 @@
 // Guarantees: the node answers nothing before its store has finished start-up recovery; a node that
 // restarts counts toward read quorums for a partition only after repair synced it; repair runs in rounds
 // of bounded work, one round at a time, and every round that did something writes one log line.
-import { existsSync } from "node:fs";
+import { existsSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { CatchUpState, type NodeStart } from "../../core/catch-up.ts";
@@ -22,6 +22,7 @@ import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjec
 import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
 import { startHeartbeats } from "../heartbeats.ts";
 import { createLog } from "../log.ts";
+import { createNodeMetrics, createRegistry } from "../metrics.ts";
 import { exitWithParent } from "../parent-watch.ts";
 import { watchForStalls } from "../stall-watch.ts";
 import { emptyBody } from "../empty-body.ts";
@@ -107,6 +108,17 @@ export async function runNode(options: NodeOptions): Promise<void> {
   // Boot: this start's wall time orders its foreign-holdings reports after the previous incarnation's.
   const foreign = new ForeignHoldings(Date.now());
   const liveness = new PeerLiveness();
+  const registry = createRegistry("node", self);
+  const nodeMetrics = createNodeMetrics(registry, {
+    diskBytes: () => {
+      const fs = statfsSync(options.dataDir);
+      return { free: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
+    },
+    partitionsBehind: () => catchUp.behindPartitions().length,
+    // Scraped only once the node runs; before its heartbeats start there is no view to report.
+    liveNodes: () => (heartbeatsStarted ? Object.fromEntries(membership.map.nodes.map((n) => [n.id, n.id === self || (heartbeats.everHeard.has(nodeId(n.id)) && liveness.isLive(nodeId(n.id)))])) : {}),
+  });
+  let heartbeatsStarted = false;
   const transport = createHttpTransport({
     resolveAddress: (node: NodeId) => membership.map.nodes.find((n) => n.id === node)?.address,
     secret,
@@ -156,8 +168,19 @@ export async function runNode(options: NodeOptions): Promise<void> {
     port: options.port,
     secret,
     log,
-    handle: (request) => handleReplicaRequest(context, request),
+    handle: async (request) => {
+      const started = performance.now();
+      const answer = await handleReplicaRequest(context, request);
+      nodeMetrics.served.inc({ kind: request.kind, outcome: answer.ok ? "ok" : answer.error.kind });
+      nodeMetrics.servedSeconds.observe({ kind: request.kind }, (performance.now() - started) / 1000);
+      return answer;
+    },
     configure: (router) => {
+      // Unsigned like /-/health: the internal port is the cluster's own network (issue 12: scraped there).
+      router.get("/-/metrics", async (ctx) => {
+        ctx.type = registry.contentType;
+        ctx.body = await registry.metrics();
+      });
       router.get("/-/health", (ctx) => {
         ctx.body = { status: "ok", node: self, epoch: membership.epoch, behindPartitions: catchUp.behindPartitions().length, inTransition: membership.inTransition };
       });
@@ -181,6 +204,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
       noticeViewChange();
     },
   });
+  heartbeatsStarted = true;
   const repair: RepairContext<Readable> = {
     self,
     store,

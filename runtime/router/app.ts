@@ -3,12 +3,13 @@
 // Guarantees: every failure a client can cause answers with the S3 error code and XML body AWS sends
 // (HEAD requests: status only); anything else is one structured log line and an InternalError; request
 // and response bodies are streamed, never buffered whole.
-import { randomBytes } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import Koa from "koa";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import { parseStamp } from "../../core/version.ts";
 import type { RuntimeLog } from "../log.ts";
+import type { RouterMetrics } from "../metrics.ts";
 import { S3Error, renderErrorXml, toS3Error } from "../s3/errors.ts";
 import { validateBucketName, validateObjectKey } from "../s3/names.ts";
 import { contentRange, contentRangeUnsatisfied, parseRange } from "../s3/range.ts";
@@ -41,6 +42,8 @@ export interface RouterAppDeps {
   readonly putBytesMax?: number;
   /** S3 requests served at once (response bodies included); beyond it clients get 503 SlowDown and retry with back-off. */
   readonly requestsInFlightMax?: number;
+  /** Prometheus metrics of this router, and the bearer token that opens GET /-/metrics on the S3 port. */
+  readonly metrics?: { readonly router: RouterMetrics; readonly token: string };
   /** Share of S3 requests that get an access log line (0 turns it off, 1 logs every one). */
   readonly accessLogShare?: number;
   /** Domains whose subdomains name buckets (virtual-hosted style): `bucket.<domain>`. */
@@ -106,6 +109,17 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
     ctx.set("x-amz-id-2", requestId);
     ctx.set("Server", "ringstore");
     const started = nowMs();
+    const metrics = deps.metrics?.router;
+    if (metrics) {
+      ctx.res.once("close", () => {
+        const operation = (ctx.state as { operation?: string }).operation;
+        if (operation === undefined) return; // health checks and scrapes are not S3 requests
+        metrics.requests.inc({ operation, status: String(ctx.res.statusCode) });
+        metrics.requestSeconds.observe({ operation }, (nowMs() - started) / 1000);
+        metrics.bytesIn.inc(Number(ctx.get("content-length")) || 0);
+        if (ctx.res.writableFinished && typeof ctx.length === "number") metrics.bytesOut.inc(ctx.length);
+      });
+    }
     try {
       await next();
     } catch (thrown) {
@@ -150,15 +164,24 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
   app.use(async (ctx) => {
     const target = parseTarget(ctx.req.url ?? "/", ctx.get("host") || undefined, domains);
     if (target.rawPath === "/-/health") return health(ctx, deps);
+    if (target.rawPath === "/-/metrics") return scrape(ctx, deps);
+    (ctx.state as { operation?: string }).operation = "Unresolved";
     // A browser's preflight carries no signature: it is answered from the bucket's CORS rules alone.
-    if (ctx.method === "OPTIONS") return preflight(ctx, target, deps);
+    if (ctx.method === "OPTIONS") {
+      (ctx.state as { operation?: string }).operation = "Preflight";
+      return preflight(ctx, target, deps);
+    }
     if (inFlight >= inFlightMax) throw new S3Error("SlowDown");
     // A slot is held until the response has gone out or the connection closed, not only until the handler
     // returns: a GET's body streams after that, and holds replica streams and buffers while it does.
     inFlight++;
+    deps.metrics?.router.inFlight.inc();
     let released = false;
     ctx.res.once("close", () => {
-      if (!released) inFlight--;
+      if (!released) {
+        inFlight--;
+        deps.metrics?.router.inFlight.dec();
+      }
       released = true;
     });
     const sendsBody = ctx.req.headers["content-length"] !== undefined ? ctx.req.headers["content-length"] !== "0" : ctx.req.headers["transfer-encoding"] !== undefined;
@@ -181,6 +204,16 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
     await dispatch(ctx as S3Context, target, auth, deps);
   };
   return app;
+}
+
+/** GET /-/metrics with the bearer token from the data folder: Prometheus' text format. */
+async function scrape(ctx: Koa.Context, deps: RouterAppDeps): Promise<void> {
+  const metrics = deps.metrics;
+  const given = Buffer.from(ctx.get("authorization").replace(/^Bearer\s+/i, ""));
+  const wanted = Buffer.from(metrics?.token ?? "");
+  if (!metrics || ctx.method !== "GET" || given.length !== wanted.length || !timingSafeEqual(given, wanted)) throw new S3Error("AccessDenied");
+  ctx.type = metrics.router.registry.contentType;
+  ctx.body = await metrics.router.registry.metrics();
 }
 
 async function preflight(ctx: Koa.Context, target: S3Target, deps: RouterAppDeps): Promise<void> {
@@ -354,6 +387,7 @@ async function dispatch(ctx: S3Context, target: S3Target, auth: SigV4Auth, deps:
   const scope = target.bucket === null ? "service" : target.key === null ? "bucket" : "object";
   // The table decides before anything is read or written: an operation it does not hold touches nothing.
   const operation = resolveOperation(ctx.method, scope, target.query);
+  (ctx.state as { operation?: string }).operation = operation.name;
   refuseUnsupportedHeaders(ctx.req.headers);
   if (operation.scope === "service") return listBuckets(ctx, deps);
   const bucket = target.bucket!;

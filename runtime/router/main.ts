@@ -5,9 +5,10 @@ import type { NodeId } from "../../core/ids.ts";
 import { Membership, ringsOf } from "../../core/membership.ts";
 import { replicationSettings } from "../../core/settings.ts";
 import { HybridLogicalClock } from "../../core/version.ts";
-import { loadOrCreateCredentials, readClusterMap, readSecret, writeClusterMap } from "../cluster-files.ts";
+import { loadOrCreateCredentials, loadOrCreateMetricsToken, readClusterMap, readSecret, writeClusterMap } from "../cluster-files.ts";
 import { startHeartbeats } from "../heartbeats.ts";
 import { createLog } from "../log.ts";
+import { countingTransport, createRegistry, createRouterMetrics, livenessGauge } from "../metrics.ts";
 import { exitWithParent } from "../parent-watch.ts";
 import { watchForStalls } from "../stall-watch.ts";
 import { realClock } from "../real-clock.ts";
@@ -47,7 +48,9 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     timeoutMs: INTERNAL_HEADERS_TIMEOUT_MS,
     log,
   });
-  const transport = teeingTransport(http);
+  const registry = createRegistry("router", options.id);
+  const routerMetrics = createRouterMetrics(registry);
+  const transport = countingTransport(teeingTransport(http), routerMetrics.replicaRequests);
   const heartbeats = startHeartbeats({
     self: options.id,
     transport: http,
@@ -60,6 +63,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   // Until a node has answered once, this router does not count it as live: a fresh router must not
   // report healthy, or route writes, on the strength of nodes it has never reached.
   const isLive = (node: NodeId) => heartbeats.everHeard.has(node) && liveness.isLive(node);
+  livenessGauge(registry, () => Object.fromEntries(membership.map.nodes.map((n) => [n.id, isLive(n.id)])));
   const objects = new ReplicatedObjects({
     coordinator: {
       transport,
@@ -79,6 +83,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     objects,
     buckets: new BucketRegistry(objects, Date.now, (bucket, cause) => log.warn("bucket.record-unreadable", { bucket, cause: cause instanceof Error ? cause.message : String(cause), serving: "the record last read" })),
     lookupSecret: (accessKey) => (accessKey === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
+    metrics: { router: routerMetrics, token: loadOrCreateMetricsToken(options.dataDir) },
     domains: domainsOf(options),
     accessLogShare: integerFromEnv("RINGSTORE_ACCESS_LOG_PERCENT", 0, 100, 100) / 100,
     uploadExpiry: {

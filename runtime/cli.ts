@@ -4,6 +4,7 @@
 //   ringstore router   one S3 router process
 //   ringstore cluster  operator actions on a running cluster: join, decommission, status
 import { Command } from "commander";
+import { dirname, join } from "node:path";
 import { integer } from "./cli-options.ts";
 
 const program = new Command("ringstore").description("A distributed, S3-compatible object store for video files.").showHelpAfterError();
@@ -69,6 +70,9 @@ program
 const cluster = program.command("cluster").description("operator actions on a running cluster");
 const mapOption = ["--cluster-map <file>", "the cluster map (JSON); the change is written back to it", "./data/cluster-map.json"] as const;
 const secretOption = ["--secret-file <file>", "the cluster secret", "./data/cluster-secret"] as const;
+const waitOption = ["--wait", "then show progress until the cluster has settled (exit 0) or --timeout passes (exit 3)"] as const;
+const timeoutOption = ["--timeout <seconds>", "how long --wait waits", integer("--timeout", 1, 7 * 86_400), 1800] as const;
+const jsonOption = ["--json", "figures as JSON (with --wait: one line per look)"] as const;
 
 cluster
   .command("join")
@@ -77,8 +81,12 @@ cluster
   .requiredOption("--address <host:port>", "its internal API address")
   .option("--zone <zone>", "its failure zone", "local")
   .option("--weight <n>", "its relative capacity", integer("--weight", 1, 1000), 1)
+  .option("--data-dir <dir>", "the new node's data folder, for the start command printed", "")
   .option(...mapOption)
   .option(...secretOption)
+  .option(...waitOption)
+  .option(...timeoutOption)
+  .option(...jsonOption)
   .action(async (options) => {
     const [{ changeCluster }, { joinNode }, { readSecret }, ids] = await Promise.all([import("./cluster-admin.ts"), import("../core/cluster-map.ts"), import("./cluster-files.ts"), import("../core/ids.ts")]);
     const outcome = await changeCluster({
@@ -88,8 +96,10 @@ cluster
     });
     printChange(outcome);
     const [host, port] = [options.address.slice(0, options.address.lastIndexOf(":")), options.address.slice(options.address.lastIndexOf(":") + 1)];
-    console.log(`start it (if not running yet): ringstore node --id ${options.id} --data-dir <its data folder> --port ${port} --host ${host} --cluster-map ${options.clusterMap} --secret-file ${options.secretFile}`);
-    console.log("its share of the data streams to it; `ringstore cluster status` shows when the cluster has settled");
+    const dataDir = options.dataDir || join(dirname(options.clusterMap), options.id);
+    console.log(`start it (if not running yet): npx ringstore node --id ${options.id} --data-dir ${dataDir} --port ${port} --host ${host} --cluster-map ${options.clusterMap} --secret-file ${options.secretFile}`);
+    console.log("its share of the data streams to it; `npx ringstore cluster status` shows when the cluster has settled");
+    await waitIfAsked(options);
   });
 
 cluster
@@ -98,27 +108,47 @@ cluster
   .requiredOption("--id <id>", "the node to take out")
   .option(...mapOption)
   .option(...secretOption)
+  .option(...waitOption)
+  .option(...timeoutOption)
+  .option(...jsonOption)
   .action(async (options) => {
     const [{ changeCluster }, { decommissionNode }, { readSecret }, ids] = await Promise.all([import("./cluster-admin.ts"), import("../core/cluster-map.ts"), import("./cluster-files.ts"), import("../core/ids.ts")]);
     printChange(await changeCluster({ mapFile: options.clusterMap, secret: readSecret(options.secretFile), change: (map) => decommissionNode(map, ids.nodeId(options.id)) }));
-    console.log(`keep ${options.id} running until \`ringstore cluster status\` says the cluster has settled; then stop it`);
+    console.log(`keep ${options.id} running until the cluster has settled (\`npx ringstore cluster status\`, or --wait); then stop it`);
+    await waitIfAsked(options);
   });
 
 cluster
   .command("status")
-  .description("every node's epoch, open ring transition and partitions still catching up")
+  .description("every node's epoch, open ring transition and partitions still catching up; exit 0 once settled")
   .option(...mapOption)
+  .option(...jsonOption)
   .action(async (options) => {
-    const { clusterStatus } = await import("./cluster-admin.ts");
+    const { clusterStatus, pendingOf } = await import("./cluster-admin.ts");
     const status = await clusterStatus(options.clusterMap);
+    process.exitCode = status.settled ? 0 : 3;
+    if (options.json) {
+      console.log(JSON.stringify({ epoch: status.map.epoch, settled: status.settled, pending: pendingOf(status), nodes: status.nodes }, null, 2));
+      return;
+    }
     console.log(`map epoch ${status.map.epoch}, ${status.map.nodes.filter((n) => n.state === "active").length} active nodes`);
     for (const n of status.nodes) {
       const h = n.health;
       console.log(`  ${n.node.padEnd(12)} ${n.address.padEnd(22)} ${n.state.padEnd(15)} ${h ? `epoch ${h.epoch}${h.inTransition ? ", ring transition open" : ""}, ${h.behindPartitions} partitions behind` : "no answer"}`);
     }
+    const pending = pendingOf(status);
+    if (!status.settled) console.log(`pending: ${pending.partitionsBehind} partitions behind, ${pending.nodesInTransition} nodes with a ring transition open, ${pending.nodesBehindEpoch} on an older epoch, ${pending.nodesNotAnswering} not answering`);
     console.log(status.settled ? "settled: every active node runs this epoch, no transition open, nothing behind" : "not settled yet");
-    process.exitCode = status.settled ? 0 : 3;
   });
+
+
+async function waitIfAsked(options: { wait?: boolean; timeout: number; json?: boolean; clusterMap: string }): Promise<void> {
+  if (!options.wait) return;
+  const { waitWithProgress } = await import("./cluster-progress.ts");
+  const settled = await waitWithProgress(options.clusterMap, { timeoutMs: options.timeout * 1000, json: options.json === true });
+  if (!options.json) console.log(settled ? "settled: every active node runs the new epoch, no transition open, nothing behind" : `not settled after ${options.timeout} s`);
+  if (!settled) process.exitCode = 3;
+}
 
 function printChange(outcome: { map: { epoch: number }; installedOn: readonly string[]; failed: readonly { node: string; detail: string }[] }): void {
   console.log(`map epoch ${outcome.map.epoch} installed on ${outcome.installedOn.join(", ") || "no node"}`);

@@ -4,8 +4,9 @@
 //     makes exactly one epoch step (core/cluster-map.ts joinNode / decommissionNode);
 //   - the new map is installed (a signed install-map request) on every reachable active node of the new
 //     map and written to the local map file; gossip brings it to the processes it did not reach, routers too;
-//   - status asks every node of the map for its health: epoch, ring transition, partitions still behind;
-//     a decommissioned node may be stopped once every node runs the new epoch with no transition open.
+//   - status asks every node of the map for its health: epoch, ring transition, partitions still behind,
+//     copies moved; a decommissioned node may be stopped once every node runs the new epoch with no
+//     transition open; waitUntilSettled polls it until then.
 // Assumes: the operator holds the cluster secret; a joining node is started (with the new map) by the
 // operator, before or after the change: until it runs, its partitions are served by the others.
 import type { ClusterMap } from "../core/cluster-map.ts";
@@ -55,12 +56,57 @@ export async function changeCluster(options: { mapFile: string; secret: string; 
   }
 }
 
+export interface NodeHealth {
+  readonly epoch: number;
+  readonly inTransition: boolean;
+  readonly behindPartitions: number;
+  /** Copies the node's repair moved since it started (absent from nodes that predate the figure). */
+  readonly repair?: { readonly objectsPulled: number; readonly objectsPushed: number };
+}
+
 export interface NodeStatus {
   readonly node: NodeId;
   readonly address: string;
   readonly state: "active" | "decommissioned";
   /** Null when the node did not answer. */
-  readonly health: { readonly epoch: number; readonly inTransition: boolean; readonly behindPartitions: number } | null;
+  readonly health: NodeHealth | null;
+}
+
+/** What is still pending, summed over the nodes: what `cluster status` shows and `--wait` waits for. */
+export interface ClusterPending {
+  readonly partitionsBehind: number;
+  readonly nodesInTransition: number;
+  readonly nodesBehindEpoch: number;
+  readonly nodesNotAnswering: number;
+  /** Copies pulled by repair on the answering nodes since each started. */
+  readonly objectsCopied: number;
+}
+
+export function pendingOf(status: { map: ClusterMap; nodes: readonly NodeStatus[] }): ClusterPending {
+  const active = status.nodes.filter((n) => n.state === "active");
+  const answering = active.flatMap((n) => (n.health ? [n.health] : []));
+  return {
+    partitionsBehind: answering.reduce((sum, h) => sum + h.behindPartitions, 0),
+    nodesInTransition: answering.filter((h) => h.inTransition).length,
+    nodesBehindEpoch: answering.filter((h) => h.epoch < status.map.epoch).length,
+    nodesNotAnswering: active.length - answering.length,
+    objectsCopied: status.nodes.reduce((sum, n) => sum + (n.health?.repair?.objectsPulled ?? 0), 0),
+  };
+}
+
+/**
+ * Polls the cluster until it has settled or `timeoutMs` passed, reporting each look. The map file is re-read
+ * every time, so a change made meanwhile (and gossiped back) is followed.
+ */
+export async function waitUntilSettled(mapFile: string, options: { timeoutMs: number; intervalMs?: number; onStatus: (status: Awaited<ReturnType<typeof clusterStatus>>, pending: ClusterPending) => void }): Promise<boolean> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const status = await clusterStatus(mapFile);
+    options.onStatus(status, pendingOf(status));
+    if (status.settled) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
+  }
 }
 
 export async function clusterStatus(mapFile: string): Promise<{ map: ClusterMap; nodes: NodeStatus[]; settled: boolean }> {
@@ -69,8 +115,9 @@ export async function clusterStatus(mapFile: string): Promise<{ map: ClusterMap;
     map.nodes.map(async (n): Promise<NodeStatus> => {
       try {
         const response = await fetch(`http://${n.address}/-/health`, { signal: AbortSignal.timeout(ADMIN_TIMEOUT_MS) });
-        const body = (await response.json()) as { epoch: number; inTransition?: boolean; behindPartitions: number };
-        return { node: n.id, address: n.address, state: n.state, health: response.ok ? { epoch: body.epoch, inTransition: body.inTransition === true, behindPartitions: body.behindPartitions } : null };
+        const body = (await response.json()) as { epoch: number; inTransition?: boolean; behindPartitions: number; repair?: { objectsPulled: number; objectsPushed: number } };
+        const health: NodeHealth = { epoch: body.epoch, inTransition: body.inTransition === true, behindPartitions: body.behindPartitions, ...(body.repair ? { repair: body.repair } : {}) };
+        return { node: n.id, address: n.address, state: n.state, health: response.ok ? health : null };
       } catch {
         return { node: n.id, address: n.address, state: n.state, health: null };
       }

@@ -59,7 +59,21 @@ export interface NodeMetrics {
   readonly replicaRequests: Counter<"peer" | "kind" | "outcome">;
 }
 
-export function createNodeMetrics(registry: Registry, gauges: { diskBytes: () => { free: number; total: number }; partitionsBehind: () => number; liveNodes: () => Record<string, boolean> }): NodeMetrics {
+export function createNodeMetrics(
+  registry: Registry,
+  gauges: { diskBytes: () => { free: number; total: number }; partitionsBehind: () => number; liveNodes: () => Record<string, boolean>; repairObjects: () => { objectsPulled: number; objectsPushed: number } },
+): NodeMetrics {
+  new Gauge({
+    name: "ringstore_repair_objects_copied",
+    help: "Copies repair pulled to or pushed from this node since it started",
+    labelNames: ["direction"],
+    registers: [registry],
+    collect() {
+      const totals = gauges.repairObjects();
+      this.set({ direction: "pulled" }, totals.objectsPulled);
+      this.set({ direction: "pushed" }, totals.objectsPushed);
+    },
+  });
   new Gauge({ name: "ringstore_disk_free_bytes", help: "Free bytes on the node's data file system", registers: [registry], collect() { this.set(gauges.diskBytes().free); } });
   new Gauge({ name: "ringstore_disk_total_bytes", help: "Size of the node's data file system", registers: [registry], collect() { this.set(gauges.diskBytes().total); } });
   new Gauge({ name: "ringstore_partitions_behind", help: "Partitions this node is a primary of and has not caught up on", registers: [registry], collect() { this.set(gauges.partitionsBehind()); } });

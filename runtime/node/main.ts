@@ -108,6 +108,8 @@ export async function runNode(options: NodeOptions): Promise<void> {
   // Boot: this start's wall time orders its foreign-holdings reports after the previous incarnation's.
   const foreign = new ForeignHoldings(Date.now());
   const liveness = new PeerLiveness();
+  /** Copies repair moved since this process started: what `cluster status` and `--wait` show as progress. */
+  const repairTotals = { objectsPulled: 0, objectsPushed: 0 };
   const registry = createRegistry("node", self);
   const nodeMetrics = createNodeMetrics(registry, {
     diskBytes: () => {
@@ -115,6 +117,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
       return { free: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
     },
     partitionsBehind: () => catchUp.behindPartitions().length,
+    repairObjects: () => repairTotals,
     // Scraped only once the node runs; before its heartbeats start there is no view to report.
     liveNodes: () => (heartbeatsStarted ? Object.fromEntries(membership.map.nodes.map((n) => [n.id, n.id === self || (heartbeats.everHeard.has(nodeId(n.id)) && liveness.isLive(nodeId(n.id)))])) : {}),
   });
@@ -182,7 +185,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
         ctx.body = await registry.metrics();
       });
       router.get("/-/health", (ctx) => {
-        ctx.body = { status: "ok", node: self, epoch: membership.epoch, behindPartitions: catchUp.behindPartitions().length, inTransition: membership.inTransition };
+        ctx.body = { status: "ok", node: self, epoch: membership.epoch, behindPartitions: catchUp.behindPartitions().length, inTransition: membership.inTransition, repair: repairTotals };
       });
     },
   });
@@ -243,6 +246,8 @@ export async function runNode(options: NodeOptions): Promise<void> {
         for (const item of corruptQueue.splice(0, corruptQueue.length)) await repairCorruptCopy(repair, item.partition, item.version);
       },
       onRound: (report, elapsedMs) => {
+        repairTotals.objectsPulled += report.pulled;
+        repairTotals.objectsPushed += report.pushed;
         if (!madeProgress(report)) return;
         const { failuresByCause: _byCause, ...counts } = report;
         log.info("repair.round", { ...counts, caughtUp: report.caughtUp.length, behind: catchUp.behindPartitions().length, ms: elapsedMs });

@@ -38,7 +38,7 @@ function admin(args: string[]): { status: number | null; stdout: string; stderr:
   const files = ["--cluster-map", join(cluster.dataDir, "cluster-map.json")];
   const secret = args[0] === "status" ? [] : ["--secret-file", join(cluster.dataDir, "cluster-secret")];
   const [command, ...rest] = ringstoreCommand(["cluster", ...args, ...files, ...secret]);
-  const run = spawnSync(command!, rest, { encoding: "utf8", timeout: 60_000 });
+  const run = spawnSync(command!, rest, { encoding: "utf8", timeout: 150_000 });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -56,7 +56,12 @@ describe("ring changes through `ringstore cluster`", () => {
     const joined = admin(["join", "--id", "node-5", "--address", `127.0.0.1:${NEW_NODE_PORT}`]);
     expect(joined.stderr).toBe("");
     expect(joined.stdout).toContain("map epoch 2 installed on node-1, node-2, node-3, node-4");
-    const args = ["node", "--id", "node-5", "--data-dir", join(cluster.dataDir, "node-5"), "--port", String(NEW_NODE_PORT), "--host", "127.0.0.1", "--cluster-map", join(cluster.dataDir, "cluster-map.json"), "--secret-file", join(cluster.dataDir, "cluster-secret")];
+    // The node is started with exactly the command join printed: no placeholder left to fill.
+    const printed = /start it \(if not running yet\): npx ringstore (node .*)$/m.exec(joined.stdout)?.[1];
+    expect(printed).toBeDefined();
+    expect(printed).not.toMatch(/[<>]/);
+    const args = printed!.split(" ");
+    expect(args).toEqual(["node", "--id", "node-5", "--data-dir", join(cluster.dataDir, "node-5"), "--port", String(NEW_NODE_PORT), "--host", "127.0.0.1", "--cluster-map", join(cluster.dataDir, "cluster-map.json"), "--secret-file", join(cluster.dataDir, "cluster-secret")]);
     started.push(startChild(ringstoreCommand(args), join(cluster.dataDir, "logs", "node-5.log")).child);
     await everyKeyReadable();
     await settled();
@@ -78,11 +83,18 @@ describe("ring changes through `ringstore cluster`", () => {
   });
 
   it("a decommissioned node hands its data over and can then be stopped without losing anything", async () => {
-    const out = admin(["decommission", "--id", "node-1"]);
+    // --wait --json: one line of figures per look, until the cluster has settled (exit 0).
+    const out = admin(["decommission", "--id", "node-1", "--wait", "--json", "--timeout", "120"]);
     expect(out.stderr).toBe("");
     expect(out.stdout).toContain("map epoch 3 installed on");
+    expect(out.status).toBe(0);
+    const looks = out.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { settled: boolean; epoch: number; partitionsBehind: number; copiedSinceWait: number });
+    expect(looks.length).toBeGreaterThan(0);
+    expect(looks[looks.length - 1]).toMatchObject({ settled: true, epoch: 3, partitionsBehind: 0 });
+    const status = admin(["status", "--json"]);
+    expect(status.status).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ epoch: 3, settled: true, pending: { partitionsBehind: 0, nodesNotAnswering: 0 } });
     await everyKeyReadable();
-    await settled();
     process.kill(cluster.process("node-1").pid!, "SIGKILL");
     await everyKeyReadable();
     await s3.send(new PutObjectCommand({ Bucket: "media", Key: "ring/after.mp4", Body: "written after" }));

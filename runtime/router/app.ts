@@ -24,12 +24,14 @@ import { isManifestObject, logicalSize } from "./manifest.ts";
 import { Multipart, readSmallBody } from "./multipart.ts";
 import { copyObject, uploadPartCopy } from "./copy.ts";
 import { checkWriteConditions, evaluateConditions } from "./conditions.ts";
-import { CORS_CONFIGURATION_BYTES_MAX, DELETE_OBJECTS_BYTES_MAX, LIFECYCLE_CONFIGURATION_BYTES_MAX, parseLifecycleConfiguration, renderLifecycleConfiguration, type DeleteErrorEntry, type DeletedEntry, parseCorsConfiguration, parseDeleteObjects, renderCorsConfiguration, parseOwnerOnlyAcl, renderDeleteResult, renderLocationConstraint, renderOwnerOnlyAcl, renderVersioningNeverEnabled } from "../s3/xml.ts";
+import { CORS_CONFIGURATION_BYTES_MAX, DELETE_OBJECTS_BYTES_MAX, TAGGING_BYTES_MAX, parseTagging, LIFECYCLE_CONFIGURATION_BYTES_MAX, parseLifecycleConfiguration, renderLifecycleConfiguration, type DeleteErrorEntry, type DeletedEntry, parseCorsConfiguration, parseDeleteObjects, renderCorsConfiguration, parseOwnerOnlyAcl, renderDeleteResult, renderLocationConstraint, renderOwnerOnlyAcl, renderVersioningNeverEnabled } from "../s3/xml.ts";
 import { type OperationOf, refuseUnsupportedHeaders, resolveOperation } from "../s3/operations.ts";
 import { corsHeaders, matchCorsRule, requestedHeaders } from "../s3/cors.ts";
 import { mapLimit } from "../../core/quorum.ts";
 import { type S3Target, parseTarget } from "./s3-request.ts";
 import { type BodyRateSettings, BodyRateGuard } from "./slow-clients.ts";
+import { setTags, taggingMetaFrom, tagsOf } from "./object-tags.ts";
+import { renderTagging } from "../s3/tagging.ts";
 import { type UploadExpirySettings, startUploadExpiry } from "./upload-expiry.ts";
 
 export interface RouterAppDeps {
@@ -371,6 +373,23 @@ const OBJECT_HANDLERS: { readonly [N in OperationOf<"object">]: Handler<ObjectRe
     await acceptOwnerOnlyAcl(ctx, r.auth);
     respondEmpty(ctx, 200);
   },
+  GetObjectTagging: async (ctx, r, deps) => {
+    respondXml(ctx, renderTagging(await tagsOf(deps.objects, await requireObject(r.bucket, r.key, deps))));
+    ctx.set("x-amz-version-id", "null");
+  },
+  PutObjectTagging: async (ctx, r, deps) => {
+    requireIntegrityCheck(ctx);
+    const parsed = parseTagging(await readSmallBody(ctx.req, r.auth, TAGGING_BYTES_MAX));
+    if (!parsed.ok) throw parsed.error;
+    await setTags(deps.objects, await requireObject(r.bucket, r.key, deps), parsed.value);
+    ctx.set("x-amz-version-id", "null");
+    respondEmpty(ctx, 200);
+  },
+  DeleteObjectTagging: async (ctx, r, deps) => {
+    await setTags(deps.objects, await requireObject(r.bucket, r.key, deps), []);
+    ctx.set("x-amz-version-id", "null");
+    respondEmpty(ctx, 204);
+  },
   CreateMultipartUpload: (ctx, r, deps) => deps.multipart.create(ctx, r.bucket, r.key),
   UploadPart: (ctx, r, deps) => {
     const uploadId = r.query.get("uploadId")!;
@@ -453,7 +472,7 @@ async function createBucket(ctx: S3Context, bucket: string, deps: RouterAppDeps)
 
 async function putObject(ctx: S3Context, bucket: string, key: string, auth: SigV4Auth, deps: Handlers): Promise<void> {
   await checkWriteConditions(ctx, () => deps.objects.head(bucket, key), key);
-  const input = readPutBody(ctx.req, auth, { bucket, key, bytesMax: deps.putBytesMax ?? PUT_BYTES_MAX_DEFAULT });
+  const input = readPutBody(ctx.req, auth, { bucket, key, bytesMax: deps.putBytesMax ?? PUT_BYTES_MAX_DEFAULT, metadata: taggingMetaFrom(ctx.get("x-amz-tagging")) });
   const previous = deps.multipart.previousVersion(bucket, key);
   const version = await deps.objects.put(input.put);
   deps.multipart.collectReplaced(previous, version);

@@ -5,9 +5,6 @@
 // empty body, so the common case costs one metadata read.
 // Guarantees: a bucket is "present" only if a quorum read finds its committed, non-deleted record; a
 // DeleteBucket succeeds only after a listing found no live object in it.
-import { createHash } from "node:crypto";
-import { PassThrough } from "node:stream";
-import { checksumHex, xxhash64Bytes } from "../../core/hash.ts";
 import { listPage } from "../../core/listing.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import { parseStamp } from "../../core/version.ts";
@@ -15,6 +12,7 @@ import { S3Error } from "../s3/errors.ts";
 import { collectBody } from "../s3/payload.ts";
 import type { AbortUploadsRule, CorsRule } from "../s3/xml.ts";
 import type { ObjectService } from "./object-service.ts";
+import { putBytes } from "./small-object.ts";
 
 export const SYSTEM_BUCKET = "-system";
 const RECORD_PREFIX = "buckets/";
@@ -109,17 +107,7 @@ export class BucketRegistry {
   }
 
   private async writeRecord(name: string, createdMs: number, bytes: Buffer): Promise<void> {
-    const body = new PassThrough();
-    body.end(bytes);
-    await this.objects.put({
-      bucket: SYSTEM_BUCKET,
-      key: RECORD_PREFIX + name,
-      contentType: "application/json",
-      metadata: { [CREATED_MS_META]: String(createdMs) },
-      size: bytes.length,
-      body,
-      digests: Promise.resolve({ md5Hex: createHash("md5").update(bytes).digest("hex"), checksum: checksumHex(xxhash64Bytes(bytes)), size: bytes.length }),
-    });
+    await putBytes(this.objects, { bucket: SYSTEM_BUCKET, key: RECORD_PREFIX + name, contentType: "application/json", metadata: { [CREATED_MS_META]: String(createdMs) } }, bytes);
   }
 
   async require(name: string): Promise<BucketInfo> {

@@ -6,10 +6,8 @@
 // byte is copied; the parts Complete did not name, and all parts of an aborted upload, are deleted.
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { Readable } from "node:stream";
 import type Koa from "koa";
 import { compareKeys } from "../../core/key-order.ts";
-import { checksumHex, xxhash64Bytes } from "../../core/hash.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import { mapLimit } from "../../core/quorum.ts";
 import { parseStamp } from "../../core/version.ts";
@@ -19,6 +17,8 @@ import { collectBody, decodePayload } from "../s3/payload.ts";
 import type { SigV4Auth } from "../s3/sigv4.ts";
 import { PART_NUMBER_MAX, parseCompleteMultipartUpload, renderCompleteMultipartUpload, renderInitiateMultipartUpload, renderListMultipartUploads, renderListParts } from "../s3/xml.ts";
 import { checkWriteConditions } from "./conditions.ts";
+import { taggingMetaFrom } from "./object-tags.ts";
+import { putBytes } from "./small-object.ts";
 import { LOGICAL_SIZE_META, MANIFEST_META, UPLOAD_ID_META, type Manifest, type ManifestPart, PARTS_BUCKET, UPLOADS_BUCKET, isManifestObject, parseManifest, partKey } from "./manifest.ts";
 import { MANIFEST_BYTES_MAX } from "./manifest-reader.ts";
 import type { ObjectService } from "./object-service.ts";
@@ -33,7 +33,6 @@ const UPLOAD_CONTENT_TYPE_META = "x-ringstore-content-type";
 const UPLOAD_OBJECT_META = "x-ringstore-object-meta";
 const PART_LOOKUPS_IN_FLIGHT_MAX = 16;
 const OWNER = { id: "ringstore", displayName: "ringstore" };
-const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 
 interface Upload {
   readonly bucket: string;
@@ -46,26 +45,6 @@ interface Upload {
 
 const recordKey = (bucket: string, uploadId: string) => `${bucket}/${uploadId}`;
 
-function bytesBody(bytes: Buffer): Readable {
-  return Readable.from([bytes], { objectMode: false });
-}
-
-async function putBytes(objects: ObjectService, target: { bucket: string; key: string; contentType: string; metadata: Record<string, string>; etag?: string }, bytes: Buffer): Promise<ObjectVersion> {
-  return objects.put({
-    bucket: target.bucket,
-    key: target.key,
-    contentType: target.contentType,
-    metadata: target.metadata,
-    size: bytes.length,
-    body: bytesBody(bytes),
-    digests: Promise.resolve({
-      md5Hex: target.etag ?? (bytes.length === 0 ? EMPTY_MD5 : createHash("md5").update(bytes).digest("hex")),
-      checksum: checksumHex(xxhash64Bytes(bytes)),
-      size: bytes.length,
-    }),
-  });
-}
-
 export class Multipart {
   constructor(
     private readonly objects: ObjectService,
@@ -74,7 +53,7 @@ export class Multipart {
 
   async create(ctx: Koa.Context, bucket: string, key: string): Promise<void> {
     const uploadId = randomBytes(18).toString("base64url");
-    const metadata = metadataFrom(ctx.req);
+    const metadata = { ...metadataFrom(ctx.req), ...taggingMetaFrom(ctx.get("x-amz-tagging")) };
     const contentType = ctx.get("content-type") || "binary/octet-stream";
     await putBytes(
       this.objects,

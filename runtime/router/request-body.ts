@@ -23,8 +23,9 @@ export interface PutBody {
   readonly checks: Promise<{ responseHeaders: Record<string, string> }>;
 }
 
-export function readPutBody(req: IncomingMessage, auth: SigV4Auth, target: { bucket: string; key: string; bytesMax: number }): PutBody {
-  const metadata = metadataFrom(req);
+export function readPutBody(req: IncomingMessage, auth: SigV4Auth, target: { bucket: string; key: string; bytesMax: number; metadata?: Readonly<Record<string, string>> }): PutBody {
+  // One object, filled as the body ends (the checksums): callers add to it here, never to a copy.
+  const metadata = { ...metadataFrom(req), ...target.metadata };
   const decoded = decodePayload(req, { headers: req.headers, auth, bytesMax: target.bytesMax, requireLength: true });
   if (!decoded.ok) throw decoded.error;
   const size = decoded.value.bytesDeclared;

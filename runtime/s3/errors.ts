@@ -27,6 +27,7 @@ export const S3_ERRORS = {
   InvalidPartOrder: { status: 400, message: "The list of parts was not in ascending order. The parts list must be specified in order by part number." },
   InvalidRange: { status: 416, message: "The requested range is not satisfiable" },
   InvalidRequest: { status: 400, message: "Invalid Request" },
+  InvalidTag: { status: 400, message: "The tag provided was not a valid tag." },
   InvalidStorageClass: { status: 400, message: "The storage class you specified is not valid" },
   KeyTooLongError: { status: 400, message: "Your key is too long" },
   MalformedXML: { status: 400, message: "The XML you provided was not well-formed or did not validate against our published schema." },

@@ -7,6 +7,7 @@
 
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { S3Error } from "./errors.ts";
+import { type Tag, validateTags } from "./tagging.ts";
 import { escapeXmlText } from "./xml-escape.ts";
 import type { ChecksumAlgorithm } from "./checksums.ts";
 
@@ -435,7 +436,7 @@ const parser = new XMLParser({
   htmlEntities: false,
   ignoreDeclaration: true,
   ignorePiTags: true,
-  isArray: (name) => name === "Part" || name === "Object" || name === "CORSRule" || name === "Rule" || name === "AllowedOrigin" || name === "AllowedMethod" || name === "AllowedHeader" || name === "ExposeHeader",
+  isArray: (name) => name === "Part" || name === "Object" || name === "CORSRule" || name === "Rule" || name === "Tag" || name === "AllowedOrigin" || name === "AllowedMethod" || name === "AllowedHeader" || name === "ExposeHeader",
 });
 
 function malformedXml(detail?: string): S3Error {
@@ -724,4 +725,32 @@ export function renderLifecycleConfiguration(rules: readonly AbortUploadsRule[])
       "</Rule>";
   }
   return document("LifecycleConfiguration", body);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// PutObjectTagging
+
+export const TAGGING_BYTES_MAX = 64 * 1024;
+
+/** The Tagging XML of PutObjectTagging, validated against S3's limits (runtime/s3/tagging.ts). */
+export function parseTagging(body: Buffer | string): { ok: true; value: readonly Tag[] } | { ok: false; error: S3Error } {
+  const parsed = parseLimited(body, TAGGING_BYTES_MAX);
+  if (parsed instanceof S3Error) return { ok: false, error: parsed };
+  const root = recordOf(parsed["Tagging"]);
+  const set = root === undefined ? undefined : recordOf(root["TagSet"]);
+  if (set === undefined) return { ok: false, error: malformedXml("expected Tagging with a TagSet") };
+  const raw = set["Tag"];
+  const tags: Tag[] = [];
+  for (const item of raw === undefined ? [] : (raw as unknown[])) {
+    const tag = recordOf(item);
+    const key = leafText(tag?.["Key"]);
+    const value = tag?.["Value"] === undefined ? "" : leafText(tag["Value"]);
+    if (key === undefined || value === undefined) return { ok: false, error: malformedXml("each Tag needs a Key and a Value") };
+    tags.push({ key, value });
+  }
+  try {
+    return { ok: true, value: validateTags(tags) };
+  } catch (error) {
+    return { ok: false, error: error as S3Error };
+  }
 }

@@ -15,6 +15,7 @@ import {
   PutObjectAclCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
+  GetObjectTaggingCommand,
   DeleteObjectTaggingCommand,
   S3Client,
   CreateBucketCommand,
@@ -116,10 +117,13 @@ describe("explicit dispatch", () => {
     await expectVictimIntact("after PATCH");
   });
 
-  it("aws s3api put-object-tagging and delete-object-tagging are refused and the object stays", async () => {
-    expect(await s3ErrorOf(s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM, Tagging: { TagSet: [{ Key: "k", Value: "v" }] } })))).toEqual({ code: "NotImplemented", status: 501 });
-    expect(await s3ErrorOf(s3.send(new DeleteObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM })))).toEqual({ code: "NotImplemented", status: 501 });
-    await expectVictimIntact("after tagging calls");
+  it("put-object-tagging and delete-object-tagging change the tags, never the object (they used to overwrite and delete it)", async () => {
+    await s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM, Tagging: { TagSet: [{ Key: "k", Value: "v" }] } }));
+    await expectVictimIntact("after PutObjectTagging");
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM }))).TagSet).toEqual([{ Key: "k", Value: "v" }]);
+    await s3.send(new DeleteObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM }));
+    await expectVictimIntact("after DeleteObjectTagging");
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM }))).TagSet ?? []).toEqual([]);
   });
 });
 
@@ -177,7 +181,6 @@ describe("headers that change what a PUT means are refused, and nothing is writt
     ["SSE-S3", { ServerSideEncryption: "AES256" }, "NotImplemented"],
     ["object lock", { ObjectLockMode: "GOVERNANCE", ObjectLockRetainUntilDate: new Date(Date.now() + 86_400_000) }, "InvalidRequest"],
     ["a storage class it does not have", { StorageClass: "GLACIER" }, "NotImplemented"],
-    ["tags", { Tagging: "k=v" }, "NotImplemented"],
     ["requester pays", { RequestPayer: "requester" }, "NotImplemented"],
     ["a public canned ACL", { ACL: "public-read" }, "NotImplemented"],
   ];
@@ -431,5 +434,32 @@ describe("conditional writes and retried Completes", () => {
     ).toEqual({ code: "PreconditionFailed", status: 412 });
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "cond/mpu.bin" }));
     expect(await (got.Body as { transformToString(): Promise<string> }).transformToString()).toBe("only part");
+  });
+});
+
+describe("object tagging", () => {
+  it("tags written with PutObject and CreateMultipartUpload are the version's; PutObjectTagging replaces them; a new version starts over", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tags/a.mp4", Body: "a", Tagging: "show=news&lang=en%20GB" }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: "tags/a.mp4" }))).TagSet).toEqual([{ Key: "show", Value: "news" }, { Key: "lang", Value: "en GB" }]);
+    await s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: "tags/a.mp4", Tagging: { TagSet: [{ Key: "state", Value: "published" }] } }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: "tags/a.mp4" }))).TagSet).toEqual([{ Key: "state", Value: "published" }]);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tags/a.mp4", Body: "a2" }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: "tags/a.mp4" }))).TagSet ?? []).toEqual([]);
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "tags/mpu.mp4", Tagging: "kind=raw" }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: "tags/mpu.mp4", UploadId, PartNumber: 1, Body: Buffer.from("p") }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: "tags/mpu.mp4", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: "tags/mpu.mp4" }))).TagSet).toEqual([{ Key: "kind", Value: "raw" }]);
+  });
+
+  it("S3's limits: 10 tags, keys of 128 and values of 256 characters, unique keys; a missing object is NoSuchKey", async () => {
+    const many = Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: "v" }));
+    expect(await s3ErrorOf(s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM, Tagging: { TagSet: many } })))).toEqual({ code: "InvalidTag", status: 400 });
+    expect(await s3ErrorOf(s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM, Tagging: { TagSet: [{ Key: "k".repeat(129), Value: "v" }] } })))).toEqual({ code: "InvalidTag", status: 400 });
+    expect(await s3ErrorOf(s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM, Tagging: { TagSet: [{ Key: "k", Value: "v".repeat(257) }] } })))).toEqual({ code: "InvalidTag", status: 400 });
+    expect(await s3ErrorOf(s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM, Tagging: { TagSet: [{ Key: "k", Value: "1" }, { Key: "k", Value: "2" }] } })))).toEqual({ code: "InvalidTag", status: 400 });
+    expect(await s3ErrorOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tags/too-many.mp4", Body: "x", Tagging: many.map((t) => `${t.Key}=${t.Value}`).join("&") })))).toEqual({ code: "InvalidTag", status: 400 });
+    await s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM, Tagging: { TagSet: Array.from({ length: 10 }, (_, i) => ({ Key: `${"k".repeat(126)}${i}`, Value: "v".repeat(256) })) } }));
+    expect(await s3ErrorOf(s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: "tags/none.mp4" })))).toEqual({ code: "NoSuchKey", status: 404 });
+    await expectVictimIntact("after tagging limits");
   });
 });

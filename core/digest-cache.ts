@@ -4,7 +4,7 @@
 // between two sweeps, would re-hash all of its data each sweep.
 // Guarantees: a digest handed out equals the one computed afresh from the inner store at some instant during
 // the call or after the last mutation that completed before it. A mutation of one key (through this store:
-// writePending, commit, writeCommitted, drop) takes its partition's digest out of the cache while it runs;
+// writePending, commit, writeCommitted, replaceCommitted, drop) takes its partition's digest out of the cache while it runs;
 // if no other mutation of that partition overlapped it, the digest goes back updated by the key's change
 // (its newest committed version read before and after, core/partition-digest.ts withKeyChanged), otherwise
 // it is dropped and recomputed on the next request. A computation that a mutation overlapped is not cached.
@@ -110,6 +110,9 @@ export class DigestCachingStore<Body> implements BlobStore<Body> {
   writePending: BlobStore<Body>["writePending"] = (partition, header, body, hintFor) => this.mutation(partition, header.bucket, header.key, () => this.inner.writePending(partition, header, body, hintFor));
   commit: BlobStore<Body>["commit"] = (partition, version, hintFor) => this.mutation(partition, version.bucket, version.key, () => this.inner.commit(partition, version, hintFor));
   writeCommitted: BlobStore<Body>["writeCommitted"] = (partition, version, body, hintFor) => this.mutation(partition, version.bucket, version.key, () => this.inner.writeCommitted(partition, version, body, hintFor));
+  // Same stamp and checksum before and after, so the digest does not change; wrapped all the same, because
+  // with no committed copy held it stores one, as writeCommitted does.
+  replaceCommitted: BlobStore<Body>["replaceCommitted"] = (partition, version, body) => this.mutation(partition, version.bucket, version.key, () => this.inner.replaceCommitted(partition, version, body));
   drop: BlobStore<Body>["drop"] = (bucket, key, stamp) => this.mutation(partitionOfKey(bucket, key, this.partitionBits), bucket, key, () => this.inner.drop(bucket, key, stamp));
   headCommitted: BlobStore<Body>["headCommitted"] = (bucket, key) => this.inner.headCommitted(bucket, key);
   readBody: BlobStore<Body>["readBody"] = (bucket, key, stamp, range) => this.inner.readBody(bucket, key, stamp, range);

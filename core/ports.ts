@@ -164,6 +164,14 @@ export interface BlobStore<Body> {
   commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>>;
   /** Store a committed copy in one step (repair and handoff delivery). */
   writeCommitted(partition: PartitionId, version: ObjectVersion, body: Body, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>>;
+  /**
+   * Replace the committed copy of `version` held here (one whose bytes failed their check) with `body`: the body
+   * is written alongside, checked against the version's checksum and size, and only then put in the old copy's
+   * place in one atomic step (a rename over it), keeping its row (partition, hint). Any failure leaves the old
+   * copy exactly as it was: a replacement never passes through "no copy". With no committed copy of that stamp
+   * held, it stores one as writeCommitted does; a tombstone has no bytes to replace and is left as it is.
+   */
+  replaceCommitted(partition: PartitionId, version: ObjectVersion, body: Body): Promise<Result<void, StoreFailure>>;
   headCommitted(bucket: string, key: string): Promise<Result<StoredVersion | null, StoreFailure>>;
   readBody(bucket: string, key: string, stamp: VersionStamp, range?: ByteRange): Promise<Result<{ version: StoredVersion; body: Body }, StoreFailure>>;
   drop(bucket: string, key: string, stamp: VersionStamp): Promise<Result<boolean, StoreFailure>>;

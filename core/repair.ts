@@ -29,6 +29,7 @@
 // Assumes: the store lists in (bucket, key, stamp) order from a PartitionCursor (core/ports.ts), "key-start"
 // included; tombstoneGraceMs exceeds the time any hinted copy can wait for delivery.
 
+import { assert } from "./assert.ts";
 import { primaryPartitions, type CatchUpState } from "./catch-up.ts";
 import type { StandInState } from "./stand-in.ts";
 import { type ForeignHoldings, type ForeignReport, mayHoldForeign } from "./foreign-holdings.ts";
@@ -67,7 +68,15 @@ export interface RepairContext<Body> {
   nowMs(): number;
   /** A fresh empty body, for pushing tombstones. */
   emptyBody(): Body;
-  /** Optional check of a pulled body (the serving node checked it already). */
+  /**
+   * Reads a stored body to its end: ok when its bytes match the version's checksum. The re-check of a copy
+   * reported corrupt (the report may be stale); unlike verifyBody, it must not return before the last byte.
+   */
+  checkStoredBody(body: Body, version: ObjectVersion): Promise<Result<true, string>>;
+  /**
+   * Check of a pulled body against its version (the serving node checked it already). A streaming body may be
+   * checked as it flows: the store's write then fails if it does not match, and nothing is installed.
+   */
   verifyBody?(body: Body, version: ObjectVersion, range: ByteRange | undefined): Result<Body, TransportFailure> | Promise<Result<Body, TransportFailure>>;
   readonly settings: RepairSettings;
   readonly log: Log;
@@ -643,38 +652,57 @@ async function versionsOfKey<Body>(ctx: RepairContext<Body>, partition: Partitio
 
 // ---- corrupt copies --------------------------------------------------------------------------------------
 
+/** What became of one copy reported corrupt. */
+export type CorruptCopyOutcome =
+  | "replaced" // a good body from a holder took the rotten copy's place
+  | "intact" // the copy reads whole and matches its checksum: the report was stale (replaced meanwhile)
+  | "gone" // no committed copy of that stamp is held any more (superseded, collected), or it is a tombstone
+  | "unrepaired"; // no holder gave a good body: the rotten copy is kept, and a later attempt may succeed
+
 /**
  * Replace a local copy that failed its check with a good one from a peer (storage-node onCorrupt, or a
- * scrubber). The local copy is checked again first (a report may be stale), and dropped only once a verified
- * good body is in hand, because a BlobStore need not overwrite a committed copy of the same stamp.
+ * scrubber). The local copy is read again whole first (a report may be stale). Each holder in turn serves its
+ * body, checked against the version (verifyBody, when given), and the store writes it alongside the rotten
+ * copy, checks it against the version's checksum and only then renames it over (BlobStore.replaceCommitted):
+ * a body that fails midway (a holder whose own copy rotted too) costs nothing but a try of the next holder.
+ * The rotten copy is never dropped first: it may be the last copy of an acknowledged write that a good body
+ * can still reach later, and it carries the version's metadata meanwhile.
  */
-export async function repairCorruptCopy<Body>(ctx: RepairContext<Body>, partition: PartitionId, version: ObjectVersion): Promise<boolean> {
-  if (ctx.verifyBody) {
-    const local = await ctx.store.readBody(version.bucket, version.key, version.stamp);
-    if (!local.ok && local.error.kind === "not-found") return true; // gone already (superseded or collected)
-    if (local.ok && (await ctx.verifyBody(local.value.body, toObjectVersion(local.value.version), undefined)).ok) return true;
+export async function repairCorruptCopy<Body>(ctx: RepairContext<Body>, partition: PartitionId, version: ObjectVersion): Promise<CorruptCopyOutcome> {
+  const what = { node: ctx.self, partition, bucket: version.bucket, key: version.key, stamp: version.stamp };
+  if (version.deleted) return "gone"; // a tombstone holds no bytes that could rot
+  const local = await ctx.store.readBody(version.bucket, version.key, version.stamp);
+  if (!local.ok && local.error.kind === "not-found") return "gone";
+  if (local.ok) {
+    const stored = toObjectVersion(local.value.version);
+    // Read to its end whatever follows: a streaming body left unread would hold its file open.
+    const verdict = await ctx.checkStoredBody(local.value.body, stored);
+    if (stored.checksum !== version.checksum) return "gone"; // another body under the same stamp: not this report's copy
+    if (verdict.ok) return "intact";
   }
   const view = ctx.rings();
-  const peers = [...new Set(ringsOf(view).flatMap((ring) => preferenceList(ring, partition).slice(0, ring.replicaCount + 1)))].filter((n) => n !== ctx.self && ctx.isLive(n));
+  const holders = [...new Set(ringsOf(view).flatMap((ring) => preferenceList(ring, partition).slice(0, ring.replicaCount + 1)))].filter((n) => n !== ctx.self && ctx.isLive(n));
+  assert(!holders.includes(ctx.self), "a node never asks itself for its replacement");
   const entry: PartitionEntry = { bucket: version.bucket, key: version.key, stamp: version.stamp, deleted: version.deleted, checksum: version.checksum };
-  for (const peer of peers) {
+  const tried: { peer: NodeId; failure: string }[] = [];
+  for (const peer of holders) {
     const got = await fetchVerified(ctx, partition, peer, entry);
     if (!got.ok) {
-      ctx.log.warn("repair.corrupt-copy-fetch-failed", { node: ctx.self, peer, partition, bucket: version.bucket, key: version.key, stamp: version.stamp, failure: got.error });
+      tried.push({ peer, failure: `${got.error.kind}: ${got.error.detail}` });
       continue;
     }
-    const fetched = got.value;
-    const dropped = await ctx.store.drop(version.bucket, version.key, version.stamp);
-    const written = dropped.ok ? await ctx.store.writeCommitted(partition, fetched.version, fetched.body, undefined) : dropped;
-    if (!written.ok) {
-      ctx.log.error("repair.corrupt-copy-unrepaired", { node: ctx.self, partition, bucket: version.bucket, key: version.key, stamp: version.stamp, failure: written.error });
-      return false;
+    const replaced = await ctx.store.replaceCommitted(partition, got.value.version, got.value.body);
+    if (!replaced.ok) {
+      // The store refused the body (it broke midway, or its bytes do not match): the rotten copy is as it was.
+      if (replaced.error.kind === "not-found") return "gone";
+      tried.push({ peer, failure: `${replaced.error.kind}: ${replaced.error.detail}` });
+      continue;
     }
-    ctx.log.info("repair.corrupt-copy-replaced", { node: ctx.self, peer, partition, bucket: version.bucket, key: version.key, stamp: version.stamp });
-    return true;
+    ctx.log.info("repair.corrupt-copy-replaced", { ...what, peer, tried });
+    return "replaced";
   }
-  ctx.log.error("repair.corrupt-copy-unrepaired", { node: ctx.self, partition, bucket: version.bucket, key: version.key, stamp: version.stamp, peers });
-  return false;
+  ctx.log.error("repair.corrupt-copy-unrepaired", { ...what, holders, tried, kept: "the rotten copy, until a good body can be had" });
+  return "unrepaired";
 }
 
 function addReport(into: RepairReport, from: RepairReport): void {

@@ -21,6 +21,7 @@ import { StandInState } from "../core/stand-in.ts";
 import { repairSettings } from "../core/settings.ts";
 import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../core/storage-node.ts";
 import type { ClusterMap } from "../core/cluster-map.ts";
+import { err, ok } from "../core/result.ts";
 import type { SimBody } from "./body.ts";
 import type { ScrubCursor } from "./disk.ts";
 import { mapFetcher, simEmptyBody, startCoreRouter, verifySimBody } from "./core-router.ts";
@@ -101,6 +102,10 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     downSinceMs: (node) => detector.downSinceMs(node, clock.nowMs()),
     nowMs: () => clock.nowMs(),
     emptyBody: () => simEmptyBody,
+    checkStoredBody: async (body, version) => {
+      const verified = verifySimBody(body, version);
+      return verified.ok ? ok(true) : err(verified.error.detail);
+    },
     verifyBody: (body, version) => verifySimBody(body, version),
     settings: repairSettings({
       reReplicateAfterMs: ctx.timing.reReplicateAfterMs,

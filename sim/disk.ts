@@ -203,6 +203,24 @@ export class SimDisk implements BlobStore<SimBody> {
     });
   }
 
+  replaceCommitted(partition: PartitionId, version: ObjectVersion, body: SimBody): Promise<Result<void, StoreFailure>> {
+    const held = this.byKey.get(keyOf(version.bucket, version.key))?.get(version.stamp);
+    if (held === undefined || !held.version.committed) return this.writeCommitted(partition, version, body, held?.version.hintFor);
+    return this.operation(body.size, true, () => {
+      // Looked up again at completion: the copy may have been dropped (superseded) while the body was written.
+      const record = this.byKey.get(keyOf(version.bucket, version.key))?.get(version.stamp);
+      if (record === undefined || !record.version.committed) return err({ kind: "not-found", detail: `${version.key}@${version.stamp} went away during its replacement` });
+      if (record.version.deleted) return ok(undefined);
+      // The runtime's store checks what it wrote before the rename: a body that does not match never takes the old copy's place.
+      if (body.contentHash !== version.checksum || body.size !== record.body.size || record.version.checksum !== version.checksum) {
+        return err({ kind: "corrupt", detail: `replacement ${body.contentHash}/${body.size}B does not match ${version.checksum}/${record.body.size}B on ${this.node}` });
+      }
+      // In place: the copy is never absent, so the oracle sees no removal (the rename over it is atomic).
+      record.body = body;
+      return ok(undefined);
+    });
+  }
+
   headCommitted(bucket: string, key: string): Promise<Result<StoredVersion | null, StoreFailure>> {
     return this.indexRead(() => {
       let best: StoredVersion | null = null;

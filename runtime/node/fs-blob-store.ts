@@ -7,6 +7,8 @@
 //   (with backpressure) to a temp file while its xxhash64, per-block xxhash64s and size are computed; the file
 //   is fsynced, renamed into place, its directory fsynced, and only then is the row inserted. A body that fails
 //   midway (the sender went away) leaves no temp file and no row.
+// - replaceCommitted puts a verified body in place of a rotten committed copy with one rename; until then, and
+//   whenever the new body fails, the old copy stays: a node never passes through holding no copy.
 // - Reads serve committed rows only. Every block is checked against its stored xxhash64 before any byte of it
 //   is handed on; the first block is checked before readBody resolves, so a reader can switch replicas before a
 //   response starts; a full read also checks the whole-blob checksum before its last block is handed on. A block
@@ -192,6 +194,59 @@ export class FsBlobStore implements BlobStore<Readable> {
       version.checksum,
     );
     return written.ok ? ok(undefined) : written;
+  }
+
+  /**
+   * Replaces a committed copy whose bytes rotted (core/ports.ts BlobStore.replaceCommitted): the new body goes
+   * to a temp file, is fsynced and checked against the row's checksum and size, and only then renamed over the
+   * old blob file. A body that fails midway or does not match removes only its temp file: the old copy (and its
+   * row) stay as they were. The row's block checksums are rewritten after the rename; a crash in between is
+   * harmless, since the bytes are the same version's and the old block checksums were cut from good bytes.
+   */
+  async replaceCommitted(partition: PartitionId, version: ObjectVersion, body: Readable): Promise<Result<void, StoreFailure>> {
+    const what = { bucket: version.bucket, key: version.key, stamp: version.stamp };
+    const existing = this.lookup(version);
+    if (!existing.ok) {
+      body.destroy();
+      return existing;
+    }
+    const row = existing.value;
+    if (row === null || !row.committed) return this.writeCommitted(partition, version, body, row?.hintFor ?? undefined);
+    if (row.deleted || row.blobPath === null) {
+      body.destroy();
+      return ok(undefined);
+    }
+    if (row.checksum !== version.checksum || row.size !== version.size) {
+      body.destroy();
+      return err({ kind: "corrupt", detail: `checksum-mismatch: holds ${row.checksum}/${row.size}B, replacement names ${version.checksum}/${version.size}B` });
+    }
+    if (this.writesInFlight.has(row.blobPath)) {
+      body.destroy();
+      return err({ kind: "io", detail: `a write of ${version.bucket}/${version.key}@${version.stamp} is already in progress` });
+    }
+    this.writesInFlight.add(row.blobPath);
+    let tempPath = "";
+    try {
+      const received = await this.receive(body, row.size, true);
+      tempPath = received.tempPath;
+      if (received.size !== row.size) return err({ kind: "io", detail: `body ended at ${received.size} B, row says ${row.size} B` });
+      if (received.checksum !== row.checksum) return err({ kind: "corrupt", detail: `checksum-mismatch: received ${received.checksum}, version names ${row.checksum}` });
+      const finalPath = join(this.blobsDir, row.blobPath);
+      await this.install(tempPath, finalPath);
+      tempPath = "";
+      if (!this.index.replaceBlocks(row, this.blockBytes, received.blockChecksums)) {
+        // Dropped while the body streamed (superseded, collected): the file just installed belongs to no row.
+        await removeQuietly(finalPath, this.log);
+        return err({ kind: "not-found", detail: `${version.bucket}/${version.key}@${version.stamp} went away during its replacement` });
+      }
+      return ok(undefined);
+    } catch (error) {
+      if (!body.destroyed) body.destroy();
+      return err(this.failureOf(error, "replace", what));
+    } finally {
+      this.writesInFlight.delete(row.blobPath);
+      if (tempPath !== "") await removeQuietly(tempPath, this.log);
+    }
   }
 
   private lookup(what: { bucket: string; key: string; stamp: VersionStamp }): Result<IndexedVersion | null, StoreFailure> {

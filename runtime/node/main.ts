@@ -31,6 +31,7 @@ import { realClock } from "../real-clock.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { startReplicaServer } from "../transport/http-server.ts";
 import { CorruptBlobError, FsBlobStore } from "./fs-blob-store.ts";
+import { verifyPulledBody } from "./verified-body.ts";
 import { type ScrubCursor, scrubStep } from "../../core/scrub.ts";
 import { type Result, err, ok } from "../../core/result.ts";
 import { DigestCachingStore } from "../../core/digest-cache.ts";
@@ -221,6 +222,17 @@ export async function runNode(options: NodeOptions): Promise<void> {
     downSinceMs: (node) => (node === self ? null : liveness.downSinceWallMs(node)),
     nowMs: () => Date.now(),
     emptyBody,
+    // A copy reported corrupt is read again whole before it is replaced, and a replacement is checked as it
+    // streams in (the store checks it again before its rename over the rotten copy).
+    checkStoredBody: async (body) => {
+      try {
+        return await checkStoredBody(body);
+      } catch (error) {
+        // Unreadable for another reason (an I/O error): replacing it with a verified good body is safe.
+        return err(error instanceof Error ? error.message : String(error));
+      }
+    },
+    verifyBody: verifyPulledBody,
     settings: repairSettings({
       reReplicateAfterMs: integerFromEnv("RINGSTORE_RE_REPLICATE_AFTER_MS", 1000, 30 * 86_400_000, 10 * 60_000),
       // Catch-up trusts N−W+1 intact primaries: W must be the routers' W for this N, decided in one place.

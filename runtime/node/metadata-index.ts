@@ -93,6 +93,10 @@ export class MetadataIndex {
         `UPDATE versions SET committed = 1, partition = @partition, etag = @etag, content_type = @content_type, user_meta = @user_meta, hint_for = COALESCE(@hint_for, hint_for)
          WHERE bucket = @bucket AND key = @key AND stamp = @stamp`,
       ),
+      replaceBlocks: db.prepare(
+        `UPDATE versions SET block_bytes = @block_bytes, block_checksums = @block_checksums
+         WHERE bucket = @bucket AND key = @key AND stamp = @stamp AND committed = 1 AND checksum = @checksum`,
+      ),
       getAny: db.prepare(`SELECT ${COLUMNS} FROM versions WHERE bucket = ? AND key = ? AND stamp = ?`),
       getCommitted: db.prepare(`SELECT ${COLUMNS} FROM versions WHERE bucket = ? AND key = ? AND stamp = ? AND committed = 1`),
       headCommitted: db.prepare(`SELECT ${COLUMNS} FROM versions WHERE bucket = ? AND key = ? AND committed = 1 ORDER BY stamp DESC LIMIT 1`),
@@ -162,6 +166,15 @@ export class MetadataIndex {
       hint_for: hintFor ?? null,
     }).changes;
     return changes === 1;
+  }
+
+  /**
+   * Records how a committed copy's blob, just replaced by a good one (FsBlobStore.replaceCommitted), is cut into
+   * blocks; false when the row is gone (dropped meanwhile) or names another checksum.
+   */
+  replaceBlocks(version: { bucket: string; key: string; stamp: VersionStamp; checksum: string }, blockBytes: number, blockChecksums: Buffer): boolean {
+    const params = { bucket: version.bucket, key: version.key, stamp: version.stamp, checksum: version.checksum, block_bytes: blockBytes, block_checksums: blockChecksums };
+    return this.statements.replaceBlocks.run(params).changes === 1;
   }
 
   /** The row of one version, pending or committed. */

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
-import { mkdir, open, readdir, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { PartitionId } from "../../core/ids.ts";
 import { stampAtMs } from "../../core/version.ts";
 import { CorruptBlobError, FsBlobStore, blobRelativePath, storeFailureOf } from "../../runtime/node/fs-blob-store.ts";
+import { verifyPulledBody } from "../../runtime/node/verified-body.ts";
 import {
   bytesOf,
   checksumOf,
@@ -384,5 +385,67 @@ describe("FsBlobStore", () => {
     expect(storeFailureOf(Object.assign(new Error("no space"), { code: "ENOSPC" })).kind).toBe("disk-full");
     expect(storeFailureOf(Object.assign(new Error("full"), { code: "SQLITE_FULL" })).kind).toBe("disk-full");
     expect(storeFailureOf(new Error("other")).kind).toBe("io");
+  });
+});
+
+describe("FsBlobStore.replaceCommitted (a rotten copy replaced only by a good body)", () => {
+  it("keeps the rotten copy when the new body breaks midway or does not match, and renames a good one over it", async () => {
+    await withTempDir(async (dir) => {
+      const { store } = await openStore(dir, 64 * KiB);
+      try {
+        const bytes = bytesOf(300 * KiB);
+        const { header, version } = await putCommitted(store, "videos", "rotten.mp4", bytes);
+        const path = store.blobFilePath("videos", "rotten.mp4", header.stamp);
+        await flipByte(path, 250 * KiB);
+        const rotten = await readFile(path);
+
+        const broken = await store.replaceCommitted(partition7, version, failingStreamOf(bytes, 200 * KiB));
+        expect(broken.ok ? "replaced" : broken.error.kind).toBe("io");
+        const wrong = Buffer.from(bytes);
+        wrong[5] = wrong[5]! ^ 1;
+        const mismatched = await store.replaceCommitted(partition7, version, streamOf(wrong));
+        expect(mismatched.ok ? "replaced" : mismatched.error.detail).toMatch(/^checksum-mismatch/);
+        // Through both failures the rotten copy stayed, row and file, and no temp file is left.
+        expect((await readFile(path)).equals(rotten)).toBe(true);
+        expect((await store.headCommitted("videos", "rotten.mp4")).ok).toBe(true);
+        expect(await readdir(store.tmpDir)).toEqual([]);
+
+        expect(await store.replaceCommitted(partition7, version, streamOf(bytes))).toEqual({ ok: true, value: undefined });
+        const read = await store.readBody("videos", "rotten.mp4", header.stamp);
+        if (!read.ok) throw new Error(read.error.detail);
+        expect((await collect(read.value.body)).equals(bytes)).toBe(true);
+        const head = await store.headCommitted("videos", "rotten.mp4");
+        expect(head.ok && head.value).toMatchObject({ ...version, committed: true, partition: partition7 });
+        expect(await readdir(store.tmpDir)).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  it("a pulled body checked as it flows (verifyPulledBody) fails the store's write when its bytes do not match", async () => {
+    await withTempDir(async (dir) => {
+      const { store } = await openStore(dir, 64 * KiB);
+      try {
+        const bytes = bytesOf(200 * KiB);
+        const { header, version } = await putCommitted(store, "videos", "checked.mp4", bytes);
+        const path = store.blobFilePath("videos", "checked.mp4", header.stamp);
+        await flipByte(path, 10);
+        const rotten = await readFile(path);
+        const wrong = Buffer.from(bytes);
+        wrong[150 * KiB] = wrong[150 * KiB]! ^ 1;
+        const checked = verifyPulledBody(streamOf(wrong), version, undefined);
+        if (!checked.ok) throw new Error(checked.error.detail);
+        const refused = await store.replaceCommitted(partition7, version, checked.value);
+        expect(refused.ok ? "replaced" : refused.error.detail).toMatch(/CorruptBlobError|checksum-mismatch/);
+        expect((await readFile(path)).equals(rotten)).toBe(true);
+        const good = verifyPulledBody(streamOf(bytes), version, undefined);
+        if (!good.ok) throw new Error(good.error.detail);
+        expect(await store.replaceCommitted(partition7, version, good.value)).toEqual({ ok: true, value: undefined });
+        expect((await readFile(path)).equals(bytes)).toBe(true);
+      } finally {
+        await store.close();
+      }
+    });
   });
 });

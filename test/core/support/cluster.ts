@@ -70,6 +70,11 @@ export class TestCluster {
   bugs: PlantedBugs;
   /** Decides the fate of each request; default: deliver. */
   faultFor: (to: NodeId, request: ReplicaRequest<MemBody>) => Fault = () => "deliver";
+  /**
+   * Nodes hand out stored bodies without checking them first, as the runtime's do: its store checks blocks as
+   * they stream, so a rotten copy starts to stream and breaks midway, and only the reader's write can refuse it.
+   */
+  servesUnchecked = false;
   /** Requests delivered, by kind (for tests that count work). */
   readonly delivered = new Map<string, number>();
   readonly routerMembership: Membership;
@@ -134,7 +139,7 @@ export class TestCluster {
       standIns: node.standIns,
       membership: node.membership,
       foreign: node.foreign,
-      verifyBody: (body, version) => verifyMemBody(body, version),
+      ...(this.servesUnchecked ? {} : { verifyBody: (body: MemBody, version: ObjectVersion) => verifyMemBody(body, version) }),
       log: silentLog,
       faults: this.bugs,
     };
@@ -192,6 +197,7 @@ export class TestCluster {
       downSinceMs: (n) => (this.nodes.get(n)?.up === true ? null : (this.nodes.get(n)?.crashedAtMs ?? this.nowMs)),
       nowMs: () => this.nowMs,
       emptyBody: () => emptyMemBody,
+      checkStoredBody: async (body, version) => (body.checksum === version.checksum ? ok(true) : err(`body ${body.checksum} != ${version.checksum}`)),
       verifyBody: (body, version) => verifyMemBody(body, version),
       settings: repairSettings({ tombstoneGraceMs: 10 * 24 * 3600_000, ...settings }),
       log: silentLog,

@@ -25,6 +25,8 @@ export class MemoryStore implements BlobStore<MemBody> {
   readonly entries = new Map<string, Entry>();
   /** Called before every drop (tests check invariants at that moment). */
   onDrop?: (version: StoredVersion) => void;
+  /** Copies replaced in place by replaceCommitted. */
+  replaced = 0;
 
   // ---- direct access for tests ----
 
@@ -80,6 +82,19 @@ export class MemoryStore implements BlobStore<MemBody> {
     // Like the simulator's disk: a committed copy of the same stamp is kept as it is.
     if (this.entries.get(idOf(version.bucket, version.key, version.stamp))?.version.committed) return ok(undefined);
     this.entries.set(idOf(version.bucket, version.key, version.stamp), { version: { ...version, partition, committed: true, ...(hintFor ? { hintFor } : {}) }, body });
+    return ok(undefined);
+  }
+
+  async replaceCommitted(partition: PartitionId, version: ObjectVersion, body: MemBody): Promise<Result<void, StoreFailure>> {
+    const e = this.entries.get(idOf(version.bucket, version.key, version.stamp));
+    if (!e?.version.committed) return this.writeCommitted(partition, version, body, undefined);
+    if (e.version.deleted) return ok(undefined);
+    // As the file-system store does: a body that does not match the version never takes the old copy's place.
+    if (body.checksum !== version.checksum || body.size !== version.size || e.version.checksum !== version.checksum) {
+      return err({ kind: "corrupt", detail: `replacement ${body.checksum}/${body.size}B does not match ${version.checksum}/${version.size}B` });
+    }
+    this.replaced += 1;
+    e.body = body;
     return ok(undefined);
   }
 

@@ -31,6 +31,7 @@ import { mapLimit } from "../../core/quorum.ts";
 import { type S3Target, parseTarget } from "./s3-request.ts";
 import { type BodyRateSettings, BodyRateGuard } from "./slow-clients.ts";
 import { setTags, taggingMetaFrom, tagsOf } from "./object-tags.ts";
+import { needsSpooling, spoolBody } from "./spooled-body.ts";
 import { renderTagging } from "../s3/tagging.ts";
 import { type UploadExpirySettings, startUploadExpiry } from "./upload-expiry.ts";
 
@@ -472,7 +473,18 @@ async function createBucket(ctx: S3Context, bucket: string, deps: RouterAppDeps)
 
 async function putObject(ctx: S3Context, bucket: string, key: string, auth: SigV4Auth, deps: Handlers): Promise<void> {
   await checkWriteConditions(ctx, () => deps.objects.head(bucket, key), key);
-  const input = readPutBody(ctx.req, auth, { bucket, key, bytesMax: deps.putBytesMax ?? PUT_BYTES_MAX_DEFAULT, metadata: taggingMetaFrom(ctx.get("x-amz-tagging")) });
+  const bytesMax = deps.putBytesMax ?? PUT_BYTES_MAX_DEFAULT;
+  const spooled = needsSpooling(ctx.req) ? await spoolBody(ctx.req, bytesMax) : undefined;
+  try {
+    await putObjectBody(ctx, spooled?.req ?? ctx.req, { bucket, key, auth, bytesMax }, deps);
+  } finally {
+    await spooled?.release();
+  }
+}
+
+async function putObjectBody(ctx: S3Context, req: IncomingMessage, target: { bucket: string; key: string; auth: SigV4Auth; bytesMax: number }, deps: Handlers): Promise<void> {
+  const { bucket, key, auth, bytesMax } = target;
+  const input = readPutBody(req, auth, { bucket, key, bytesMax, metadata: taggingMetaFrom(ctx.get("x-amz-tagging")) });
   const previous = deps.multipart.previousVersion(bucket, key);
   const version = await deps.objects.put(input.put);
   deps.multipart.collectReplaced(previous, version);

@@ -463,3 +463,27 @@ describe("object tagging", () => {
     await expectVictimIntact("after tagging limits");
   });
 });
+
+describe("plain HTTP chunking", () => {
+  it("a PUT with Transfer-Encoding: chunked and no Content-Length is stored whole (spooled, then replicated)", async () => {
+    const url = new URL(cluster.endpoint);
+    const body = randomBytes(3 * 1024 * 1024 + 11);
+    const headers = await signedHeadersOf(cluster, { method: "PUT", path: `/${BUCKET}/chunked/clip.mp4`, chunked: true });
+    expect(headers["content-length"]).toBeUndefined();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method: "PUT", path: `/${BUCKET}/chunked/clip.mp4`, headers }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", reject);
+      // Several chunks, written apart: Node sends each as one HTTP chunk.
+      for (let at = 0; at < body.length; at += 1024 * 1024) req.write(body.subarray(at, at + 1024 * 1024));
+      req.end();
+    });
+    expect(status).toBe(200);
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "chunked/clip.mp4" }));
+    expect(got.ContentLength).toBe(body.length);
+    const bytes = Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+    expect(createHash("md5").update(bytes).digest("hex")).toBe(createHash("md5").update(body).digest("hex"));
+  });
+});

@@ -35,6 +35,8 @@ export interface RawRequest {
   /** Bytes actually sent; `declaredLength` may promise more. */
   readonly body?: Buffer;
   readonly declaredLength?: number;
+  /** Send the body in plain HTTP chunking, with no Content-Length. */
+  readonly chunked?: boolean;
   /** Close the connection this long after the body was written, without sending the rest. */
   readonly abortAfterMs?: number;
 }
@@ -80,7 +82,7 @@ export async function signedHeadersOf(target: RawTarget, raw: RawRequest): Promi
     query,
     headers: {
       host: url.host,
-      "content-length": String(raw.declaredLength ?? body.length),
+      ...(raw.chunked ? { "transfer-encoding": "chunked" } : { "content-length": String(raw.declaredLength ?? body.length) }),
       "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
       ...raw.headers,
     },

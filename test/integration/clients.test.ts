@@ -1,7 +1,6 @@
 // The tools people point at an object store, as they ship in Debian: s3cmd and rclone, against a real
 // cluster. Before the explicit dispatch table and the listing fix, `s3cmd info` downloaded the object (GET
 // ?acl was served as GetObject) and `rclone lsd` / `rclone check` hung on a delimiter listing.
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,31 +8,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
 import { requireProgram } from "./support/system-programs.ts";
+import { type ProgramRun, runProgram } from "./support/run-program.ts";
 
 const hasS3cmd = requireProgram("s3cmd", "the s3cmd tests");
 const hasRclone = requireProgram("rclone", "the rclone tests");
 let cluster: TestCluster;
 let work: string;
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: Buffer, timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-    // rclone 1.60's AWS SDK refuses any custom CA bundle with its own transport; the endpoint is plain http.
-    if (command === "rclone") delete childEnv.AWS_CA_BUNDLE;
-    const child = spawn(command, args, { env: childEnv });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr, ms: Date.now() - started });
-    });
-    if (input) child.stdin.end(input);
-    else child.stdin.end();
-  });
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: Buffer): Promise<ProgramRun> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  // rclone 1.60's AWS SDK refuses any custom CA bundle with its own transport; the endpoint is plain http.
+  if (command === "rclone") delete childEnv.AWS_CA_BUNDLE;
+  return runProgram(command, args, { env: childEnv, ...(input ? { input } : {}) });
 }
 
 beforeAll(async () => {

@@ -1,13 +1,13 @@
 // Listing a 5,000-key tree with the aws cli at every level, each under a deadline: the delimiter listing
 // whose last entry is a common prefix used to loop forever (and kept querying every node after the cli
 // gave up). Prints the time per level.
-import { spawn } from "node:child_process";
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mapLimit } from "../../core/quorum.ts";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
 import { requireProgram } from "./support/system-programs.ts";
 import { awsCliEnv } from "./support/aws-cli.ts";
+import { runProgram } from "./support/run-program.ts";
 
 const runnable = requireProgram("aws", "the listing tree tests");
 let cluster: TestCluster;
@@ -19,23 +19,7 @@ const FOLDERS = Array.from({ length: 10 }, (_, i) => `show-${i}/`);
 const SUBFOLDERS = Array.from({ length: 10 }, (_, i) => `season-${i}/`);
 const FILES = Array.from({ length: 49 }, (_, i) => `episode-${String(i).padStart(2, "0")}.mp4`);
 
-function aws(args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn("aws", ["--endpoint-url", cluster.endpoint, ...args], {
-      env: awsCliEnv(cluster),
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
+const aws = (args: string[], timeoutMs: number) => runProgram("aws", ["--endpoint-url", cluster.endpoint, ...args], { env: awsCliEnv(cluster), timeoutMs });
 
 describe.runIf(runnable)("listing a 5,000-key tree with aws s3 ls", () => {
   beforeAll(async () => {

@@ -1,7 +1,8 @@
 // The logic the simulator runs by default: core/ itself. A storage node is core/storage-node.ts's handler
 // over the simulated disk, plus the host loops the runtime also runs: heartbeats (failure detector and map
 // gossip, core/membership.ts), repair rounds (core/repair.ts), and a scrubber that re-reads stored bodies
-// at a bounded rate and hands corrupt ones to core/repair.ts repairCorruptCopy. A router is
+// at a bounded rate and hands corrupt ones to core's corrupt-copy queue (core/corrupt-copies.ts, the runtime's
+// too), which repairCorruptCopy (core/repair.ts) drains. A router is
 // sim/core-router.ts (core/coordinator.ts).
 // Guarantees: the host loops only sequence core calls; every decision is core's. A restarted or joined node
 // starts "behind" on every partition (core/catch-up.ts); only the nodes of a brand-new cluster start caught up.
@@ -15,7 +16,8 @@ import { ForeignHoldings } from "../core/foreign-holdings.ts";
 import type { PartitionId } from "../core/ids.ts";
 import { Membership, ringsOf } from "../core/membership.ts";
 import type { ObjectVersion } from "../core/object-version.ts";
-import { type RepairContext, RepairState, repairCorruptCopy } from "../core/repair.ts";
+import { type RepairContext, RepairState } from "../core/repair.ts";
+import { CorruptCopyQueue } from "../core/corrupt-copies.ts";
 import { runRepairLoop } from "../core/repair-loop.ts";
 import { StandInState } from "../core/stand-in.ts";
 import { repairSettings } from "../core/settings.ts";
@@ -27,9 +29,8 @@ import type { ScrubCursor } from "./disk.ts";
 import { mapFetcher, simEmptyBody, startCoreRouter, verifySimBody } from "./core-router.ts";
 import type { Logic, NodeContext, NodeInstance } from "./logic.ts";
 
-/** Bodies the scrubber re-reads per pass, and corrupt copies queued for repair at most. */
+/** Bodies the scrubber re-reads per pass. */
 const SCRUB_BODIES_PER_PASS = 64;
-const CORRUPT_QUEUE_MAX = 256;
 
 export function startCoreNode(ctx: NodeContext): NodeInstance {
   const clock = ctx.process.clock;
@@ -47,7 +48,8 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     { isLive: (node) => detector.isLive(node, clock.nowMs()), downSinceMs: (node) => detector.downSinceMs(node, clock.nowMs()), nowMs: () => clock.nowMs() },
   );
   const repairState = new RepairState();
-  const corruptQueue: { partition: PartitionId; version: ObjectVersion }[] = [];
+  // The same queue as the runtime's (core/corrupt-copies.ts): limits, de-duplication and retries.
+  const corruptQueue = new CorruptCopyQueue();
   // The node's store as the runtime would build it: the disk behind core's digest cache (per incarnation).
   const store = new DigestCachingStore(ctx.disk, storedMap.partitionBits);
   const foreign = new ForeignHoldings(ctx.process.incarnation);
@@ -83,7 +85,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     },
     verifyBody: (body, version) => verifySimBody(body, version),
     onCorrupt: (partition, version) => {
-      if (corruptQueue.length < CORRUPT_QUEUE_MAX) corruptQueue.push({ partition, version });
+      corruptQueue.add(partition, version, clock.nowMs());
     },
     log: ctx.log,
     faults: ctx.bugs,
@@ -168,19 +170,16 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     );
 
   /**
-   * The scrubber: every pass, first replace the copies that reads found corrupt (storage-node onCorrupt), then
-   * re-read a bounded number of stored bodies, in (partition, key) order from where the last pass stopped,
-   * and replace the corrupt ones. It walks in the order of the runtime's scrubber (core/scrub.ts scrubStep),
+   * The scrubber: every pass, first replace the copies that reads found corrupt (storage-node onCorrupt) and
+   * those due for another attempt, then re-read a bounded number of stored bodies, in (partition, key) order
+   * from where the last pass stopped, and replace the corrupt ones. It walks in the order of the runtime's scrubber (core/scrub.ts scrubStep),
    * but reads a pass's bodies in one disk operation, one event, where scrubStep reads them one by one.
    */
   const scrubLoop = async (): Promise<void> => {
     let cursor: ScrubCursor | undefined;
     for (;;) {
       await ctx.process.sleep(ctx.timing.scrubIntervalMs);
-      while (corruptQueue.length > 0) {
-        const { partition, version } = corruptQueue.shift()!;
-        await repairCorruptCopy(repairCtx, partition, version);
-      }
+      await corruptQueue.drain(repairCtx);
       const batch = ctx.disk.scrubSlice(cursor, SCRUB_BODIES_PER_PASS);
       cursor = batch.next;
       const reads = await ctx.disk.readBodies(batch.versions);
@@ -189,9 +188,11 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
         const v = batch.versions[i]!;
         if (read.ok && verifySimBody(read.value.body, read.value.version).ok === false) {
           ctx.log.warn("scrub.corrupt-copy", { node: self, key: v.key, stamp: v.stamp });
-          await repairCorruptCopy(repairCtx, v.partition, toObjectVersion(v));
+          corruptQueue.add(v.partition, toObjectVersion(v), clock.nowMs());
         }
       }
+      // What this pass found is replaced in the same pass, as before the queue was core's.
+      await corruptQueue.drain(repairCtx);
     }
   };
 

@@ -13,7 +13,8 @@ import { type NodeId, nodeId } from "../../core/ids.ts";
 import { Membership } from "../../core/membership.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import type { PartitionId } from "../../core/ids.ts";
-import { RepairState, repairCorruptCopy, type RepairContext } from "../../core/repair.ts";
+import { RepairState, type RepairContext } from "../../core/repair.ts";
+import { CorruptCopyQueue } from "../../core/corrupt-copies.ts";
 import { type RepairPacing, madeProgress, runRepairLoop } from "../../core/repair-loop.ts";
 import { StandInState } from "../../core/stand-in.ts";
 import { repairSettings, replicationSettings } from "../../core/settings.ts";
@@ -61,7 +62,6 @@ const REPAIR_PACING: RepairPacing = {
 };
 /** Partitions visited per round: small rounds keep the event loop responsive to client requests. */
 const REPAIR_PARTITIONS_PER_ROUND = 64;
-const CORRUPT_QUEUE_MAX = 1000;
 /**
  * The scrubber re-reads stored bodies at this many bytes per second at most (the store checks every block's
  * checksum as it streams), and rests this long after each walk over the whole disk.
@@ -95,13 +95,9 @@ export async function runNode(options: NodeOptions): Promise<void> {
   const markerPath = join(options.dataDir, "node.json");
   const start: NodeStart = existsSync(markerPath) ? "restart-with-data" : options.newCluster && membership.epoch === 1 ? "new-cluster" : "empty";
   // Copies found corrupt (by a read, by the store while streaming, by the scrubber), replaced by the repair
-  // loop; a copy already queued is not queued twice.
-  const corruptQueue: { partition: PartitionId; version: ObjectVersion }[] = [];
-  const queueCorrupt = (partition: PartitionId, version: ObjectVersion): void => {
-    if (corruptQueue.length >= CORRUPT_QUEUE_MAX) return;
-    if (corruptQueue.some((q) => q.version.bucket === version.bucket && q.version.key === version.key && q.version.stamp === version.stamp)) return;
-    corruptQueue.push({ partition, version });
-  };
+  // loop: core's queue (core/corrupt-copies.ts), with the simulator's limits and de-duplication.
+  const corruptQueue = new CorruptCopyQueue();
+  const queueCorrupt = (partition: PartitionId, version: ObjectVersion): void => void corruptQueue.add(partition, version, Date.now());
   const fsStore = await FsBlobStore.open({ dataDir: options.dataDir, log, onCorruptWhileStreaming: (version) => queueCorrupt(version.partition, toObjectVersion(version)) });
   const store = new DigestCachingStore(fsStore, membership.map.partitionBits);
   writeFileAtomic(markerPath, `${JSON.stringify({ id: self, firstStartEpoch: membership.epoch })}\n`);
@@ -255,7 +251,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
       running: () => !stopping,
       behind: () => catchUp.behindPartitions().length > 0,
       beforeRound: async () => {
-        for (const item of corruptQueue.splice(0, corruptQueue.length)) await repairCorruptCopy(repair, item.partition, item.version);
+        await corruptQueue.drain(repair);
       },
       onRound: (report, elapsedMs) => {
         repairTotals.objectsPulled += report.pulled;

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { writeVersion } from "../../core/coordinator.ts";
 import type { NodeId } from "../../core/ids.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
+import { CorruptCopyQueue, corruptQueueLimits } from "../../core/corrupt-copies.ts";
 import { repairCorruptCopy, runRepairRound } from "../../core/repair.ts";
 import { ok } from "../../core/result.ts";
 import { recordingLog } from "../runtime/support/storage.ts";
@@ -103,5 +104,52 @@ describe("repairCorruptCopy", () => {
     const victim = primaries[0]!;
     expect(await repairCorruptCopy(cluster.repairContext(cluster.node(victim)), cluster.partitionOf("b", "k"), version)).toBe("intact");
     expect(cluster.node(victim).store.replaced).toBe(0);
+  });
+});
+
+describe("CorruptCopyQueue (the one corrupt-copy driver of runtime and simulator)", () => {
+  it("queues a copy once, retries an unrepaired one after a growing pause, and replaces it once a good body exists", async () => {
+    const { cluster, version, primaries, drops } = await clusterWithOneObject();
+    const partition = cluster.partitionOf("b", "k");
+    for (const id of primaries) cluster.node(id).store.corrupt("b", "k", version.stamp);
+    const victim = primaries[0]!;
+    const ctx = { ...cluster.repairContext(cluster.node(victim)), log: recordingLog() };
+    const queue = new CorruptCopyQueue();
+    expect(queue.add(partition, version, cluster.nowMs)).toBe(true);
+    expect(queue.add(partition, version, cluster.nowMs)).toBe(false); // reported twice, queued once
+    expect(queue.length).toBe(1);
+
+    expect(await queue.drain(ctx)).toMatchObject({ unrepaired: 1, replaced: 0 });
+    expect(queue.length).toBe(1); // kept for a later attempt, and so is the rotten copy
+    expectEveryCopyHeld(cluster, primaries, version, "after an unrepaired attempt");
+    expect(await queue.drain(ctx)).toMatchObject({ unrepaired: 0 }); // not due yet
+    cluster.nowMs += corruptQueueLimits.retryAfterMsMin;
+    expect(await queue.drain(ctx)).toMatchObject({ unrepaired: 1 });
+    cluster.nowMs += corruptQueueLimits.retryAfterMsMin; // the pause doubled: still not due
+    expect(await queue.drain(ctx)).toMatchObject({ unrepaired: 0 });
+
+    cluster.node(primaries[1]!).store.put(partition, version, bodyOf("an acknowledged write"), true);
+    cluster.nowMs += corruptQueueLimits.retryAfterMsMin;
+    expect(await queue.drain(ctx)).toMatchObject({ replaced: 1 });
+    expect(queue.length).toBe(0);
+    expect((await goodCopies(cluster, primaries, version)).includes(victim)).toBe(true);
+    expect(drops).toEqual([]);
+  });
+
+  it("holds at most lengthMax copies and leaves a copy to the scrubber after attemptsMax attempts", async () => {
+    const { cluster, version, primaries } = await clusterWithOneObject();
+    const partition = cluster.partitionOf("b", "k");
+    for (const id of primaries) cluster.node(id).store.corrupt("b", "k", version.stamp);
+    const queue = new CorruptCopyQueue({ lengthMax: 2, drainMax: 10, retryAfterMsMin: 1, retryAfterMsMax: 1, attemptsMax: 2 });
+    expect(queue.add(partition, version, 0)).toBe(true);
+    expect(queue.add(partition, { ...version, key: "other" }, 0)).toBe(true);
+    expect(queue.add(partition, { ...version, key: "third" }, 0)).toBe(false);
+    expect(queue.droppedTotal).toBe(1);
+    const ctx = cluster.repairContext(cluster.node(primaries[0]!));
+    expect(await queue.drain(ctx)).toMatchObject({ unrepaired: 1, gone: 1 }); // "other" is not held at all
+    cluster.nowMs += 1;
+    expect(await queue.drain(ctx)).toMatchObject({ unrepaired: 1, givenUp: 1 });
+    expect(queue.length).toBe(0);
+    expectEveryCopyHeld(cluster, primaries, version, "after the queue gave up on it");
   });
 });

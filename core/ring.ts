@@ -7,7 +7,8 @@
 //   - the builder replays the map's history (joins and decommissions in epoch order), which every map
 //     carries: decommissioned nodes stay in the map as tombstones. Replaying history is what makes
 //     movement minimal: a join only steals slots for the new node from nodes above their quota, and a
-//     decommission only hands the departed node's slots to nodes below theirs. A history-free function of
+//     decommission hands the departed node's slots to nodes below theirs, then, if a node is still above its
+//     quota, moves a few more slots (at most 0.1x the departed node's share: balance wins, finding R2). A history-free function of
 //     the node set cannot have both exact balance and minimal movement (hashing alone leaves ±√share noise).
 //   - quotas are the exact weighted shares of all replica slots (largest remainder), capped so that no node
 //     and, when there are at least N zones, no zone holds more than one slot of a partition.
@@ -81,10 +82,12 @@ export function buildRing(map: ClusterMap): Ring {
 
   for (const step of historyOf(all)) {
     if (step.kind === "remove") {
+      const departedSlots = builder.load[step.index]!;
       builder.active[step.index] = 0;
       recomputeQuotas(builder);
       unassignAll(builder, step.index);
       fillUnassigned(builder, { scarceFirst: true });
+      rebalance(builder, Math.floor(departedSlots * DECOMMISSION_EXTRA_MOVES_SHARE));
     } else {
       const firstNodes = builder.active.every((a) => a === 0);
       for (const index of step.indices) builder.active[index] = 1;
@@ -329,6 +332,45 @@ function stealFor(b: Builder, joiner: number): void {
     b.load[b.slots[s]!]! -= 1;
     b.slots[s] = joiner;
     b.load[joiner]! += 1;
+  }
+}
+
+/**
+ * Balance wins over minimal movement on a decommission (the team's decision, finding R2): when the departed
+ * node's partitions are mostly co-held by a few nodes, handing over only its slots can leave a node well
+ * above its share. Then other slots move too, from the most loaded nodes to nodes below their quota, but
+ * never more than this share of the departed node's slots on top of them (1.1x its share in all).
+ */
+const DECOMMISSION_EXTRA_MOVES_SHARE = 0.1;
+
+/**
+ * Moves single slots from the node most above its quota to an eligible node below its own, most below first,
+ * until no node is above its quota, no such move exists, or `movesMax` slots moved. Deterministic: partitions
+ * in order, ties by the candidate order of bestCandidate.
+ */
+function rebalance(b: Builder, movesMax: number): void {
+  const members = activeIndices(b);
+  const replicas = effectiveReplicas(b);
+  const zonesDiffer = zonesMustDiffer(b);
+  for (let moves = 0; moves < movesMax; moves++) {
+    let donor = UNASSIGNED;
+    for (const m of members) if (b.load[m]! > b.quota[m]! && (donor === UNASSIGNED || b.load[m]! - b.quota[m]! > b.load[donor]! - b.quota[donor]!)) donor = m;
+    if (donor === UNASSIGNED) return;
+    let moved = false;
+    for (let p = 0; p < b.partitionCount && !moved; p++) {
+      for (let i = 0; i < replicas; i++) {
+        const s = p * b.replicasWanted + i;
+        if (b.slots[s] !== donor) continue;
+        const chosen = bestCandidate(b, p, i, members.filter((m) => m !== donor && b.load[m]! < b.quota[m]!), zonesDiffer);
+        if (chosen === UNASSIGNED) continue;
+        b.slots[s] = chosen;
+        b.load[donor]! -= 1;
+        b.load[chosen]! += 1;
+        moved = true;
+        break;
+      }
+    }
+    if (!moved) return;
   }
 }
 

@@ -7,7 +7,7 @@ import { mapOf, mustDecommission, mustJoin, newNodes, replayHistory, saltArb } f
 import { movedSlots, primaryTable, slotLoads } from "./support/slots.ts";
 
 const RUNS = { numRuns: 200 };
-const worst = { balance: 0, weightedBalance: 0, joinMovement: 0, historyBalance: 0 };
+const worst = { balance: 0, weightedBalance: 0, joinMovement: 0, historyBalance: 0, decommissionMovement: 0 };
 
 function maxLoadOverFairShare(map: ClusterMap): number {
   const ring = buildRing(map);
@@ -23,7 +23,7 @@ afterAll(() => {
   console.log(
     `ring figures over ${RUNS.numRuns} runs each: max load / fair share, equal weights 3..64 nodes = ${worst.balance.toFixed(4)}; ` +
       `weighted = ${worst.weightedBalance.toFixed(4)}; after random join/decommission histories = ${worst.historyBalance.toFixed(4)}; ` +
-      `slots moved by a join / optimal = ${worst.joinMovement.toFixed(4)}`,
+      `slots moved by a join / optimal = ${worst.joinMovement.toFixed(4)}; slots moved by a decommission / its share = ${worst.decommissionMovement.toFixed(4)}`,
   );
 });
 
@@ -107,18 +107,25 @@ describe("ring", () => {
           expect(ratio).toBeLessThanOrEqual(1.05);
         },
       ),
-      // A fixed seed until finding R2 below is fixed: random seeds find such histories now and then.
+      // A fixed seed: within the decommission movement bound, 1.05x is out of reach for rare histories (finding
+      // R2 below), which random seeds find now and then (6 random runs of 200 passed after the rebalance).
       { ...RUNS, seed: 20261125 },
     );
   });
 
-  // Finding R2 (open): when a decommissioned node's partitions are mostly co-held by the same few nodes, the
-  // others can take few of its slots, and moving only its slots cannot spread the load; balancing needs
-  // other slots to move too. Found by CI's random run of the property above (seed 1473151341). `it.fails`:
-  // it turns red once ring.ts is fixed, and the marker must go.
-  it.fails("finding R2: a decommission in a 6-node ring leaves the most loaded node at most 1.05x its fair share (salt a: 1.095x today)", () => {
+  // Finding R2: when a decommissioned node's partitions are mostly co-held by the same few nodes, the others
+  // can take few of its slots. Balance now moves other slots too, within 0.1x of the departed node's share
+  // (the team's decision): here that takes the worst node from 1.095x to 1.060x. 1.05x is out of reach within
+  // that bound for this history: the three loaded nodes sit 67 slots above 1.05x after the hand-over, and
+  // 0.1x of the 512 departed slots is 51 moves. `it.fails` pins that; the bound below pins the improvement.
+  it.fails("finding R2: a decommission in a 6-node ring leaves the most loaded node at most 1.05x its fair share (salt a: 1.060x, was 1.095x)", () => {
     const ratio = maxLoadOverFairShare(replayHistory({ salt: "a", initial: 6, zones: 1, steps: [{ kind: "leave", pick: 0 }], minActive: 3 }));
     expect(ratio).toBeLessThanOrEqual(1.05);
+  });
+
+  it("finding R2, within the movement bound: that decommission leaves the most loaded node at most 1.061x its fair share", () => {
+    const ratio = maxLoadOverFairShare(replayHistory({ salt: "a", initial: 6, zones: 1, steps: [{ kind: "leave", pick: 0 }], minActive: 3 }));
+    expect(ratio).toBeLessThanOrEqual(1.061);
   });
 
   it("a join moves at most 1.1x the optimal number of slots, all of them to the new node", () => {
@@ -139,7 +146,7 @@ describe("ring", () => {
     );
   });
 
-  it("a decommission moves only the departed node's slots", () => {
+  it("a decommission moves the departed node's slots, and others only within 0.1x of them, from nodes above their quota", () => {
     fc.assert(
       fc.property(saltArb, fc.integer({ min: 4, max: 64 }), fc.nat(), (salt, count, pick) => {
         const before = mapOf(newNodes(count, { prefix: salt }));
@@ -148,16 +155,14 @@ describe("ring", () => {
         const ringAfter = buildRing(mustDecommission(before, leaving));
         const a = primaryTable(ringBefore);
         const b = primaryTable(ringAfter);
-        let changed = 0;
-        let lostCopies = 0;
-        a.forEach((row, p) => {
-          // every other holder keeps its copy; exactly the departed node's copy is replaced
-          for (const id of row) if (id !== leaving && !b[p]!.includes(id)) lostCopies += 1;
-          if (row.includes(leaving)) changed += 1;
-        });
-        expect(lostCopies).toBe(0);
-        expect(movedSlots(ringBefore, ringAfter).length).toBe(changed);
-        expect(changed).toBe(slotLoads(ringBefore).get(leaving));
+        const departed = slotLoads(ringBefore).get(leaving)!;
+        const moved = movedSlots(ringBefore, ringAfter);
+        // Every copy of the departed node moves; balance may move a few more (the team's decision, finding R2).
+        expect(moved.length).toBeGreaterThanOrEqual(departed);
+        expect(b.every((row) => !row.includes(leaving))).toBe(true);
+        expect(moved.length).toBeLessThanOrEqual(Math.floor(1.1 * departed));
+        worst.decommissionMovement = Math.max(worst.decommissionMovement, moved.length / departed);
+        void a;
       }),
       RUNS,
     );

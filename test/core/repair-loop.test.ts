@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { type PartitionId, nodeId } from "../../core/ids.ts";
 import type { Rng } from "../../core/ports.ts";
 import { noteFailure } from "../../core/repair-failures.ts";
-import { type Backoff, type RepairPacing, RepairFailureLog, pauseAfterRound } from "../../core/repair-loop.ts";
+import { type Backoff, type RepairPacing, RepairFailureLog, madeProgress, movedCopies, pauseAfterRound, roundIsBusy } from "../../core/repair-loop.ts";
 import { type RepairReport, emptyRepairReport } from "../../core/repair.ts";
 import { recordingLog } from "../runtime/support/storage.ts";
 
@@ -63,6 +63,39 @@ describe("repair pacing", () => {
       elapsedMs += 30 + pauseAfterRound(pacing, backoff, rng, { report: failingReport(), behind: true, busy: true });
     }
     expect(rounds).toBeLessThanOrEqual(12);
+  });
+});
+
+describe("what makes a round busy", () => {
+  const counts = ["pulled", "pushed", "handoffDropped", "supersededDropped", "tombstonesCollected", "pendingDropped"] as const;
+  const reportArb = fc.record({ ...Object.fromEntries(counts.map((name) => [name, fc.nat(3)])), caughtUp: fc.nat(2), failures: fc.nat(2) }).map((r) => {
+    const report = emptyRepairReport();
+    for (const name of counts) report[name] = (r as Record<string, number>)[name]!;
+    report.caughtUp = Array.from({ length: r.caughtUp }, (_, i) => i as PartitionId);
+    for (let i = 0; i < r.failures; i++) noteFailure(report, { step: "pull", partition: 0 as PartitionId, peer: nodeId("node-3"), kind: "timeout", detail: "late" });
+    return report;
+  });
+
+  it("a round whose only work was local clean-up is idle: overwrites and deletes under load must not run a round after each", async () => {
+    for (const name of ["supersededDropped", "tombstonesCollected", "pendingDropped"] as const) {
+      const report = emptyRepairReport();
+      report[name] = 3;
+      expect(madeProgress(report)).toBe(true);
+      expect(await roundIsBusy(report, false, async () => false)).toBe(false);
+      expect(pauseAfterRound(pacing, { failedRounds: 0 }, fixedRng(0.5), { report, behind: false, busy: false })).toBe(pacing.idleIntervalMs);
+    }
+  });
+
+  it("busy exactly when copies moved, a partition caught up, the round failed, or the node holds foreign data while not behind", async () => {
+    await fc.assert(
+      fc.asyncProperty(reportArb, fc.boolean(), fc.boolean(), async (report, behind, foreign) => {
+        const expected = report.pulled + report.pushed + report.handoffDropped + report.caughtUp.length > 0 || report.failures > 0 || (!behind && foreign);
+        expect(await roundIsBusy(report, behind, async () => foreign)).toBe(expected);
+        expect(movedCopies(report)).toBe(report.pulled + report.pushed + report.handoffDropped + report.caughtUp.length > 0);
+        if (movedCopies(report)) expect(madeProgress(report)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

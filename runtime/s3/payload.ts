@@ -61,9 +61,10 @@ export interface PayloadOptions {
   /** Refuse a plain body without Content-Length (MissingContentLength) instead of reading to its end. */
   readonly requireLength?: boolean;
   /**
-   * Compute CRC32 even when the client sent no checksum (default true, so every object has one to store
-   * and return). CRC32 is native and fast, but it costs about a fifth of the single-core decode rate, so a
-   * caller that does not store it for checksum-less uploads can turn it off.
+   * Compute CRC32 even when the client sent no checksum (default true). CRC32 is native and fast, but it
+   * costs about a fifth of the single-core decode rate; the router's object writes turn it off, since they
+   * store only the checksum the client used or asked for (measured: 3.5 % of the router's CPU on a 64 MiB PUT).
+   * With it off, an undeclared CRC32 trailer is not checked, like any other algorithm not computed.
    */
   readonly crc32Always?: boolean;
 }

@@ -2,7 +2,9 @@
 // them, for a part), streamed through the router once.
 // Guarantees: the copy is written like any PUT (W durable copies, checksums verified); its ETag is the MD5
 // of its bytes (a copied multipart object becomes a single-part object, as S3 does for copies); metadata
-// is the source's (x-amz-metadata-directive COPY) or the request's (REPLACE).
+// is the source's (x-amz-metadata-directive COPY) or the request's (REPLACE); tags, independently of the
+// metadata, are the source version's (x-amz-tagging-directive COPY, S3's default) or the request's
+// x-amz-tagging (REPLACE), stored with the new version like tags given on a PUT.
 import type Koa from "koa";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import { parseStamp } from "../../core/version.ts";
@@ -16,6 +18,8 @@ import { DigestPassThrough } from "./digest-stream.ts";
 import type { ObjectService } from "./object-service.ts";
 import { metadataFrom } from "./request-body.ts";
 import type { Multipart } from "./multipart.ts";
+import { TAGGING_META, tagsOf } from "./object-tags.ts";
+import { encodeTags, parseTaggingHeader } from "../s3/tagging.ts";
 
 export const COPY_BYTES_MAX = 5 * 1024 ** 3;
 
@@ -90,12 +94,17 @@ export async function copyObject(
 ): Promise<void> {
   const directive = (ctx.get("x-amz-metadata-directive") || "COPY").toUpperCase();
   if (directive !== "COPY" && directive !== "REPLACE") throw new S3Error("InvalidArgument", "Unknown metadata directive.");
+  const taggingDirective = (ctx.get("x-amz-tagging-directive") || "COPY").toUpperCase();
+  if (taggingDirective !== "COPY" && taggingDirective !== "REPLACE") throw new S3Error("InvalidArgument", "Unknown tagging directive.");
+  // Checked before any byte moves: tags that break S3's limits refuse the copy (InvalidTag).
+  const replacedTags = taggingDirective === "REPLACE" ? parseTaggingHeader(ctx.get("x-amz-tagging")) : undefined;
   const named = parseCopySource(ctx.get("x-amz-copy-source"));
   if (directive === "COPY" && named.bucket === target.bucket && named.key === target.key) {
     throw new S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
   }
   const source = await openCopySource(ctx, deps, { allowRange: false });
-  const metadata = directive === "COPY" ? publicMetadata(source.version) : metadataFrom(ctx.req);
+  const tags = replacedTags ?? (await tagsOf(deps.objects, source.version));
+  const metadata = { ...(directive === "COPY" ? publicMetadata(source.version) : metadataFrom(ctx.req)), ...(tags.length > 0 ? { [TAGGING_META]: encodeTags(tags) } : {}) };
   const contentType = directive === "COPY" ? source.version.contentType : ctx.get("content-type") || "binary/octet-stream";
   const previous = deps.replacing.previousVersion(target.bucket, target.key);
   const written = await deps.objects.put({ bucket: target.bucket, key: target.key, contentType, metadata, size: source.size, body: source.body, digests: source.digests });

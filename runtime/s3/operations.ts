@@ -143,8 +143,6 @@ function headerVerdict(name: string, value: string): HeaderVerdict | undefined {
   if (name === "x-amz-request-payer") return { code: "NotImplemented", message: "Requester Pays is not implemented by ringstore." };
   if (name === "x-amz-mfa") return { code: "NotImplemented", message: "MFA Delete is not implemented by ringstore." };
   if (name === "x-amz-website-redirect-location") return { code: "NotImplemented", message: "Website redirects are not implemented by ringstore." };
-  // Tags are taken on PutObject and CreateMultipartUpload; a copy does not carry them (yet), so asking for it is refused.
-  if (name === "x-amz-tagging-directive") return { code: "NotImplemented", message: "x-amz-tagging-directive on a copy is not implemented by ringstore." };
   if (name.startsWith("x-amz-grant-")) return { code: "NotImplemented", message: "ACL grants are not implemented by ringstore: only the canned ACL private is." };
   if (name === "x-amz-acl" && value !== "private") return { code: "NotImplemented", message: `The canned ACL ${value} is not implemented by ringstore: only private is.` };
   if (name === "x-amz-write-offset-bytes") return { code: "NotImplemented", message: "Appends are not implemented by ringstore." };

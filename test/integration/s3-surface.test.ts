@@ -26,6 +26,7 @@ import {
   DeleteObjectCommand,
   ListMultipartUploadsCommand,
   AbortMultipartUploadCommand,
+  CopyObjectCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SUBRESOURCES, servedOperations } from "../../runtime/s3/operations.ts";
@@ -461,6 +462,24 @@ describe("object tagging", () => {
     await s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: VICTIM, Tagging: { TagSet: Array.from({ length: 10 }, (_, i) => ({ Key: `${"k".repeat(126)}${i}`, Value: "v".repeat(256) })) } }));
     expect(await s3ErrorOf(s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: "tags/none.mp4" })))).toEqual({ code: "NoSuchKey", status: 404 });
     await expectVictimIntact("after tagging limits");
+  });
+
+  it("CopyObject carries the source's tags (tagging directive COPY, the default), or the request's with REPLACE, whatever the metadata directive", async () => {
+    const tagsOfKey = async (key: string) => (await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }))).TagSet ?? [];
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tags/copy-src.mp4", Body: "src", Tagging: "show=news" }));
+    await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "tags/copy-1.mp4", CopySource: `${BUCKET}/tags/copy-src.mp4` }));
+    expect(await tagsOfKey("tags/copy-1.mp4")).toEqual([{ Key: "show", Value: "news" }]);
+    // Tags set after the write (a record beside the version) travel too; REPLACE of the metadata does not drop them.
+    await s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: "tags/copy-src.mp4", Tagging: { TagSet: [{ Key: "state", Value: "published" }] } }));
+    await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "tags/copy-2.mp4", CopySource: `${BUCKET}/tags/copy-src.mp4`, MetadataDirective: "REPLACE", Metadata: { m: "1" } }));
+    expect(await tagsOfKey("tags/copy-2.mp4")).toEqual([{ Key: "state", Value: "published" }]);
+    await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "tags/copy-3.mp4", CopySource: `${BUCKET}/tags/copy-src.mp4`, TaggingDirective: "REPLACE", Tagging: "lang=de" }));
+    expect(await tagsOfKey("tags/copy-3.mp4")).toEqual([{ Key: "lang", Value: "de" }]);
+    await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "tags/copy-4.mp4", CopySource: `${BUCKET}/tags/copy-src.mp4`, TaggingDirective: "REPLACE" }));
+    expect(await tagsOfKey("tags/copy-4.mp4")).toEqual([]);
+    const many = Array.from({ length: 11 }, (_, i) => `k${i}=v`).join("&");
+    expect(await s3ErrorOf(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "tags/copy-5.mp4", CopySource: `${BUCKET}/tags/copy-src.mp4`, TaggingDirective: "REPLACE", Tagging: many })))).toEqual({ code: "InvalidTag", status: 400 });
+    expect(await s3ErrorOf(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "tags/copy-5.mp4" })))).toMatchObject({ status: 404 });
   });
 });
 

@@ -19,3 +19,21 @@ export function compareKeys(a: string, b: string): number {
 }
 
 export const keyBefore = (a: string, b: string): boolean => compareKeys(a, b) < 0;
+
+/** Where a version sits in a store's listing: a partition listing is in (bucket, key, stamp) order. */
+export interface VersionPlace {
+  readonly bucket: string;
+  readonly key: string;
+  readonly stamp: string;
+}
+
+/**
+ * (bucket, key, stamp) order, each field in UTF-8 byte order: the order of the file-system store's index
+ * (SQLite's BINARY collation), and so the order every store lists a partition in. A tuple, not a joined string:
+ * a key may hold any character, U+0000 included, and a separator would then break the order.
+ */
+export function compareVersionPlaces(a: VersionPlace, b: VersionPlace): number {
+  if (a.bucket !== b.bucket) return compareKeys(a.bucket, b.bucket);
+  if (a.key !== b.key) return compareKeys(a.key, b.key);
+  return a.stamp === b.stamp ? 0 : compareKeys(a.stamp, b.stamp);
+}

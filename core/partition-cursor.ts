@@ -2,6 +2,7 @@
 // Guarantees: a cursor built here names a real key (and, for "after", a real stamp), so it passes the wire
 // codec's checks; "key-start" lists every version of its key, "after" none at or before its version.
 import { assert } from "./assert.ts";
+import { type VersionPlace, compareVersionPlaces } from "./key-order.ts";
 import type { VersionStamp } from "./object-version.ts";
 import type { PartitionCursor } from "./ports.ts";
 import { isStamp } from "./version.ts";
@@ -18,11 +19,17 @@ export function afterVersion(version: { readonly bucket: string; readonly key: s
 }
 
 /**
- * Is the version (bucket, key, stamp) past the cursor, that is, on a listing that resumes from it? In plain
- * JS string order, the order the simulated and in-memory stores sort by.
+ * The place a listing resumes after: every version past it is on the listing that resumes from the cursor. A
+ * "key-start" cursor stands just before its key's first version (the empty stamp sorts before every real one).
+ */
+export function cursorPlace(cursor: PartitionCursor): VersionPlace {
+  return { bucket: cursor.bucket, key: cursor.key, stamp: cursor.kind === "key-start" ? "" : cursor.stamp };
+}
+
+/**
+ * Is the version (bucket, key, stamp) past the cursor, that is, on a listing that resumes from it? In the
+ * listing's order (core/key-order.ts compareVersionPlaces: UTF-8 byte order), the order every store keeps.
  */
 export function isPastCursor(cursor: PartitionCursor, bucket: string, key: string, stamp: VersionStamp): boolean {
-  if (bucket !== cursor.bucket) return bucket > cursor.bucket;
-  if (key !== cursor.key) return key > cursor.key;
-  return cursor.kind === "key-start" || stamp > cursor.stamp;
+  return compareVersionPlaces({ bucket, key, stamp }, cursorPlace(cursor)) > 0;
 }

@@ -157,12 +157,28 @@ export interface StoreFailure {
   readonly detail: string;
 }
 
+/**
+ * One node's storage. The contract every store keeps (test/contract/blob-store-contract.ts runs it against the
+ * simulated disk, the file-system store and core's in-memory test store): keys in UTF-8 byte order
+ * (core/key-order.ts), as S3 lists them; listings, head and reads show committed versions only; a stamp already
+ * committed is never overwritten by a write (only replaceCommitted puts other bytes in its place); every
+ * acknowledged call survives a crash of the process, and a call in flight at a crash is applied whole or not at all.
+ */
 export interface BlobStore<Body> {
-  /** Write the body and a pending record durably; resolves with the xxhash64 and size of what was written. */
+  /**
+   * Write the body and a pending record durably; resolves with the xxhash64 and size of what was written. A
+   * pending record of the same stamp is replaced; a committed one is kept, and the answer is its checksum and size.
+   */
   writePending(partition: PartitionId, header: VersionHeader, body: Body, hintFor: NodeId | undefined): Promise<Result<{ checksum: string; size: number }, StoreFailure>>;
-  /** Make a pending version visible, durably; fails if the stored checksum differs from the version's. */
+  /**
+   * Make a pending version visible, durably; fails ("corrupt") if the stored checksum, size or deletion differs
+   * from the version's, committed or not; committing a committed version again succeeds.
+   */
   commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>>;
-  /** Store a committed copy in one step (repair and handoff delivery). */
+  /**
+   * Store a committed copy in one step (repair and handoff delivery). A committed copy of the stamp already held
+   * is kept as it is; a pending one is replaced; a body whose bytes do not match the version is refused.
+   */
   writeCommitted(partition: PartitionId, version: ObjectVersion, body: Body, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>>;
   /**
    * Replace the committed copy of `version` held here (one whose bytes failed their check) with `body`: the body
@@ -175,9 +191,11 @@ export interface BlobStore<Body> {
   headCommitted(bucket: string, key: string): Promise<Result<StoredVersion | null, StoreFailure>>;
   readBody(bucket: string, key: string, stamp: VersionStamp, range?: ByteRange): Promise<Result<{ version: StoredVersion; body: Body }, StoreFailure>>;
   drop(bucket: string, key: string, stamp: VersionStamp): Promise<Result<boolean, StoreFailure>>;
-  /** Versions of a partition in (bucket, key, stamp) order from the cursor (undefined: the start); callers skip pending ones. */
+  /** Committed versions of a partition in (bucket, key, stamp) order from the cursor (undefined: the start), at most `limit`. */
   listPartition(partition: PartitionId, from: PartitionCursor | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>>;
+  /** Partitions of which this store holds any version, pending ones included, ascending. */
   partitionsHeld(): Promise<Result<readonly PartitionId[], StoreFailure>>;
+  /** The newest committed version (tombstones included) of each key of a bucket under `prefix` after `after`, in key order, at most `limit` keys. */
   listBucket(bucket: string, prefix: string, after: string, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>>;
   /** Remove pending records older than a cut-off (writes whose coordinator never committed them). */
   dropPendingBefore(stampCutoff: VersionStamp): Promise<Result<number, StoreFailure>>;

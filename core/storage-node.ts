@@ -232,7 +232,7 @@ export async function listPartitionCommitted<Body>(
 }
 
 async function listBucket<Body>(ctx: StorageNodeContext<Body>, bucket: string, request: NodeListingRequest): Promise<HandlerResult<Body, "list-bucket">> {
-  // The store's page holds pending rows too: only committed versions are the node's answer.
+  // A store lists committed versions only (core/ports.ts); the filter keeps one that broke that from answering a pending version.
   const read = async (after: string, limit: number) => {
     const page = await ctx.store.listBucket(bucket, request.prefix, after, limit);
     if (!page.ok) return page;

@@ -5,14 +5,20 @@
 // crash unless synced" means for a store that syncs before it answers; a bit flip replaces a stored body with
 // one whose content hash no longer matches its checksum; metadata reads (head, listings) come from an
 // in-memory index and take no virtual time; a full disk refuses writes with "disk-full".
-// Listing is in (bucket, key, stamp) order; iteration order of every structure is insertion order, so the
-// disk is deterministic.
+// Listing is in (bucket, key, stamp) order, keys in UTF-8 byte order (core/key-order.ts), the order of the
+// runtime's SQLite index; listings and head show committed versions only. A write of a stamp already
+// committed here keeps the committed copy (only replaceCommitted puts other bytes in its place), and a
+// committed write or a commit whose checksum or size does not match is refused, as the file-system store does;
+// test/contract/blob-store-contract.ts holds both stores to the same cases. Iteration order of every structure
+// is insertion order, so the disk is deterministic.
 // Assumes: the owning process's incarnation guards every completion (sim/process.ts).
 
 import { assert } from "../core/assert.ts";
 import type { NodeId, PartitionId } from "../core/ids.ts";
 import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
 import type { BlobStore, ByteRange, PartitionCursor, StoreFailure, StoredVersion, VersionHeader } from "../core/ports.ts";
+import { type VersionPlace, compareKeys, compareVersionPlaces } from "../core/key-order.ts";
+import { cursorPlace } from "../core/partition-cursor.ts";
 import { type Result, err, ok } from "../core/result.ts";
 import { type SimBody, flipped } from "./body.ts";
 import type { EventLoop } from "./event-loop.ts";
@@ -38,10 +44,10 @@ interface Record {
   body: SimBody;
 }
 
-/** Where the scrubber's walk stands: after record `afterId` of `partition`. */
+/** Where the scrubber's walk stands: just after the version at `after` in `partition`. */
 export interface ScrubCursor {
   readonly partition: number;
-  readonly afterId: string;
+  readonly after: VersionPlace;
 }
 
 /** Observer of durable copies, for the oracle's replica counts. */
@@ -58,6 +64,13 @@ export interface DiskObserver {
 function storedVersion(h: VersionHeader, etag: string, checksum: string, partition: PartitionId, committed: boolean, hintFor: NodeId | undefined): StoredVersion {
   const v = { bucket: h.bucket, key: h.key, stamp: h.stamp, size: h.size, etag, checksum, contentType: h.contentType, userMeta: h.userMeta, deleted: h.deleted, partition, committed };
   return hintFor === undefined ? v : { ...v, hintFor };
+}
+
+/** The runtime's store refuses a body of another size than its header's, and a tombstone with bytes. */
+function sizeRefusal(header: VersionHeader, body: SimBody): StoreFailure | undefined {
+  if (header.deleted && header.size !== 0) return { kind: "io", detail: `size ${header.size} refused for a tombstone` };
+  if (body.size !== header.size) return { kind: "io", detail: `body ended at ${body.size} B, header says ${header.size} B` };
+  return undefined;
 }
 
 const keyOf = (bucket: string, key: string): string => `${bucket}\u0000${key}`;
@@ -107,11 +120,11 @@ export class SimDisk implements BlobStore<SimBody> {
     for (const partition of partitions) {
       if (cursor !== undefined && partition < cursor.partition) continue;
       const sorted = this.sortedPartition(partition);
-      for (let i = cursor !== undefined && partition === cursor.partition ? SimDisk.firstAfter(sorted, cursor.afterId) : 0; i < sorted.length; i++) {
+      for (let i = cursor !== undefined && partition === cursor.partition ? SimDisk.firstAfter(sorted, cursor.after) : 0; i < sorted.length; i++) {
         const r = sorted[i]!;
         if (r.version.deleted) continue;
         versions.push(r.version);
-        if (versions.length >= count) return { versions, next: { partition, afterId: r.id } };
+        if (versions.length >= count) return { versions, next: { partition, after: r.version } };
       }
     }
     return { versions, next: undefined };
@@ -156,6 +169,20 @@ export class SimDisk implements BlobStore<SimBody> {
     return lost;
   }
 
+  /**
+   * The bytes of one stored version are lost while the node is down (a blob file gone: partial loss), and the
+   * next start forgets its record, as the runtime's start-up recovery drops a row whose blob file is missing
+   * (runtime/node/startup.ts); repair then sees the copy missing. Returns whether there was such a version.
+   */
+  loseBytes(bucket: string, key: string, stamp: VersionStamp): boolean {
+    assert(!this.process.up, () => `bytes lost on ${this.node} while it is up`);
+    const versions = this.byKey.get(keyOf(bucket, key));
+    const record = versions?.get(stamp);
+    if (versions === undefined || record === undefined || record.version.deleted) return false;
+    this.remove(versions, record, "wipe");
+    return true;
+  }
+
   /** Flip bits in one stored committed body, chosen at random; returns what was hit. */
   flipRandomBody(): string | null {
     const candidates: Record[] = [];
@@ -171,6 +198,11 @@ export class SimDisk implements BlobStore<SimBody> {
 
   writePending(partition: PartitionId, header: VersionHeader, body: SimBody, hintFor: NodeId | undefined): Promise<Result<{ checksum: string; size: number }, StoreFailure>> {
     return this.operation(body.size, true, () => {
+      // A retried put of a version already committed here: the committed copy stays, never turned back into a pending one.
+      const held = this.byKey.get(keyOf(header.bucket, header.key))?.get(header.stamp);
+      if (held?.version.committed) return ok({ checksum: held.version.checksum, size: held.version.size });
+      const refused = sizeRefusal(header, body);
+      if (refused !== undefined) return err(refused);
       if (this.usedBytes + body.size > this.capacityBytes) return err({ kind: "disk-full", detail: `${this.node} is full` });
       const version = storedVersion(header, "", body.contentHash, partition, false, hintFor);
       this.store(partition, version, body);
@@ -182,8 +214,11 @@ export class SimDisk implements BlobStore<SimBody> {
     return this.operation(0, true, () => {
       const record = this.byKey.get(keyOf(version.bucket, version.key))?.get(version.stamp);
       if (record === undefined) return err({ kind: "not-found", detail: `no pending ${version.key}@${version.stamp}` });
-      if (record.version.committed) return ok(undefined);
-      if (record.version.checksum !== version.checksum) return err({ kind: "corrupt", detail: `stored checksum ${record.version.checksum} != ${version.checksum}` });
+      const held = record.version;
+      if (held.checksum !== version.checksum || held.size !== version.size || held.deleted !== version.deleted) {
+        return err({ kind: "corrupt", detail: `checksum-mismatch: holds ${held.checksum}/${held.size}B/deleted=${held.deleted}, commit names ${version.checksum}/${version.size}B/deleted=${version.deleted}` });
+      }
+      if (held.committed) return ok(undefined);
       record.version = storedVersion(version, version.etag, version.checksum, partition, true, hintFor);
       this.sortedInsert(record);
       this.observer?.committed(this.node, record.version);
@@ -193,8 +228,14 @@ export class SimDisk implements BlobStore<SimBody> {
 
   writeCommitted(partition: PartitionId, version: ObjectVersion, body: SimBody, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>> {
     return this.operation(body.size, true, () => {
-      // Write to a temporary file and rename over: a copy already here (even a corrupt one) is replaced.
+      // A committed copy already here is kept as it is (replaceCommitted is what puts other bytes in its
+      // place); a pending one is replaced. The bytes must be the version's: the runtime's store checks the
+      // body it received before it installs anything.
       const existing = this.byKey.get(keyOf(version.bucket, version.key))?.get(version.stamp);
+      if (existing?.version.committed) return ok(undefined);
+      const refused = sizeRefusal(version, body);
+      if (refused !== undefined) return err(refused);
+      if (body.contentHash !== version.checksum) return err({ kind: "corrupt", detail: `checksum-mismatch: received ${body.contentHash}, version names ${version.checksum}` });
       if (this.usedBytes + body.size - (existing?.body.size ?? 0) > this.capacityBytes) return err({ kind: "disk-full", detail: `${this.node} is full` });
       const stored = storedVersion(version, version.etag, version.checksum, partition, true, hintFor);
       this.store(partition, stored, body);
@@ -269,8 +310,7 @@ export class SimDisk implements BlobStore<SimBody> {
     assert(limit > 0, "listPartition limit must be positive");
     return this.indexRead(() => {
       const sorted = this.sortedPartition(partition);
-      // Every id of a key is greater than the key's id with an empty stamp, so "key-start" is "after that id".
-      const start = from === undefined ? 0 : SimDisk.firstAfter(sorted, idOf(from.bucket, from.key, from.kind === "key-start" ? "" : from.stamp));
+      const start = from === undefined ? 0 : SimDisk.firstAfter(sorted, cursorPlace(from));
       return ok(sorted.slice(start, start + limit).map((r) => r.version));
     });
   }
@@ -290,12 +330,12 @@ export class SimDisk implements BlobStore<SimBody> {
       for (const versions of this.byKey.values()) {
         for (const r of versions.values()) {
           const v = r.version;
-          if (!v.committed || v.bucket !== bucket || !v.key.startsWith(prefix) || v.key <= after) continue;
+          if (!v.committed || v.bucket !== bucket || !v.key.startsWith(prefix) || compareKeys(v.key, after) <= 0) continue;
           const best = newestByKey.get(v.key);
           if (!best || v.stamp > best.stamp) newestByKey.set(v.key, v);
         }
       }
-      const keys = [...newestByKey.keys()].sort();
+      const keys = [...newestByKey.keys()].sort(compareKeys);
       return ok(keys.slice(0, limit).map((k) => newestByKey.get(k)!));
     });
   }
@@ -319,22 +359,22 @@ export class SimDisk implements BlobStore<SimBody> {
 
   // ---- internals ----
 
-  /** Position of the first record with id >= `id` in a sorted partition. */
-  private static lowerBound(sorted: readonly Record[], id: string): number {
+  /** Position of the first record at or after `place` in a sorted partition. */
+  private static lowerBound(sorted: readonly Record[], place: VersionPlace): number {
     let lo = 0;
     let hi = sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (sorted[mid]!.id < id) lo = mid + 1;
+      if (compareVersionPlaces(sorted[mid]!.version, place) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  /** Position of the first record with id > `id` (ids in a sorted partition are unique). */
-  private static firstAfter(sorted: readonly Record[], id: string): number {
-    const at = SimDisk.lowerBound(sorted, id);
-    return at < sorted.length && sorted[at]!.id === id ? at + 1 : at;
+  /** Position of the first record after `place` (places in a sorted partition are unique). */
+  private static firstAfter(sorted: readonly Record[], place: VersionPlace): number {
+    const at = SimDisk.lowerBound(sorted, place);
+    return at < sorted.length && compareVersionPlaces(sorted[at]!.version, place) === 0 ? at + 1 : at;
   }
 
   // The sorted listing of a partition is kept up to date in place once built: a commit or a drop costs one
@@ -342,16 +382,16 @@ export class SimDisk implements BlobStore<SimBody> {
   private sortedInsert(record: Record): void {
     const sorted = this.sortedCache.get(record.partition);
     if (sorted === undefined) return;
-    const at = SimDisk.lowerBound(sorted, record.id);
+    const at = SimDisk.lowerBound(sorted, record.version);
     if (sorted[at] === record) return;
-    assert(sorted[at]?.id !== record.id, () => `two records ${record.id} in the sorted listing`);
+    assert(sorted[at] === undefined || compareVersionPlaces(sorted[at].version, record.version) !== 0, () => `two records ${record.id} in the sorted listing`);
     sorted.splice(at, 0, record);
   }
 
   private sortedRemove(record: Record): void {
     const sorted = this.sortedCache.get(record.partition);
     if (sorted === undefined) return;
-    const at = SimDisk.lowerBound(sorted, record.id);
+    const at = SimDisk.lowerBound(sorted, record.version);
     if (sorted[at] === record) sorted.splice(at, 1);
   }
 
@@ -359,7 +399,7 @@ export class SimDisk implements BlobStore<SimBody> {
     let sorted = this.sortedCache.get(partition);
     if (sorted === undefined) {
       sorted = [...(this.byPartition.get(partition)?.values() ?? [])].filter((r) => r.version.committed);
-      sorted.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      sorted.sort((a, b) => compareVersionPlaces(a.version, b.version));
       this.sortedCache.set(partition, sorted);
     }
     return sorted;

@@ -160,13 +160,28 @@ export class TestCluster {
     } as Transport<MemBody>;
   }
 
+  /**
+   * One clock per writer, as a router keeps one: a clock made afresh for each coordinator, over a clock that
+   * does not move, handed two writes of one key the same stamp (a store then rightly keeps the first).
+   */
+  private readonly hlcs = new Map<string, HybridLogicalClock>();
+
+  private hlcOf(writer: string): HybridLogicalClock {
+    let hlc = this.hlcs.get(writer);
+    if (hlc === undefined) {
+      hlc = new HybridLogicalClock(this.clock(), writer);
+      this.hlcs.set(writer, hlc);
+    }
+    return hlc;
+  }
+
   /** The router's liveness: a perfect detector unless `liveness` says otherwise. */
   coordinator(settings: Partial<ReplicationSettings> = {}, liveness?: (node: NodeId) => boolean, writer = "router1"): CoordinatorDeps<MemBody> {
     return {
       transport: this.transport(),
       rings: () => this.view(),
       isLive: liveness ?? ((n) => this.nodes.get(n)?.up === true),
-      hlc: new HybridLogicalClock(this.clock(), writer),
+      hlc: this.hlcOf(writer),
       log: silentLog,
       // A coordinator given only R (a reader in a test) pairs it with the W that intersects it: settings
       // whose strict quorums cannot intersect do not exist (core/settings.ts).

@@ -1,11 +1,15 @@
 // A tiny in-memory BlobStore for core tests. Bodies are values: a size and the checksum of their bytes; a
 // corrupt body is one whose checksum no longer matches the version's.
-// Guarantees: lists in (bucket, key, stamp) order with an exclusive cursor; writes of a stamp already held are
-// idempotent and never turn a committed copy back into a pending one.
+// Guarantees: the BlobStore contract (test/contract/blob-store-contract.ts runs it here too): lists committed
+// versions in (bucket, key, stamp) order, keys in UTF-8 byte order, from a cursor; writes of a stamp already
+// committed keep the committed copy; bytes that do not match a version are refused. Holds no bytes: a range of a
+// body is its size.
 
 import type { NodeId, PartitionId } from "../../../core/ids.ts";
 import type { ObjectVersion, VersionStamp } from "../../../core/object-version.ts";
 import type { BlobStore, ByteRange, PartitionCursor, StoreFailure, StoredVersion, VersionHeader } from "../../../core/ports.ts";
+import { compareKeys, compareVersionPlaces } from "../../../core/key-order.ts";
+import { cursorPlace } from "../../../core/partition-cursor.ts";
 import { type Result, err, ok } from "../../../core/result.ts";
 
 export interface MemBody {
@@ -63,17 +67,17 @@ export class MemoryStore implements BlobStore<MemBody> {
   async writePending(partition: PartitionId, header: VersionHeader, body: MemBody, hintFor: NodeId | undefined): Promise<Result<{ checksum: string; size: number }, StoreFailure>> {
     const id = idOf(header.bucket, header.key, header.stamp);
     const existing = this.entries.get(id);
-    if (!existing?.version.committed) {
-      this.entries.set(id, { version: { ...header, etag: "", checksum: body.checksum, partition, committed: false, ...(hintFor ? { hintFor } : {}) }, body });
-    }
+    if (existing?.version.committed) return ok({ checksum: existing.version.checksum, size: existing.version.size });
+    if (body.size !== header.size) return err({ kind: "io", detail: `body of ${body.size} B, header says ${header.size} B` });
+    this.entries.set(id, { version: { ...header, etag: "", checksum: body.checksum, partition, committed: false, ...(hintFor ? { hintFor } : {}) }, body });
     return ok({ checksum: body.checksum, size: body.size });
   }
 
   async commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>> {
     const e = this.entries.get(idOf(version.bucket, version.key, version.stamp));
     if (!e) return err({ kind: "not-found", detail: "no pending version" });
+    if (e.version.checksum !== version.checksum || e.version.size !== version.size || e.version.deleted !== version.deleted) return err({ kind: "corrupt", detail: "checksum differs" });
     if (e.version.committed) return ok(undefined);
-    if (e.body.checksum !== version.checksum) return err({ kind: "corrupt", detail: "checksum differs" });
     e.version = { ...version, partition, committed: true, ...(hintFor ? { hintFor } : {}) };
     return ok(undefined);
   }
@@ -81,6 +85,8 @@ export class MemoryStore implements BlobStore<MemBody> {
   async writeCommitted(partition: PartitionId, version: ObjectVersion, body: MemBody, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>> {
     // Like the simulator's disk: a committed copy of the same stamp is kept as it is.
     if (this.entries.get(idOf(version.bucket, version.key, version.stamp))?.version.committed) return ok(undefined);
+    if (body.size !== version.size) return err({ kind: "io", detail: `body of ${body.size} B, version says ${version.size} B` });
+    if (body.checksum !== version.checksum) return err({ kind: "corrupt", detail: `received ${body.checksum}, version names ${version.checksum}` });
     this.entries.set(idOf(version.bucket, version.key, version.stamp), { version: { ...version, partition, committed: true, ...(hintFor ? { hintFor } : {}) }, body });
     return ok(undefined);
   }
@@ -102,10 +108,12 @@ export class MemoryStore implements BlobStore<MemBody> {
     return ok(this.newestCommitted(bucket, key));
   }
 
-  async readBody(bucket: string, key: string, stamp: VersionStamp, _range?: ByteRange): Promise<Result<{ version: StoredVersion; body: MemBody }, StoreFailure>> {
+  async readBody(bucket: string, key: string, stamp: VersionStamp, range?: ByteRange): Promise<Result<{ version: StoredVersion; body: MemBody }, StoreFailure>> {
     const e = this.entries.get(idOf(bucket, key, stamp));
-    if (!e) return err({ kind: "not-found", detail: `${key}@${stamp}` });
-    return ok({ version: e.version, body: e.body });
+    if (!e?.version.committed) return err({ kind: "not-found", detail: `${key}@${stamp}` });
+    if (range === undefined) return ok({ version: e.version, body: e.body });
+    const size = Math.max(0, Math.min(e.body.size - 1, range.endInclusive) - range.start + 1);
+    return ok({ version: e.version, body: { size, checksum: e.body.checksum } });
   }
 
   async drop(bucket: string, key: string, stamp: VersionStamp): Promise<Result<boolean, StoreFailure>> {
@@ -118,13 +126,12 @@ export class MemoryStore implements BlobStore<MemBody> {
   }
 
   async listPartition(partition: PartitionId, from: PartitionCursor | undefined, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
-    // Every id of a key is greater than the key's id with an empty stamp, so "key-start" is "after that id".
-    const cursor = from ? idOf(from.bucket, from.key, from.kind === "key-start" ? "" : from.stamp) : undefined;
-    const rows = [...this.entries.entries()]
-      .filter(([id, e]) => e.version.partition === partition && (cursor === undefined || id > cursor))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .slice(0, limit)
-      .map(([, e]) => e.version);
+    const cursor = from ? cursorPlace(from) : undefined;
+    const rows = [...this.entries.values()]
+      .map((e) => e.version)
+      .filter((v) => v.committed && v.partition === partition && (cursor === undefined || compareVersionPlaces(v, cursor) > 0))
+      .sort(compareVersionPlaces)
+      .slice(0, limit);
     return ok(rows);
   }
 
@@ -136,11 +143,11 @@ export class MemoryStore implements BlobStore<MemBody> {
     const newest = new Map<string, StoredVersion>();
     for (const e of this.entries.values()) {
       const v = e.version;
-      if (!v.committed || v.bucket !== bucket || !v.key.startsWith(prefix) || v.key <= after) continue;
+      if (!v.committed || v.bucket !== bucket || !v.key.startsWith(prefix) || compareKeys(v.key, after) <= 0) continue;
       const best = newest.get(v.key);
       if (!best || v.stamp > best.stamp) newest.set(v.key, v);
     }
-    return ok([...newest.keys()].sort().slice(0, limit).map((k) => newest.get(k)!));
+    return ok([...newest.keys()].sort(compareKeys).slice(0, limit).map((k) => newest.get(k)!));
   }
 
   async dropPendingBefore(stampCutoff: VersionStamp): Promise<Result<number, StoreFailure>> {

@@ -33,7 +33,7 @@ describe("generated HAProxy config", () => {
 
 describe.runIf(runnable)("HAProxy's stats and Prometheus exporter", () => {
   beforeAll(async () => {
-    cluster = await startTestCluster({ basePort: 25800, nodes: 3, routers: 2, haproxy: true });
+    cluster = await startTestCluster({ basePort: 25850, nodes: 3, routers: 2, haproxy: true });
   }, 90_000);
 
   afterAll(async ({}, suite) => {

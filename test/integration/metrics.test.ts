@@ -14,6 +14,7 @@ import { ringstoreCommand, startChild, stopChild } from "../../runtime/launcher/
 import { blobsOfSize } from "./support/blobs.ts";
 import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
 
+// Ports: 25700 (S3), 25701-25703 (nodes), 25710 (the joining node), 25801 (the router).
 const BASE_PORT = 25700;
 const JOINING_PORT = BASE_PORT + 10;
 let cluster: TestCluster;

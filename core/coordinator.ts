@@ -66,7 +66,12 @@ export interface CoordinatorDeps<Body> {
    */
   verifyBody?(body: Body, version: ObjectVersion, range: ByteRange | undefined): Result<Body, TransportFailure> | Promise<Result<Body, TransportFailure>>;
   readonly faults?: PlantedBugs;
+  /** Told of every quorum failure as it is decided (the runtime counts them for its metrics). */
+  onQuorumFailed?(failure: QuorumFailure): void;
 }
+
+/** A write (put, delete, copy) or read that fell short of its quorum, and where. */
+export type QuorumFailure = { readonly operation: "write"; readonly phase: "placement" | "put" | "commit" } | { readonly operation: "read" };
 
 /** What the caller's hashers computed over the body it streamed. */
 export interface BodyDigest {
@@ -214,6 +219,7 @@ async function writeStamped<Body>(
   const failures: NodeFailure[] = [];
   const fail = (phase: "placement" | "put" | "commit", acks: readonly NodeId[], detail: string, background: Promise<void>): WriteOutcome => {
     deps.log.warn("write.quorum-failed", { bucket: header.bucket, key: header.key, stamp: header.stamp, partition, phase, detail, acks: acks.length, failures: describeFailures(failures) });
+    deps.onQuorumFailed?.({ operation: "write", phase });
     const needed = Math.max(...sides.map((s) => s.needed));
     return { ...err({ kind: "quorum-failed", phase, needed, acks, failures, detail }), background };
   };
@@ -366,6 +372,7 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   const short = quorums.find((q) => q.got < q.needed);
   if (short) {
     deps.log.warn("read.quorum-failed", { bucket, key, partition, needed: short.needed, got: short.got, failures: describeFailures(failures) });
+    deps.onQuorumFailed?.({ operation: "read" });
     return err({ kind: "quorum-failed", needed: short.needed, answered: [...answers.keys()], failures });
   }
 

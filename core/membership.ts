@@ -17,7 +17,8 @@ import { assert } from "./assert.ts";
 import { type ClusterMap, activeNodes, validateClusterMap } from "./cluster-map.ts";
 import { type ForeignReport, isNewerForeignReport } from "./foreign-holdings.ts";
 import { checksumHex, xxhash64 } from "./hash.ts";
-import type { Epoch, NodeId } from "./ids.ts";
+import { primariesOf } from "./placement.ts";
+import type { Epoch, NodeId, PartitionId } from "./ids.ts";
 import type { Log } from "./ports.ts";
 import { type Result, err, ok } from "./result.ts";
 import { type Ring, buildRing } from "./ring.ts";
@@ -47,6 +48,23 @@ export function samePlacement(a: Ring, b: Ring): boolean {
     if (a.nodes[a.primarySlots[i]!]!.id !== b.nodes[b.primarySlots[i]!]!.id) return false;
   }
   return true;
+}
+
+/**
+ * Partitions whose primaries (as a set) differ between the ring being moved away from and the current one:
+ * the data still moving in a transition, as far as placement says. 0 outside a transition.
+ */
+export function partitionsInTransition(view: RingView): number {
+  const previous = view.previous;
+  if (previous === undefined) return 0;
+  assert(previous.partitionCount === view.current.partitionCount, "both rings of a view cut the same partitions");
+  let moving = 0;
+  for (let p = 0; p < view.current.partitionCount; p++) {
+    const now = new Set(primariesOf(view.current, p as PartitionId));
+    const before = primariesOf(previous, p as PartitionId);
+    if (now.size !== before.length || before.some((node) => !now.has(node))) moving++;
+  }
+  return moving;
 }
 
 /** What a heartbeat tells about its sender. */

@@ -26,6 +26,17 @@ export function primariesOf(ring: Ring, partition: PartitionId): readonly NodeId
   return primaries;
 }
 
+/** How many partitions each active node of the ring is a primary of (every node of the ring is listed). */
+export function primaryCounts(ring: Ring): Map<NodeId, number> {
+  const counts = new Map<NodeId, number>(ring.nodes.map((n) => [n.id, 0]));
+  for (const slot of ring.primarySlots) {
+    const id = ring.nodes[slot]!.id;
+    counts.set(id, counts.get(id)! + 1);
+  }
+  assert([...counts.values()].reduce((a, b) => a + b, 0) === ring.partitionCount * ring.replicaCount, "every primary slot belongs to one node");
+  return counts;
+}
+
 export function isPrimary(ring: Ring, partition: PartitionId, node: NodeId): boolean {
   const index = ring.indexOf.get(node);
   if (index === undefined) return false;

@@ -46,6 +46,7 @@ program
   .option("--host <host>", "address to listen on", "127.0.0.1")
   .requiredOption("--cluster-map <file>", "the cluster map (JSON)")
   .requiredOption("--secret-file <file>", "the cluster secret")
+  .option("--pretty", "readable colored log lines for a terminal (pino-pretty) instead of JSON lines")
   .option("--new-cluster", "this start creates the cluster (its first start, with an empty data folder): nothing can have been missed, so it serves reads at once")
   .action(async (options) => {
     const { runNode } = await import("./node/main.ts");
@@ -61,6 +62,7 @@ program
   .requiredOption("--cluster-map <file>", "the cluster map (JSON)")
   .requiredOption("--secret-file <file>", "the cluster secret")
   .option("--data-dir <dir>", "where generated S3 credentials are kept when RINGSTORE_ACCESS_KEY/RINGSTORE_SECRET_KEY are not set", "./data")
+  .option("--pretty", "readable colored log lines for a terminal (pino-pretty) instead of JSON lines")
   .option("--domain <name>", "a domain whose subdomains name buckets (virtual-hosted style: bucket.<name>); repeatable (default: localhost and --host when it is a name)", (value: string, all: string[] = []) => [...all, value])
   .action(async (options) => {
     const { runRouter } = await import("./router/main.ts");
@@ -134,7 +136,7 @@ cluster
     console.log(`map epoch ${status.map.epoch}, ${status.map.nodes.filter((n) => n.state === "active").length} active nodes`);
     for (const n of status.nodes) {
       const h = n.health;
-      console.log(`  ${n.node.padEnd(12)} ${n.address.padEnd(22)} ${n.state.padEnd(15)} ${h ? `epoch ${h.epoch}${h.inTransition ? ", ring transition open" : ""}, ${h.behindPartitions} partitions behind` : "no answer"}`);
+      console.log(`  ${n.node.padEnd(12)} ${n.address.padEnd(22)} ${n.state.padEnd(15)} ${h ? `epoch ${h.epoch}${h.inTransition ? ", ring transition open" : ""}, ${h.behindPartitions} partitions behind${h.disk ? `, disk ${Math.round((100 * h.disk.usedBytes) / Math.max(1, h.disk.totalBytes))}% used` : ""}` : "no answer"}`);
     }
     const pending = pendingOf(status);
     if (!status.settled) console.log(`pending: ${pending.partitionsBehind} partitions behind, ${pending.nodesInTransition} nodes with a ring transition open, ${pending.nodesBehindEpoch} on an older epoch, ${pending.nodesNotAnswering} not answering`);

@@ -62,6 +62,12 @@ export interface NodeHealth {
   readonly behindPartitions: number;
   /** Copies the node's repair moved since it started (absent from nodes that predate the figure). */
   readonly repair?: { readonly objectsPulled: number; readonly objectsPushed: number };
+  /** The data folder's file system (absent from nodes that predate the figure). */
+  readonly disk?: { readonly freeBytes: number; readonly totalBytes: number; readonly usedBytes: number };
+  /** Committed versions held, tombstones left out, and their bytes. */
+  readonly stored?: { readonly versions: number; readonly bytes: number };
+  /** Corrupt copies waiting for a good replica. */
+  readonly corruptQueueLength?: number;
 }
 
 export interface NodeStatus {
@@ -109,14 +115,32 @@ export async function waitUntilSettled(mapFile: string, options: { timeoutMs: nu
   }
 }
 
-export async function clusterStatus(mapFile: string): Promise<{ map: ClusterMap; nodes: NodeStatus[]; settled: boolean }> {
-  const map = readClusterMap(mapFile);
+export interface ClusterStatus {
+  readonly map: ClusterMap;
+  readonly nodes: NodeStatus[];
+  readonly settled: boolean;
+}
+
+export async function clusterStatus(mapFile: string): Promise<ClusterStatus> {
+  return clusterStatusOf(readClusterMap(mapFile));
+}
+
+/** Asks every node of `map` for its health (what `cluster status` shows, and a router's status page). */
+export async function clusterStatusOf(map: ClusterMap, options: { timeoutMs?: number } = {}): Promise<ClusterStatus> {
   const nodes = await Promise.all(
     map.nodes.map(async (n): Promise<NodeStatus> => {
       try {
-        const response = await fetch(`http://${n.address}/-/health`, { signal: AbortSignal.timeout(ADMIN_TIMEOUT_MS) });
-        const body = (await response.json()) as { epoch: number; inTransition?: boolean; behindPartitions: number; repair?: { objectsPulled: number; objectsPushed: number } };
-        const health: NodeHealth = { epoch: body.epoch, inTransition: body.inTransition === true, behindPartitions: body.behindPartitions, ...(body.repair ? { repair: body.repair } : {}) };
+        const response = await fetch(`http://${n.address}/-/health`, { signal: AbortSignal.timeout(options.timeoutMs ?? ADMIN_TIMEOUT_MS) });
+        const body = (await response.json()) as Omit<NodeHealth, "inTransition"> & { inTransition?: boolean };
+        const health: NodeHealth = {
+          epoch: body.epoch,
+          inTransition: body.inTransition === true,
+          behindPartitions: body.behindPartitions,
+          ...(body.repair ? { repair: body.repair } : {}),
+          ...(body.disk ? { disk: body.disk } : {}),
+          ...(body.stored ? { stored: body.stored } : {}),
+          ...(body.corruptQueueLength !== undefined ? { corruptQueueLength: body.corruptQueueLength } : {}),
+        };
         return { node: n.id, address: n.address, state: n.state, health: response.ok ? health : null };
       } catch {
         return { node: n.id, address: n.address, state: n.state, health: null };

@@ -1,6 +1,8 @@
 // The runtime's Log port: one JSON line per event (pino), with the process's role and id on every line.
 import { pino } from "pino";
+import pinoPretty from "pino-pretty";
 import type { Log, LogFields } from "../core/ports.ts";
+import type { RecentWarnings } from "./recent-warnings.ts";
 
 export interface RuntimeLog extends Log {
   child(fields: LogFields): RuntimeLog;
@@ -16,9 +18,24 @@ const REDACTED_PATHS = [
   "signingKey", "*.signingKey", "clusterSecret", "*.clusterSecret", 'headers["x-amz-security-token"]',
 ];
 
-export function createLog(bindings: LogFields, options: { level?: string; destination?: number } = {}): RuntimeLog {
+export interface LogOptions {
+  readonly level?: string;
+  /** File descriptor of the JSON lines (default 1, stdout). */
+  readonly destination?: number;
+  /** Colored, one readable line per event for a terminal (pino-pretty) instead of JSON lines. */
+  readonly pretty?: boolean;
+  /** Also keeps the last warnings and errors here, as written (redacted), for the status page. */
+  readonly recent?: RecentWarnings;
+}
+
+export function createLog(bindings: LogFields, options: LogOptions = {}): RuntimeLog {
   const level = options.level ?? process.env.RINGSTORE_LOG_LEVEL ?? "info";
-  const base = pino({ level, base: { ...bindings }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "event", redact: { paths: REDACTED_PATHS, censor: "REDACTED" } }, pino.destination({ dest: options.destination ?? 1, sync: false }));
+  const fd = options.destination ?? 1;
+  const pretty = options.pretty ?? process.env.RINGSTORE_LOG_PRETTY === "1";
+  const main = pretty ? pinoPretty({ destination: fd, messageKey: "event", translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", sync: true }) : pino.destination({ dest: fd, sync: false });
+  const streams: pino.StreamEntry[] = [{ level: level as pino.Level, stream: main }];
+  if (options.recent) streams.push({ level: "warn", stream: options.recent });
+  const base = pino({ level, base: { ...bindings }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "event", redact: { paths: REDACTED_PATHS, censor: "REDACTED" } }, pino.multistream(streams));
   return wrap(base);
 }
 

@@ -26,15 +26,24 @@ export interface Started {
   readonly logPath: string;
 }
 
-/** Starts a child with its stdout and stderr appended to a log file (JSON lines from our processes). */
+/**
+ * Starts a child with its stdout and stderr appended to a log file (JSON lines from our processes). Each start
+ * first appends one marker line, in the processes' own JSON format, so that the runs in a file can be told apart.
+ */
 export function startChild(command: readonly string[], logPath: string, env: NodeJS.ProcessEnv = process.env): Started {
   mkdirSync(dirname(logPath), { recursive: true });
   const out = createWriteStream(logPath, { flags: "a" });
   const child = spawn(command[0]!, command.slice(1), { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  out.write(`${startMarkerLine(child.pid, command)}\n`);
   child.stdout!.pipe(out, { end: false });
   child.stderr!.pipe(out, { end: false });
   child.once("exit", () => setTimeout(() => out.end(), 50));
   return { child, command: [...command], logPath };
+}
+
+/** The line that opens each run in a log file: level info, the launcher's event, the pid and the command. */
+export function startMarkerLine(pid: number | undefined, command: readonly string[]): string {
+  return JSON.stringify({ level: 30, time: new Date().toISOString(), role: "launcher", event: "launcher.process-started", pid: pid ?? null, command: shellQuote(command) });
 }
 
 export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {

@@ -28,6 +28,11 @@ export async function runUp(options: UpOptions): Promise<void> {
       `  aws --endpoint-url ${cluster.endpoint} s3 mb s3://videos`,
       `  aws --endpoint-url ${cluster.endpoint} s3 cp ./movie.mp4 s3://videos/movie.mp4`,
       "",
+      "Watch it:",
+      `  status page        ${cluster.statusPage}`,
+      `  router metrics     ${cluster.endpoint}/-/metrics (Authorization: Bearer $(cat ${options.dataDir}/metrics-token))`,
+      ...(cluster.haproxyStats ? [`  HAProxy stats      ${cluster.haproxyStats.page} (Prometheus: ${cluster.haproxyStats.metrics})`] : []),
+      "",
       `Processes, their logs and restart commands: ${options.dataDir}/cluster.json. Ctrl-C stops the cluster.`,
     ].join("\n"),
   );

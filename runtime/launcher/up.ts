@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type ClusterMap, createClusterMap } from "../../core/cluster-map.ts";
 import { nodeId, zoneId } from "../../core/ids.ts";
-import { loadOrCreateCredentials, loadOrCreateSecret, readClusterMap, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
+import { loadOrCreateCredentials, loadOrCreateMetricsToken, loadOrCreateSecret, readClusterMap, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
 import { checkHaproxyConfig, findHaproxy, haproxyConfig } from "./haproxy.ts";
 import { type Started, ringstoreCommand, shellQuote, startChild, stopChild } from "./processes.ts";
 import { PARENT_PID_ENV } from "../parent-watch.ts";
@@ -44,6 +44,10 @@ export interface RunningCluster {
   readonly secretAccessKey: string;
   readonly processes: readonly ProcessRecord[];
   readonly frontedBy: "haproxy" | "router";
+  /** HAProxy's stats page and Prometheus exporter, on 127.0.0.1 (with HAProxy only). */
+  readonly haproxyStats?: { readonly page: string; readonly metrics: string };
+  /** Opens the routers' status page in a browser (it carries the operator token: treat it like a password). */
+  readonly statusPage: string;
   stop(): Promise<void>;
 }
 
@@ -72,6 +76,8 @@ export async function startCluster(options: UpOptions): Promise<RunningCluster> 
   const map = loadOrCreateMap(mapPath, options);
   loadOrCreateSecret(secretPath);
   const credentials = loadOrCreateCredentials(dataDir);
+  // Made before any router starts, so that routers started together all read the same token.
+  const operatorToken = loadOrCreateMetricsToken(dataDir);
   const credentialsEnv = { ...process.env, RINGSTORE_ACCESS_KEY: credentials.accessKeyId, RINGSTORE_SECRET_KEY: credentials.secretAccessKey };
 
   let stopping = false;
@@ -87,7 +93,9 @@ export async function startCluster(options: UpOptions): Promise<RunningCluster> 
   const routerBase = options.internalBasePort + 100;
   const routerPorts = Array.from({ length: options.routers }, (_, i) => (haproxyBinary || i > 0 ? routerBase + i : options.port));
   const nodePorts = activeNodes.map((n) => Number(n.address.split(":").pop()));
-  const busy = await portsInUse(options.host, [...new Set([options.port, ...nodePorts, ...routerPorts])]);
+  // Below the routers' ports, above any node's (at most 64 nodes from the base).
+  const haproxyStatsPort = haproxyBinary ? routerBase - 1 : undefined;
+  const busy = await portsInUse(options.host, [...new Set([options.port, ...nodePorts, ...routerPorts, ...(haproxyStatsPort === undefined ? [] : [haproxyStatsPort])])]);
   if (busy.length > 0) throw new Error(`port${busy.length > 1 ? "s" : ""} ${busy.join(", ")} on ${options.host} ${busy.length > 1 ? "are" : "is"} in use (another cluster still running?)`);
 
   try {
@@ -110,7 +118,7 @@ export async function startCluster(options: UpOptions): Promise<RunningCluster> 
     let frontedBy: "haproxy" | "router" = "router";
     if (haproxyBinary) {
       const configPath = join(dataDir, "haproxy.cfg");
-      writeFileAtomic(configPath, haproxyConfig({ bindHost: options.host, bindPort: options.port, routers: routerPorts.map((port, i) => ({ id: `router-${i + 1}`, host: options.host, port })) }));
+      writeFileAtomic(configPath, haproxyConfig({ bindHost: options.host, bindPort: options.port, statsPort: haproxyStatsPort, routers: routerPorts.map((port, i) => ({ id: `router-${i + 1}`, host: options.host, port })) }));
       const invalid = checkHaproxyConfig(haproxyBinary, configPath);
       if (invalid) throw new Error(`haproxy rejected ${configPath}: ${invalid}`);
       const command = [haproxyBinary, "-db", "-f", configPath];
@@ -132,8 +140,11 @@ export async function startCluster(options: UpOptions): Promise<RunningCluster> 
 
     const processes: ProcessRecord[] = started.map((s) => ({ ...s.record, command: s.process.command, pid: s.process.child.pid }));
     writeFileAtomic(join(dataDir, "cluster.json"), `${JSON.stringify({ endpoint, frontedBy, dataDir, processes }, null, 2)}\n`);
+    const statsBase = haproxyStatsPort === undefined || frontedBy !== "haproxy" ? undefined : `http://127.0.0.1:${haproxyStatsPort}`;
     return {
       endpoint,
+      ...(statsBase ? { haproxyStats: { page: `${statsBase}/stats`, metrics: `${statsBase}/metrics` } } : {}),
+      statusPage: `${endpoint}/-/status?token=${operatorToken}`,
       accessKeyId: credentials.accessKeyId,
       secretAccessKey: credentials.secretAccessKey,
       processes,

@@ -30,6 +30,7 @@ import type { BlobStore, ByteRange, Log, PartitionCursor, StoreFailure, StoredVe
 import { type Result, err, ok } from "../../core/result.ts";
 import { type IndexedVersion, MetadataIndex, storedVersionOf } from "./metadata-index.ts";
 import { recoverDataDir } from "./startup.ts";
+import { type StoreTimings, timedFsync } from "./store-timings.ts";
 
 export const BLOCK_BYTES_DEFAULT = 1024 * 1024;
 /** The largest single object S3 accepts in one PUT; multipart parts are smaller still. */
@@ -52,6 +53,8 @@ export interface FsBlobStoreOptions {
    * itself when the first block fails), so that the node can have it replaced.
    */
   readonly onCorruptWhileStreaming?: (version: StoredVersion, detail: string) => void;
+  /** Told how long each index statement and fsync took (store-timings.ts). */
+  readonly timings?: StoreTimings;
 }
 
 /** The error a body stream is destroyed with when a block fails its checksum. */
@@ -81,6 +84,7 @@ export class FsBlobStore implements BlobStore<Readable> {
   private readonly blockBytes: number;
   private readonly objectBytesMax: number;
   private readonly onCorruptWhileStreaming: FsBlobStoreOptions["onCorruptWhileStreaming"];
+  private readonly timings: StoreTimings | undefined;
   /** Blob paths being written now: a second write of the same version waits for none, it fails. */
   private readonly writesInFlight = new Set<string>();
 
@@ -95,6 +99,7 @@ export class FsBlobStore implements BlobStore<Readable> {
     this.blockBytes = options.blockBytes ?? BLOCK_BYTES_DEFAULT;
     this.objectBytesMax = options.objectBytesMax ?? OBJECT_BYTES_MAX_DEFAULT;
     this.onCorruptWhileStreaming = options.onCorruptWhileStreaming;
+    this.timings = options.timings;
     assert(Number.isInteger(this.blockBytes) && this.blockBytes >= 4096 && this.blockBytes <= 64 * 1024 * 1024, `blockBytes ${this.blockBytes} outside 4 KiB..64 MiB`);
   }
 
@@ -103,7 +108,7 @@ export class FsBlobStore implements BlobStore<Readable> {
     const { dataDir, log } = options;
     await mkdir(join(dataDir, "blobs"), { recursive: true });
     await mkdir(join(dataDir, "tmp"), { recursive: true });
-    const index = MetadataIndex.open(join(dataDir, "index.sqlite"));
+    const index = MetadataIndex.open(join(dataDir, "index.sqlite"), options.timings);
     try {
       await recoverDataDir({ blobsDir: join(dataDir, "blobs"), tmpDir: join(dataDir, "tmp"), index, log });
     } catch (error) {
@@ -111,6 +116,11 @@ export class FsBlobStore implements BlobStore<Readable> {
       throw error;
     }
     return new FsBlobStore(dataDir, index, options);
+  }
+
+  /** Committed versions (tombstones left out) and their bytes, from the index: a full scan, so callers cache it. */
+  storedTotals(): { versions: number; bytes: number } {
+    return this.index.committedTotals();
   }
 
   /** Closes the index. Callers stop serving (and let writes finish) first. */
@@ -323,7 +333,7 @@ export class FsBlobStore implements BlobStore<Readable> {
         throw sink.failure ?? new BodyStreamError(error);
       }
       if (handle) {
-        await handle.sync();
+        await timedFsync(this.timings, "file", () => handle.sync());
         closed = true;
         await handle.close();
       }
@@ -342,11 +352,11 @@ export class FsBlobStore implements BlobStore<Readable> {
     const directory = dirname(finalPath);
     const firstCreated = await mkdir(directory, { recursive: true });
     await rename(tempPath, finalPath);
-    await fsyncDirectory(directory);
+    await timedFsync(this.timings, "directory", () => fsyncDirectory(directory));
     if (firstCreated !== undefined) {
       // New directories: their own entries in their parents must be durable too.
       for (let dir = dirname(directory); dir.length >= this.blobsDir.length; dir = dirname(dir)) {
-        await fsyncDirectory(dir);
+        await timedFsync(this.timings, "directory", () => fsyncDirectory(dir));
         if (dir === this.blobsDir) break;
       }
     }

@@ -23,7 +23,8 @@ import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjec
 import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
 import { startHeartbeats } from "../heartbeats.ts";
 import { createLog } from "../log.ts";
-import { createNodeMetrics, createRegistry } from "../metrics.ts";
+import { type NodeMetrics, countingTransport, createNodeMetrics, createRegistry } from "../metrics.ts";
+import { countingPulls, countingPushes } from "./repair-bytes.ts";
 import { exitWithParent } from "../parent-watch.ts";
 import { watchForStalls } from "../stall-watch.ts";
 import { emptyBody } from "../empty-body.ts";
@@ -46,6 +47,8 @@ export interface NodeOptions {
   readonly secretFile: string;
   /** Given by the launcher on the very first start of a new cluster only (see nodeStart). */
   readonly newCluster?: boolean;
+  /** Readable colored log lines for a terminal (pino-pretty) instead of JSON lines. */
+  readonly pretty?: boolean;
 }
 
 /**
@@ -70,6 +73,28 @@ const SCRUB_BYTES_PER_SECOND = integerFromEnv("RINGSTORE_SCRUB_BYTES_PER_SECOND"
 const SCRUB_PASS_PAUSE_MS = integerFromEnv("RINGSTORE_SCRUB_PASS_PAUSE_MS", 0, 30 * 86_400_000, 6 * 60 * 60_000);
 const SCRUB_STEP_LIMITS = { versionsMax: 64, bytesMax: 64 * 1024 * 1024 };
 
+/** The index's totals are a full scan: a scrape or a health check reads them at most this often. */
+const STORED_TOTALS_CACHE_MS = 5000;
+
+/** The data folder's file system: free for unprivileged writers, total, and in use by anything. */
+function diskBytesOf(dataDir: string): { free: number; total: number; used: number } {
+  const fs = statfsSync(dataDir);
+  return { free: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize };
+}
+
+/** `read`, called at most once per `ms`; callers in between get the last value. */
+function cachedFor<T>(ms: number, read: () => T): () => T {
+  let value: T | undefined;
+  let readAtMs = -Infinity;
+  return () => {
+    if (value === undefined || performance.now() - readAtMs >= ms) {
+      value = read();
+      readAtMs = performance.now();
+    }
+    return value;
+  };
+}
+
 /** Reads a stored body to its end: the store's own block checks fail the stream on bytes that do not match. */
 async function checkStoredBody(body: Readable): Promise<Result<true, string>> {
   try {
@@ -83,7 +108,7 @@ async function checkStoredBody(body: Readable): Promise<Result<true, string>> {
 
 export async function runNode(options: NodeOptions): Promise<void> {
   const self = nodeId(options.id);
-  const log = createLog({ role: "node", id: options.id });
+  const log = createLog({ role: "node", id: options.id }, options.pretty ? { pretty: true } : {});
   const membership = new Membership(readClusterMap(options.clusterMap), log);
   if (!membership.map.nodes.some((n) => n.id === self && n.state === "active")) {
     throw new Error(`node ${self} is not an active node of the cluster map ${options.clusterMap}`);
@@ -97,8 +122,21 @@ export async function runNode(options: NodeOptions): Promise<void> {
   // Copies found corrupt (by a read, by the store while streaming, by the scrubber), replaced by the repair
   // loop: core's queue (core/corrupt-copies.ts), with the simulator's limits and de-duplication.
   const corruptQueue = new CorruptCopyQueue();
-  const queueCorrupt = (partition: PartitionId, version: ObjectVersion): void => void corruptQueue.add(partition, version, Date.now());
-  const fsStore = await FsBlobStore.open({ dataDir: options.dataDir, log, onCorruptWhileStreaming: (version) => queueCorrupt(version.partition, toObjectVersion(version)) });
+  const registry = createRegistry("node", self);
+  // Filled in below, once the state its gauges read exists; nothing scrapes before the server starts.
+  let nodeMetrics: NodeMetrics | undefined;
+  const queueCorrupt = (source: "scrub" | "read" | "stream", partition: PartitionId, version: ObjectVersion): void => {
+    if (corruptQueue.add(partition, version, Date.now())) nodeMetrics?.corruptFound.inc({ source });
+  };
+  const fsStore = await FsBlobStore.open({
+    dataDir: options.dataDir,
+    log,
+    onCorruptWhileStreaming: (version) => queueCorrupt("stream", version.partition, toObjectVersion(version)),
+    timings: {
+      statement: (name, seconds) => nodeMetrics?.statementSeconds.observe({ statement: name }, seconds),
+      fsync: (target, seconds) => nodeMetrics?.fsyncSeconds.observe({ target }, seconds),
+    },
+  });
   const store = new DigestCachingStore(fsStore, membership.map.partitionBits);
   writeFileAtomic(markerPath, `${JSON.stringify({ id: self, firstStartEpoch: membership.epoch })}\n`);
   const catchUp = new CatchUpState(self, membership.view, start);
@@ -107,24 +145,29 @@ export async function runNode(options: NodeOptions): Promise<void> {
   const liveness = new PeerLiveness();
   /** Copies repair moved since this process started: what `cluster status` and `--wait` show as progress. */
   const repairTotals = { objectsPulled: 0, objectsPushed: 0 };
-  const registry = createRegistry("node", self);
-  const nodeMetrics = createNodeMetrics(registry, {
-    diskBytes: () => {
-      const fs = statfsSync(options.dataDir);
-      return { free: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
-    },
+  const stored = cachedFor(STORED_TOTALS_CACHE_MS, () => fsStore.storedTotals());
+  let scrubPassChecked = 0;
+  const metrics = createNodeMetrics(registry, {
+    diskBytes: () => diskBytesOf(options.dataDir),
+    stored,
     partitionsBehind: () => catchUp.behindPartitions().length,
+    repairTasksOpen: () => repairState.tasks.size,
+    corruptQueue: () => ({ length: corruptQueue.length, droppedTotal: corruptQueue.droppedTotal }),
+    scrubPassVersionsChecked: () => scrubPassChecked,
+    view: () => membership.view,
     repairObjects: () => repairTotals,
     // Scraped only once the node runs; before its heartbeats start there is no view to report.
     liveNodes: () => (heartbeatsStarted ? Object.fromEntries(membership.map.nodes.map((n) => [n.id, n.id === self || (heartbeats.everHeard.has(nodeId(n.id)) && liveness.isLive(nodeId(n.id)))])) : {}),
   });
+  nodeMetrics = metrics;
   let heartbeatsStarted = false;
-  const transport = createHttpTransport({
+  const http = createHttpTransport({
     resolveAddress: (node: NodeId) => membership.map.nodes.find((n) => n.id === node)?.address,
     secret,
     timeoutMs: 10_000,
     log,
   });
+  const transport = countingTransport(http, metrics.replicaRequests);
 
   let viewSeen = membership.view;
   const noticeViewChange = () => {
@@ -151,7 +194,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
       // A newer map is fetched by our own heartbeat loop, which sees the same epoch on its next beat.
     },
     onCorrupt: (partition, version) => {
-      queueCorrupt(partition, version);
+      queueCorrupt("read", partition, version);
     },
     installMap: (map) => {
       const adopted = membership.adopt(map);
@@ -171,8 +214,8 @@ export async function runNode(options: NodeOptions): Promise<void> {
     handle: async (request) => {
       const started = performance.now();
       const answer = await handleReplicaRequest(context, request);
-      nodeMetrics.served.inc({ kind: request.kind, outcome: answer.ok ? "ok" : answer.error.kind });
-      nodeMetrics.servedSeconds.observe({ kind: request.kind }, (performance.now() - started) / 1000);
+      metrics.served.inc({ kind: request.kind, outcome: answer.ok ? "ok" : answer.error.kind });
+      metrics.servedSeconds.observe({ kind: request.kind }, (performance.now() - started) / 1000);
       return answer;
     },
     configure: (router) => {
@@ -182,7 +225,18 @@ export async function runNode(options: NodeOptions): Promise<void> {
         ctx.body = await registry.metrics();
       });
       router.get("/-/health", (ctx) => {
-        ctx.body = { status: "ok", node: self, epoch: membership.epoch, behindPartitions: catchUp.behindPartitions().length, inTransition: membership.inTransition, repair: repairTotals };
+        const disk = diskBytesOf(options.dataDir);
+        ctx.body = {
+          status: "ok",
+          node: self,
+          epoch: membership.epoch,
+          behindPartitions: catchUp.behindPartitions().length,
+          inTransition: membership.inTransition,
+          repair: repairTotals,
+          disk: { freeBytes: disk.free, totalBytes: disk.total, usedBytes: disk.used },
+          stored: stored(),
+          corruptQueueLength: corruptQueue.length,
+        };
       });
     },
   });
@@ -207,8 +261,8 @@ export async function runNode(options: NodeOptions): Promise<void> {
   heartbeatsStarted = true;
   const repair: RepairContext<Readable> = {
     self,
-    store,
-    transport,
+    store: countingPulls(store, metrics.repairBytes),
+    transport: countingPushes(transport, metrics.repairBytes),
     catchUp,
     standIns,
     foreign,
@@ -251,7 +305,8 @@ export async function runNode(options: NodeOptions): Promise<void> {
       running: () => !stopping,
       behind: () => catchUp.behindPartitions().length > 0,
       beforeRound: async () => {
-        await corruptQueue.drain(repair);
+        const drained = await corruptQueue.drain(repair);
+        for (const [outcome, count] of Object.entries(drained)) if (count > 0) metrics.corruptRepaired.inc({ outcome }, count);
       },
       onRound: (report, elapsedMs) => {
         repairTotals.objectsPulled += report.pulled;
@@ -282,14 +337,18 @@ export async function runNode(options: NodeOptions): Promise<void> {
         else {
           for (const c of step.value.corrupt) {
             log.warn("scrub.corrupt-copy", { partition: c.partition, bucket: c.version.bucket, key: c.version.key, stamp: c.version.stamp, detail: c.detail });
-            queueCorrupt(c.partition, c.version);
+            queueCorrupt("scrub", c.partition, c.version);
           }
           passChecked += step.value.checked;
+          scrubPassChecked = passChecked;
+          metrics.scrubVersions.inc(step.value.checked);
+          metrics.scrubBytes.inc(step.value.bytes);
           cursor = step.value.next;
           // Spread the reads: a step that read B bytes is followed by a pause that keeps to the rate.
           pauseMs = Math.max(10, (step.value.bytes / SCRUB_BYTES_PER_SECOND) * 1000 - (Date.now() - started));
           if (cursor === undefined) {
             log.info("scrub.pass-done", { versions: passChecked, ms: Date.now() - passStarted });
+            metrics.scrubPasses.inc();
             pauseMs = Math.max(pauseMs, SCRUB_PASS_PAUSE_MS);
             passStarted = Date.now() + pauseMs;
             passChecked = 0;
@@ -312,7 +371,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     const hardStop = setTimeout(() => process.exit(0), 12_000);
     hardStop.unref();
     await server.close(5000);
-    await transport.close();
+    await http.close();
     await fsStore.close();
     process.exit(0);
   };

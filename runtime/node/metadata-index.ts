@@ -14,6 +14,7 @@ import type { NodeId, PartitionId } from "../../core/ids.ts";
 import type { ObjectVersion, VersionStamp } from "../../core/object-version.ts";
 import type { PartitionCursor, StoredVersion } from "../../core/ports.ts";
 import { assert } from "../../core/assert.ts";
+import { type StoreTimings, timedStatements } from "./store-timings.ts";
 
 /** A row of the index: a StoredVersion plus where and how its bytes are kept. */
 export interface IndexedVersion extends StoredVersion {
@@ -77,9 +78,9 @@ export class MetadataIndex {
   private readonly db: Database.Database;
   private readonly statements;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, timings: StoreTimings | undefined) {
     this.db = db;
-    this.statements = {
+    this.statements = timedStatements({
       upsert: db.prepare(
         `INSERT INTO versions (${COLUMNS}) VALUES (@bucket, @key, @stamp, @partition, @size, @etag, @checksum, @block_bytes, @block_checksums, @content_type, @user_meta, @deleted, @committed, @hint_for, @blob_path)
          ON CONFLICT (bucket, key, stamp) DO UPDATE SET
@@ -118,11 +119,12 @@ export class MetadataIndex {
       hasBlobPath: db.prepare(`SELECT 1 AS present FROM versions WHERE blob_path = ?`),
       allRows: db.prepare(`SELECT ${COLUMNS} FROM versions ORDER BY bucket, key, stamp`),
       count: db.prepare(`SELECT COUNT(*) AS count FROM versions`),
-    };
+      committedTotals: db.prepare(`SELECT COUNT(*) AS versions, COALESCE(SUM(size), 0) AS bytes FROM versions WHERE committed = 1 AND deleted = 0`),
+    }, timings);
   }
 
   /** Opens (creating if needed) the index at `path`, in WAL mode with fsync on every commit. */
-  static open(path: string): MetadataIndex {
+  static open(path: string, timings?: StoreTimings): MetadataIndex {
     const db = new Database(path);
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
@@ -131,7 +133,7 @@ export class MetadataIndex {
     const mode = db.pragma("journal_mode", { simple: true });
     assert(String(mode).toLowerCase() === "wal", `index at ${path} did not enter WAL mode (got ${String(mode)})`);
     db.exec(SCHEMA);
-    return new MetadataIndex(db);
+    return new MetadataIndex(db, timings);
   }
 
   close(): void {
@@ -269,6 +271,11 @@ export class MetadataIndex {
 
   rowCount(): number {
     return (this.statements.count.get() as { count: number }).count;
+  }
+
+  /** Committed versions that are not tombstones, and their bytes: a full scan, so callers cache it. */
+  committedTotals(): { versions: number; bytes: number } {
+    return this.statements.committedTotals.get() as { versions: number; bytes: number };
   }
 }
 

@@ -3,7 +3,7 @@
 // Guarantees: every failure a client can cause answers with the S3 error code and XML body AWS sends
 // (HEAD requests: status only); anything else is one structured log line and an InternalError; request
 // and response bodies are streamed, never buffered whole.
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import Koa from "koa";
 import type { ObjectVersion } from "../../core/object-version.ts";
@@ -34,6 +34,9 @@ import { setTags, taggingMetaFrom, tagsOf } from "./object-tags.ts";
 import { needsSpooling, spoolBody } from "./spooled-body.ts";
 import { renderTagging } from "../s3/tagging.ts";
 import { type UploadExpirySettings, startUploadExpiry } from "./upload-expiry.ts";
+import { enterWithToken, presentedToken, sameToken } from "./operator-access.ts";
+import { STATUS_PAGE_HEADERS, STATUS_PAGE_HTML } from "./status-page.ts";
+import type { StatusReporter } from "./status-report.ts";
 
 export interface RouterAppDeps {
   readonly log: RuntimeLog;
@@ -47,6 +50,8 @@ export interface RouterAppDeps {
   readonly requestsInFlightMax?: number;
   /** Prometheus metrics of this router, and the bearer token that opens GET /-/metrics on the S3 port. */
   readonly metrics?: { readonly router: RouterMetrics; readonly token: string };
+  /** The status page (/-/status, /-/status.json), opened by the same token as the metrics. */
+  readonly status?: StatusReporter;
   /** Share of S3 requests that get an access log line (0 turns it off, 1 logs every one). */
   readonly accessLogShare?: number;
   /** Domains whose subdomains name buckets (virtual-hosted style): `bucket.<domain>`. */
@@ -168,6 +173,7 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
     const target = parseTarget(ctx.req.url ?? "/", ctx.get("host") || undefined, domains);
     if (target.rawPath === "/-/health") return health(ctx, deps);
     if (target.rawPath === "/-/metrics") return scrape(ctx, deps);
+    if (target.rawPath === "/-/status" || target.rawPath === "/-/status.json") return statusPage(ctx, target.rawPath, target.query, deps);
     (ctx.state as { operation?: string }).operation = "Unresolved";
     // A browser's preflight carries no signature: it is answered from the bucket's CORS rules alone.
     if (ctx.method === "OPTIONS") {
@@ -209,14 +215,33 @@ export function createRouterApp(appDeps: RouterAppDeps): Koa {
   return app;
 }
 
-/** GET /-/metrics with the bearer token from the data folder: Prometheus' text format. */
+/** GET /-/metrics with the token from the data folder (operator-access.ts): Prometheus' text format. */
 async function scrape(ctx: Koa.Context, deps: RouterAppDeps): Promise<void> {
   const metrics = deps.metrics;
-  const given = Buffer.from(ctx.get("authorization").replace(/^Bearer\s+/i, ""));
-  const wanted = Buffer.from(metrics?.token ?? "");
-  if (!metrics || ctx.method !== "GET" || given.length !== wanted.length || !timingSafeEqual(given, wanted)) throw new S3Error("AccessDenied");
+  if (!metrics || ctx.method !== "GET" || !sameToken(presentedToken(ctx), metrics.token)) throw new S3Error("AccessDenied");
   ctx.type = metrics.router.registry.contentType;
   ctx.body = await metrics.router.registry.metrics();
+}
+
+/** GET /-/status (the page) and /-/status.json (what it shows), with the metrics token (operator-access.ts). */
+async function statusPage(ctx: Koa.Context, path: string, query: URLSearchParams, deps: RouterAppDeps): Promise<void> {
+  const token = deps.metrics?.token ?? "";
+  if (!deps.status || ctx.method !== "GET") throw new S3Error("AccessDenied");
+  const fromQuery = query.get("token");
+  if (path === "/-/status" && fromQuery !== null) {
+    if (!sameToken(fromQuery, token)) throw new S3Error("AccessDenied", "Wrong token: open /-/status?token=<the contents of metrics-token in the router's data folder>.");
+    return enterWithToken(ctx, "/-/status", token);
+  }
+  if (!sameToken(presentedToken(ctx), token)) throw new S3Error("AccessDenied", "Open /-/status?token=<the contents of metrics-token in the router's data folder>, or send it as a bearer token.");
+  if (path === "/-/status.json") {
+    ctx.set("Cache-Control", "no-store");
+    ctx.type = "application/json";
+    ctx.body = JSON.stringify(await deps.status.report());
+    return;
+  }
+  for (const [name, value] of Object.entries(STATUS_PAGE_HEADERS)) ctx.set(name, value);
+  ctx.type = "text/html; charset=utf-8";
+  ctx.body = STATUS_PAGE_HTML;
 }
 
 async function preflight(ctx: Koa.Context, target: S3Target, deps: RouterAppDeps): Promise<void> {
@@ -601,7 +626,7 @@ async function drainBounded(req: IncomingMessage, bytesMax: number): Promise<voi
 }
 
 /** Query parameters that carry a signature or a session credential: never written to a log. */
-const SECRET_PARAMETERS = /^(x-amz-signature|signature|x-amz-security-token)$/i;
+const SECRET_PARAMETERS = /^(x-amz-signature|signature|x-amz-security-token|token)$/i;
 
 /** The request URL as logs may show it: signature values of presigned URLs replaced by "REDACTED". */
 export function redactedUrl(url: string): string {

@@ -8,7 +8,9 @@ import { HybridLogicalClock } from "../../core/version.ts";
 import { loadOrCreateCredentials, loadOrCreateMetricsToken, readClusterMap, readSecret, writeClusterMap } from "../cluster-files.ts";
 import { startHeartbeats } from "../heartbeats.ts";
 import { createLog } from "../log.ts";
-import { countingTransport, createRegistry, createRouterMetrics, livenessGauge } from "../metrics.ts";
+import { countQuorumFailure, countingTransport, createRegistry, createRouterMetrics, livenessGauge, ringGauges } from "../metrics.ts";
+import { RecentWarnings } from "../recent-warnings.ts";
+import { StatusReporter } from "./status-report.ts";
 import { exitWithParent } from "../parent-watch.ts";
 import { watchForStalls } from "../stall-watch.ts";
 import { realClock } from "../real-clock.ts";
@@ -31,13 +33,16 @@ export interface RouterOptions {
   readonly dataDir: string;
   /** Domains for virtual-hosted style requests (`bucket.<domain>`). */
   readonly domain?: readonly string[];
+  /** Readable colored log lines for a terminal (pino-pretty) instead of JSON lines. */
+  readonly pretty?: boolean;
 }
 
 /** Internal requests get this long to produce response headers; bodies may stream for as long as they flow. */
 const INTERNAL_HEADERS_TIMEOUT_MS = 10_000;
 
 export async function runRouter(options: RouterOptions): Promise<void> {
-  const log = createLog({ role: "router", id: options.id });
+  const warnings = new RecentWarnings();
+  const log = createLog({ role: "router", id: options.id }, { recent: warnings, ...(options.pretty ? { pretty: true } : {}) });
   const membership = new Membership(readClusterMap(options.clusterMap), log);
   const secret = readSecret(options.secretFile);
   const credentials = loadOrCreateCredentials(options.dataDir);
@@ -64,6 +69,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   // report healthy, or route writes, on the strength of nodes it has never reached.
   const isLive = (node: NodeId) => heartbeats.everHeard.has(node) && liveness.isLive(node);
   livenessGauge(registry, () => Object.fromEntries(membership.map.nodes.map((n) => [n.id, isLive(n.id)])));
+  ringGauges(registry, () => membership.view);
   const objects = new ReplicatedObjects({
     coordinator: {
       transport,
@@ -74,6 +80,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
       settings: replicationSettings({ replicas: membership.map.replicas }),
       emptyBody,
       verifyBody: verifyRouterBody,
+      onQuorumFailed: (failure) => countQuorumFailure(routerMetrics.quorumFailures, failure),
     },
     startedUp: () => heartbeats.firstRoundDone(),
     listTargets: () => [...new Set(ringsOf(membership.view).flatMap((ring) => ring.nodes.map((n) => n.id)))],
@@ -84,6 +91,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     buckets: new BucketRegistry(objects, Date.now, (bucket, cause) => log.warn("bucket.record-unreadable", { bucket, cause: cause instanceof Error ? cause.message : String(cause), serving: "the record last read" })),
     lookupSecret: (accessKey) => (accessKey === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     metrics: { router: routerMetrics, token: loadOrCreateMetricsToken(options.dataDir) },
+    status: new StatusReporter({ routerId: options.id, map: () => membership.map, view: () => membership.view, isLive, healthy: () => objects.healthy(), warnings }),
     domains: domainsOf(options),
     accessLogShare: integerFromEnv("RINGSTORE_ACCESS_LOG_PERCENT", 0, 100, 100) / 100,
     uploadExpiry: {

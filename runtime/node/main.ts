@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { CatchUpState, type NodeStart } from "../../core/catch-up.ts";
 import { ForeignHoldings } from "../../core/foreign-holdings.ts";
-import { PeerLiveness, runtimeFailureDetectorSettings } from "../liveness.ts";
+import { livenessClock, runtimeFailureDetectorSettings } from "../liveness.ts";
 import { type NodeId, nodeId } from "../../core/ids.ts";
 import { Membership } from "../../core/membership.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
@@ -19,9 +19,9 @@ import { type RepairPacing, madeProgress, runRepairLoop } from "../../core/repai
 import { StandInState } from "../../core/stand-in.ts";
 import { repairSettings, replicationSettings } from "../../core/settings.ts";
 import { integerFromEnv } from "../cli-options.ts";
-import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../../core/storage-node.ts";
+import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, onRingViewChange, toObjectVersion } from "../../core/storage-node.ts";
 import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
-import { startHeartbeats } from "../heartbeats.ts";
+import { Heartbeats } from "../../core/heartbeats.ts";
 import { createLog } from "../log.ts";
 import { createNodeMetrics, createRegistry } from "../metrics.ts";
 import { exitWithParent } from "../parent-watch.ts";
@@ -33,7 +33,7 @@ import { createHttpTransport } from "../transport/http-transport.ts";
 import { startReplicaServer } from "../transport/http-server.ts";
 import { CorruptBlobError, FsBlobStore } from "./fs-blob-store.ts";
 import { verifyPulledBody } from "./verified-body.ts";
-import { type ScrubCursor, scrubStep } from "../../core/scrub.ts";
+import { type ScrubPacing, runScrubLoop } from "../../core/scrub-loop.ts";
 import { type Result, err, ok } from "../../core/result.ts";
 import { DigestCachingStore } from "../../core/digest-cache.ts";
 
@@ -63,12 +63,19 @@ const REPAIR_PACING: RepairPacing = {
 /** Partitions visited per round: small rounds keep the event loop responsive to client requests. */
 const REPAIR_PARTITIONS_PER_ROUND = 64;
 /**
- * The scrubber re-reads stored bodies at this many bytes per second at most (the store checks every block's
- * checksum as it streams), and rests this long after each walk over the whole disk.
+ * The scrubber's pacing (core/scrub-loop.ts): stored bodies re-read at RINGSTORE_SCRUB_BYTES_PER_SECOND at most
+ * (the store checks every block's checksum as it streams), a rest of RINGSTORE_SCRUB_PASS_PAUSE_MS after each
+ * walk over the whole disk.
  */
-const SCRUB_BYTES_PER_SECOND = integerFromEnv("RINGSTORE_SCRUB_BYTES_PER_SECOND", 1024, 16 * 1024 ** 3, 32 * 1024 * 1024);
-const SCRUB_PASS_PAUSE_MS = integerFromEnv("RINGSTORE_SCRUB_PASS_PAUSE_MS", 0, 30 * 86_400_000, 6 * 60 * 60_000);
-const SCRUB_STEP_LIMITS = { versionsMax: 64, bytesMax: 64 * 1024 * 1024 };
+const SCRUB_PACING: ScrubPacing = {
+  limits: { versionsMax: 64, bytesMax: 64 * 1024 * 1024 },
+  bytesPerSecond: integerFromEnv("RINGSTORE_SCRUB_BYTES_PER_SECOND", 1024, 16 * 1024 ** 3, 32 * 1024 * 1024),
+  stepPauseMsMin: 10,
+  passPauseMs: integerFromEnv("RINGSTORE_SCRUB_PASS_PAUSE_MS", 0, 30 * 86_400_000, 6 * 60 * 60_000),
+  failurePauseMs: 10_000,
+  // Copies reads report wait at most this long, also while the scrubber rests between walks.
+  drainIntervalMs: 1000,
+};
 
 /** Reads a stored body to its end: the store's own block checks fail the stream on bytes that do not match. */
 async function checkStoredBody(body: Readable): Promise<Result<true, string>> {
@@ -104,7 +111,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
   const catchUp = new CatchUpState(self, membership.view, start);
   // Boot: this start's wall time orders its foreign-holdings reports after the previous incarnation's.
   const foreign = new ForeignHoldings(Date.now());
-  const liveness = new PeerLiveness();
+  const heartbeatClock = livenessClock();
   /** Copies repair moved since this process started: what `cluster status` and `--wait` show as progress. */
   const repairTotals = { objectsPulled: 0, objectsPushed: 0 };
   const registry = createRegistry("node", self);
@@ -116,7 +123,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     partitionsBehind: () => catchUp.behindPartitions().length,
     repairObjects: () => repairTotals,
     // Scraped only once the node runs; before its heartbeats start there is no view to report.
-    liveNodes: () => (heartbeatsStarted ? Object.fromEntries(membership.map.nodes.map((n) => [n.id, n.id === self || (heartbeats.everHeard.has(nodeId(n.id)) && liveness.isLive(nodeId(n.id)))])) : {}),
+    liveNodes: () => (heartbeatsStarted ? Object.fromEntries(membership.map.nodes.map((n) => [n.id, heartbeats.isLive(nodeId(n.id))])) : {}),
   });
   let heartbeatsStarted = false;
   const transport = createHttpTransport({
@@ -126,14 +133,18 @@ export async function runNode(options: NodeOptions): Promise<void> {
     log,
   });
 
-  let viewSeen = membership.view;
-  const noticeViewChange = () => {
-    if (membership.view !== viewSeen) {
-      viewSeen = membership.view;
-      catchUp.onRingChange(membership.view);
-      foreign.forget();
-    }
-  };
+  // Heartbeats, map gossip, failure detection and ring-change retirement: core's driver, as in the simulator.
+  const heartbeats: Heartbeats<Readable> = new Heartbeats({
+    self,
+    transport,
+    membership,
+    clock: heartbeatClock,
+    settings: runtimeFailureDetectorSettings,
+    log,
+    ownReport: () => heartbeatReport(context),
+    onMap: (map) => writeClusterMap(options.clusterMap, map),
+    onViewChange: (view) => onRingViewChange(context, view),
+  });
   // Liveness is the repair loop's (defined below): sessions only begin in a repair round, and until one has,
   // the state claims nothing without asking.
   const standIns = new StandInState(self, { isLive: (node) => repair.isLive(node), downSinceMs: (node) => repair.downSinceMs(node), nowMs: () => Date.now() });
@@ -145,21 +156,13 @@ export async function runNode(options: NodeOptions): Promise<void> {
     membership,
     foreign,
     log,
-    onHeartbeat: (from, report) => {
-      liveness.heard(from);
-      membership.observe(from, report);
-      // A newer map is fetched by our own heartbeat loop, which sees the same epoch on its next beat.
-    },
+    onHeartbeat: (from, report) => heartbeats.onHeartbeat(from, report),
     onCorrupt: (partition, version) => {
       queueCorrupt(partition, version);
     },
     installMap: (map) => {
-      const adopted = membership.adopt(map);
-      if (adopted.ok && adopted.value !== "ignored-not-newer") {
-        writeClusterMap(options.clusterMap, map);
-        noticeViewChange();
-        log.info("membership.map-installed", { epoch: map.epoch, outcome: adopted.value });
-      }
+      const adopted = heartbeats.adopt(map);
+      if (adopted.ok && adopted.value !== "ignored-not-newer") log.info("membership.map-installed", { epoch: map.epoch, outcome: adopted.value });
       return adopted;
     },
   };
@@ -186,24 +189,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
       });
     },
   });
-  const heartbeats = startHeartbeats({
-    self,
-    transport,
-    membership,
-    liveness,
-    log,
-    intervalMs: runtimeFailureDetectorSettings.heartbeatIntervalMs,
-    ownReport: () => heartbeatReport(context),
-    onMap: (map) => {
-      writeClusterMap(options.clusterMap, map);
-      noticeViewChange();
-    },
-    onBeat: () => {
-      membership.observe(self, heartbeatReport(context));
-      membership.retireIfComplete();
-      noticeViewChange();
-    },
-  });
+  heartbeats.start();
   heartbeatsStarted = true;
   const repair: RepairContext<Readable> = {
     self,
@@ -214,8 +200,8 @@ export async function runNode(options: NodeOptions): Promise<void> {
     foreign,
     foreignReportOf: (node) => membership.foreignReportOf(node),
     rings: () => membership.view,
-    isLive: (node) => node === self || (heartbeats.everHeard.has(node) && liveness.isLive(node)),
-    downSinceMs: (node) => (node === self ? null : liveness.downSinceWallMs(node)),
+    isLive: (node) => heartbeats.isLive(node),
+    downSinceMs: (node) => heartbeats.downSinceMs(node, Date.now()),
     nowMs: () => Date.now(),
     emptyBody,
     // A copy reported corrupt is read again whole before it is replaced, and a replacement is checked as it
@@ -250,9 +236,6 @@ export async function runNode(options: NodeOptions): Promise<void> {
       sleep: realClock.sleep,
       running: () => !stopping,
       behind: () => catchUp.behindPartitions().length > 0,
-      beforeRound: async () => {
-        await corruptQueue.drain(repair);
-      },
       onRound: (report, elapsedMs) => {
         repairTotals.objectsPulled += report.pulled;
         repairTotals.objectsPushed += report.pushed;
@@ -266,42 +249,23 @@ export async function runNode(options: NodeOptions): Promise<void> {
     runtimeFailureDetectorSettings.heartbeatIntervalMs * 2,
   );
 
-  // The scrubber: walks the disk a step at a time at a bounded rate and queues corrupt copies for the repair
-  // loop, which replaces them from a good replica (core/scrub.ts, core/repair.ts repairCorruptCopy).
-  const scrubLoop = async () => {
-    await new Promise((done) => setTimeout(done, runtimeFailureDetectorSettings.heartbeatIntervalMs * 2));
-    let cursor: ScrubCursor | undefined;
-    let passStarted = Date.now();
-    let passChecked = 0;
-    while (!stopping) {
-      const started = Date.now();
-      let pauseMs = 10_000;
-      try {
-        const step = await scrubStep({ store: fsStore, checkBody: checkStoredBody }, cursor, SCRUB_STEP_LIMITS);
-        if (!step.ok) log.error("scrub.step-failed", { failure: step.error });
-        else {
-          for (const c of step.value.corrupt) {
-            log.warn("scrub.corrupt-copy", { partition: c.partition, bucket: c.version.bucket, key: c.version.key, stamp: c.version.stamp, detail: c.detail });
-            queueCorrupt(c.partition, c.version);
-          }
-          passChecked += step.value.checked;
-          cursor = step.value.next;
-          // Spread the reads: a step that read B bytes is followed by a pause that keeps to the rate.
-          pauseMs = Math.max(10, (step.value.bytes / SCRUB_BYTES_PER_SECOND) * 1000 - (Date.now() - started));
-          if (cursor === undefined) {
-            log.info("scrub.pass-done", { versions: passChecked, ms: Date.now() - passStarted });
-            pauseMs = Math.max(pauseMs, SCRUB_PASS_PAUSE_MS);
-            passStarted = Date.now() + pauseMs;
-            passChecked = 0;
-          }
-        }
-      } catch (error) {
-        log.error("scrub.step-failed", { cause: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-      }
-      await new Promise((done) => setTimeout(done, pauseMs));
-    }
-  };
-  void scrubLoop();
+  // The scrubber and the corrupt-copy queue's drain: core's loop (core/scrub-loop.ts), as in the simulator. It
+  // walks the disk a step at a time at a bounded rate; the copies it, reads and the store find corrupt are
+  // replaced from a good replica (core/repair.ts repairCorruptCopy).
+  void runScrubLoop(
+    {
+      scrub: { store: fsStore, checkBody: checkStoredBody },
+      repair,
+      queue: corruptQueue,
+      pacing: SCRUB_PACING,
+      log,
+      sleep: realClock.sleep,
+      running: () => !stopping,
+      onThrow: () => {}, // logged by the loop, which waits failurePauseMs and goes on
+    },
+    // Let the first heartbeats land, so that a replacement does not count every peer as down.
+    runtimeFailureDetectorSettings.heartbeatIntervalMs * 2,
+  );
   log.info("node.started", { port: server.port, epoch: membership.epoch, start, behindPartitions: catchUp.behindPartitions().length });
 
   const shutdown = async (signal: string) => {
@@ -309,6 +273,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     stopping = true;
     log.info("node.stopping", { signal });
     heartbeats.stop();
+    heartbeatClock.stop();
     const hardStop = setTimeout(() => process.exit(0), 12_000);
     hardStop.unref();
     await server.close(5000);

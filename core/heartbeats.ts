@@ -24,6 +24,7 @@ import type { NodeId } from "./ids.ts";
 import { type AdoptOutcome, type Membership, type PeerReport, type RingView, ringsOf } from "./membership.ts";
 import type { Clock, Log, Transport } from "./ports.ts";
 import type { Result } from "./result.ts";
+import type { StandInLiveness } from "./stand-in.ts";
 
 /** Consecutive failed heartbeats after which a peer that never answered no longer holds up the first round. */
 const FIRST_ROUND_FAILURES = 3;
@@ -82,6 +83,14 @@ export class Heartbeats<Body> {
     if (node === this.host.self) return null;
     const now = this.host.clock.nowMs();
     return this.detector.isLive(node, now) ? null : nowMs - this.detector.downForMs(node, now);
+  }
+
+  /**
+   * This view's liveness on the caller's clock (the runtime's wall clock, the simulator's process clock): what
+   * core/stand-in.ts and the repair context (core/repair.ts) take.
+   */
+  livenessOn(nowMs: () => number): StandInLiveness {
+    return { isLive: (node) => this.isLive(node), downSinceMs: (node) => this.downSinceMs(node, nowMs()), nowMs };
   }
 
   /** Silence of `node` on the detector's clock. */

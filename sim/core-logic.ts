@@ -49,10 +49,8 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
   const start: NodeStart = brandNewCluster ? "new-cluster" : ctx.disk.formatted ? "restart-with-data" : "empty";
   ctx.disk.formatted = true;
   const catchUp = new CatchUpState(self, membership.view, start);
-  const standIns = new StandInState(
-    self,
-    { isLive: (node) => heartbeats.isLive(node), downSinceMs: (node) => heartbeats.downSinceMs(node, clock.nowMs()), nowMs: () => clock.nowMs() },
-  );
+  const liveness = heartbeats.livenessOn(() => clock.nowMs());
+  const standIns = new StandInState(self, liveness);
   const repairState = new RepairState();
   // The same queue as the runtime's (core/corrupt-copies.ts): limits, de-duplication and retries.
   const corruptQueue = new CorruptCopyQueue();
@@ -85,9 +83,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     foreign,
     foreignReportOf: (node) => membership.foreignReportOf(node),
     rings: () => membership.view,
-    isLive: (node) => heartbeats.isLive(node),
-    downSinceMs: (node) => heartbeats.downSinceMs(node, clock.nowMs()),
-    nowMs: () => clock.nowMs(),
+    ...liveness,
     emptyBody: () => simEmptyBody,
     checkStoredBody: async (body, version) => {
       const verified = verifySimBody(body, version);

@@ -145,9 +145,8 @@ export async function runNode(options: NodeOptions): Promise<void> {
     onMap: (map) => writeClusterMap(options.clusterMap, map),
     onViewChange: (view) => onRingViewChange(context, view),
   });
-  // Liveness is the repair loop's (defined below): sessions only begin in a repair round, and until one has,
-  // the state claims nothing without asking.
-  const standIns = new StandInState(self, { isLive: (node) => repair.isLive(node), downSinceMs: (node) => repair.downSinceMs(node), nowMs: () => Date.now() });
+  const liveness = heartbeats.livenessOn(() => Date.now());
+  const standIns = new StandInState(self, liveness);
   const context: StorageNodeContext<Readable> = {
     self,
     store,
@@ -200,9 +199,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     foreign,
     foreignReportOf: (node) => membership.foreignReportOf(node),
     rings: () => membership.view,
-    isLive: (node) => heartbeats.isLive(node),
-    downSinceMs: (node) => heartbeats.downSinceMs(node, Date.now()),
-    nowMs: () => Date.now(),
+    ...liveness,
     emptyBody,
     // A copy reported corrupt is read again whole before it is replaced, and a replacement is checked as it
     // streams in (the store checks it again before its rename over the rotten copy).

@@ -1,7 +1,7 @@
 // The corrupt-copy queue of one storage node and its driver: copies found corrupt (by a read, by the store
 // while streaming, by the scrubber) wait here until repairCorruptCopy (core/repair.ts) replaces them from a
-// good replica. Both hosts run this one queue (runtime/node/main.ts drains it before each repair round,
-// sim/core-logic.ts in its scrub loop), so limits, de-duplication and retries are the same in both worlds.
+// good replica. Both hosts run this one queue, drained by the one scrub loop (core/scrub-loop.ts), so limits,
+// de-duplication, retries and when a copy is replaced are the same in both worlds.
 // Guarantees:
 //   - At most lengthMax copies wait; a report beyond that is counted and dropped (the copy is still on disk,
 //     and the scrubber's next pass or the next read finds it again).

@@ -11,7 +11,8 @@
 //     heartbeat) that it runs at least the current epoch and has synced every partition it is a primary of
 //     under it (`syncedEpoch`, core/catch-up.ts).
 // Assumes: heartbeats carry (epoch, mapHash, syncedEpoch); the host fetches a map when `observe` says so
-// and hands it to `adopt`; a node also feeds its own report to `observe` so that it counts itself.
+// and hands it to `adopt`, asks `retireIfComplete` after each report, and a node also feeds its own report to
+// `observe` so that it counts itself. core/heartbeats.ts is that host, in both worlds.
 
 import { assert } from "./assert.ts";
 import { type ClusterMap, activeNodes, validateClusterMap } from "./cluster-map.ts";

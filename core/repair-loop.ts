@@ -134,22 +134,24 @@ export class RepairFailureLog {
   }
 }
 
-export interface RepairLoopHost<Body> {
+/** What every background loop of a node (repair, scrub) takes from its host. */
+export interface NodeLoopHost<Body> {
   readonly repair: RepairContext<Body>;
+  sleep(ms: number): Promise<void>;
+  /** False once the node is stopping: the loop ends after the round or step in progress. */
+  running(): boolean;
+  /** A round or step that threw: the runtime logs it and the loop waits; the simulator rethrows (a bug found). */
+  onThrow(error: unknown): void;
+}
+
+export interface RepairLoopHost<Body> extends NodeLoopHost<Body> {
   readonly state: RepairState;
   readonly pacing: RepairPacing;
   readonly rng: Rng;
-  sleep(ms: number): Promise<void>;
-  /** False once the node is stopping: the loop ends after the round in progress. */
-  running(): boolean;
   /** Is the node behind on some partition (core/catch-up.ts)? */
   behind(): boolean;
-  /** Host work that shares the loop, run before each round (the runtime's corrupt-copy queue). */
-  beforeRound?(): Promise<void>;
   /** A round's report and the time it took, for the host's own log line or metrics. */
   onRound?(report: RepairReport, elapsedMs: number): void;
-  /** A round that threw: the runtime logs it and the loop backs off; the simulator rethrows (a bug found). */
-  onThrow(error: unknown): void;
 }
 
 /** Runs until host.running() is false; the first round waits startDelayMs (heartbeats must land first). */
@@ -162,7 +164,6 @@ export async function runRepairLoop<Body>(host: RepairLoopHost<Body>, startDelay
     const startedMs = host.repair.nowMs();
     let report: RepairReport;
     try {
-      await host.beforeRound?.();
       report = await runRepairRound(host.repair, host.state);
     } catch (error) {
       host.onThrow(error);

@@ -138,6 +138,16 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
 }
 
 /** This node's own heartbeat fields: send them, and feed them to its own Membership.observe. */
+/**
+ * What a node does when its ring view changes (a map adopted, a transition retired): partitions gained become
+ * behind (core/catch-up.ts), and its foreign-holdings report starts over under the new view. Both hosts call it
+ * from the heartbeat driver's onViewChange (core/heartbeats.ts).
+ */
+export function onRingViewChange<Body>(ctx: Pick<StorageNodeContext<Body>, "catchUp" | "foreign">, view: RingView): void {
+  ctx.catchUp.onRingChange(view);
+  ctx.foreign?.forget();
+}
+
 export function heartbeatReport<Body>(ctx: Pick<StorageNodeContext<Body>, "membership" | "catchUp" | "foreign">): PeerReport {
   const synced = ctx.catchUp.syncedEpoch;
   return { epoch: ctx.membership.epoch, mapHash: ctx.membership.hash, ...(synced !== undefined ? { syncedEpoch: synced } : {}), ...(ctx.foreign ? { foreign: ctx.foreign.report() } : {}) };

@@ -1,74 +1,62 @@
 // The logic the simulator runs by default: core/ itself. A storage node is core/storage-node.ts's handler
-// over the simulated disk, plus the host loops the runtime also runs: heartbeats (failure detector and map
-// gossip, core/membership.ts), repair rounds (core/repair.ts), and a scrubber that re-reads stored bodies
-// at a bounded rate and hands corrupt ones to core's corrupt-copy queue (core/corrupt-copies.ts, the runtime's
-// too), which repairCorruptCopy (core/repair.ts) drains. A router is
-// sim/core-router.ts (core/coordinator.ts).
-// Guarantees: the host loops only sequence core calls; every decision is core's. A restarted or joined node
+// over the simulated disk, driven by the same drivers the runtime's node runs: heartbeats, map gossip,
+// failure detection and ring-change retirement (core/heartbeats.ts), repair rounds (core/repair-loop.ts), and
+// the scrubber with the corrupt-copy queue (core/scrub-loop.ts, core/corrupt-copies.ts). A router is
+// sim/core-router.ts (core/coordinator.ts, core/heartbeats.ts).
+// Guarantees: this file only wires core's drivers to the simulated ports; every decision and loop is core's. A restarted or joined node
 // starts "behind" on every partition (core/catch-up.ts); only the nodes of a brand-new cluster start caught up.
 // Assumes: the previous ring of a transition is not persisted across a restart (the map is): a node that
 // restarts mid-transition follows the current ring only until gossip and repair settle it.
 
 import { CatchUpState, type NodeStart } from "../core/catch-up.ts";
 import { DigestCachingStore } from "../core/digest-cache.ts";
-import { FailureDetector } from "../core/failure-detector.ts";
 import { ForeignHoldings } from "../core/foreign-holdings.ts";
-import type { PartitionId } from "../core/ids.ts";
 import { Membership, ringsOf } from "../core/membership.ts";
-import type { ObjectVersion } from "../core/object-version.ts";
 import { type RepairContext, RepairState } from "../core/repair.ts";
 import { CorruptCopyQueue } from "../core/corrupt-copies.ts";
 import { runRepairLoop } from "../core/repair-loop.ts";
 import { StandInState } from "../core/stand-in.ts";
 import { repairSettings } from "../core/settings.ts";
-import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../core/storage-node.ts";
-import type { ClusterMap } from "../core/cluster-map.ts";
+import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, onRingViewChange } from "../core/storage-node.ts";
 import { err, ok } from "../core/result.ts";
 import type { SimBody } from "./body.ts";
-import type { ScrubCursor } from "./disk.ts";
-import { mapFetcher, simEmptyBody, startCoreRouter, verifySimBody } from "./core-router.ts";
+import { type ScrubPacing, runScrubLoop } from "../core/scrub-loop.ts";
+import { simEmptyBody, simHeartbeats, startCoreRouter, verifySimBody } from "./core-router.ts";
 import type { Logic, NodeContext, NodeInstance } from "./logic.ts";
 
-/** Bodies the scrubber re-reads per pass. */
-const SCRUB_BODIES_PER_PASS = 64;
+/** A step of 64 bodies every interval: bytes never hold a step back (the disk's bandwidth is in its latency). */
+const SCRUB_PACING = (intervalMs: number): ScrubPacing => ({
+  limits: { versionsMax: 64, bytesMax: Number.MAX_SAFE_INTEGER },
+  bytesPerSecond: Number.MAX_SAFE_INTEGER,
+  stepPauseMsMin: intervalMs,
+  passPauseMs: 0,
+  failurePauseMs: intervalMs,
+  drainIntervalMs: intervalMs,
+});
 
 export function startCoreNode(ctx: NodeContext): NodeInstance {
   const clock = ctx.process.clock;
   const self = ctx.process.id;
   const storedMap = ctx.storedMap();
   const membership = new Membership(storedMap, ctx.log);
-  const detector = new FailureDetector({ downAfterMs: ctx.timing.failureTimeoutMs, heartbeatIntervalMs: ctx.timing.heartbeatIntervalMs }, clock.nowMs());
+  // Heartbeats, map gossip, failure detection and ring-change retirement: core's driver, as in the runtime.
+  const heartbeats = simHeartbeats(ctx, membership, {
+    ownReport: () => heartbeatReport(nodeCtx),
+    onViewChange: (view) => onRingViewChange(nodeCtx, view),
+  });
   const entry = storedMap.nodes.find((n) => n.id === self);
   const brandNewCluster = ctx.process.incarnation === 1 && storedMap.epoch === 1 && entry?.joinedEpoch === 1;
   const start: NodeStart = brandNewCluster ? "new-cluster" : ctx.disk.formatted ? "restart-with-data" : "empty";
   ctx.disk.formatted = true;
   const catchUp = new CatchUpState(self, membership.view, start);
-  const standIns = new StandInState(
-    self,
-    { isLive: (node) => detector.isLive(node, clock.nowMs()), downSinceMs: (node) => detector.downSinceMs(node, clock.nowMs()), nowMs: () => clock.nowMs() },
-  );
+  const liveness = heartbeats.livenessOn(() => clock.nowMs());
+  const standIns = new StandInState(self, liveness);
   const repairState = new RepairState();
   // The same queue as the runtime's (core/corrupt-copies.ts): limits, de-duplication and retries.
   const corruptQueue = new CorruptCopyQueue();
   // The node's store as the runtime would build it: the disk behind core's digest cache (per incarnation).
   const store = new DigestCachingStore(ctx.disk, storedMap.partitionBits);
   const foreign = new ForeignHoldings(ctx.process.incarnation);
-
-  const adopt = (map: ClusterMap): void => {
-    const adopted = membership.adopt(map);
-    if (adopted.ok && adopted.value !== "ignored-not-newer") {
-      catchUp.onRingChange(membership.view);
-      foreign.forget();
-      ctx.storeMap(membership.map);
-    }
-  };
-  const fetchMap = mapFetcher(ctx.transport, adopt);
-  const retire = (): void => {
-    if (membership.retireIfComplete()) {
-      catchUp.onRingChange(membership.view);
-      foreign.forget();
-    }
-  };
 
   const nodeCtx: StorageNodeContext<SimBody> = {
     self,
@@ -77,12 +65,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     standIns,
     membership,
     foreign,
-    onHeartbeat: (from, report) => {
-      detector.heard(from, clock.nowMs());
-      const effect = membership.observe(from, report);
-      if (effect !== null) void fetchMap(effect.from);
-      retire();
-    },
+    onHeartbeat: (from, report) => heartbeats.onHeartbeat(from, report),
     verifyBody: (body, version) => verifySimBody(body, version),
     onCorrupt: (partition, version) => {
       corruptQueue.add(partition, version, clock.nowMs());
@@ -100,9 +83,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     foreign,
     foreignReportOf: (node) => membership.foreignReportOf(node),
     rings: () => membership.view,
-    isLive: (node) => detector.isLive(node, clock.nowMs()),
-    downSinceMs: (node) => detector.downSinceMs(node, clock.nowMs()),
-    nowMs: () => clock.nowMs(),
+    ...liveness,
     emptyBody: () => simEmptyBody,
     checkStoredBody: async (body, version) => {
       const verified = verifySimBody(body, version);
@@ -118,25 +99,6 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     }),
     log: ctx.log,
     faults: ctx.bugs,
-  };
-
-  const heartbeatLoop = async (): Promise<void> => {
-    for (;;) {
-      const report = heartbeatReport(nodeCtx);
-      membership.observe(self, report);
-      retire();
-      for (const node of membership.map.nodes) {
-        if (node.id === self) continue;
-        void ctx.transport.send(node.id, { kind: "heartbeat", from: self, ...report }).then((r) => {
-          if (!r.ok) return;
-          detector.heard(node.id, clock.nowMs());
-          const effect = membership.observe(node.id, r.value);
-          if (effect !== null) void fetchMap(effect.from);
-          retire();
-        });
-      }
-      await ctx.process.sleep(ctx.timing.heartbeatIntervalMs);
-    }
   };
 
   // The loop and its pacing are core's (core/repair-loop.ts), as in the runtime. A failing round backs off from
@@ -169,43 +131,42 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
       ctx.rng.between(0, catchingUp() ? ctx.timing.catchUpIntervalMs : ctx.timing.repairIntervalMs),
     );
 
-  /**
-   * The scrubber: every pass, first replace the copies that reads found corrupt (storage-node onCorrupt) and
-   * those due for another attempt, then re-read a bounded number of stored bodies, in (partition, key) order
-   * from where the last pass stopped, and replace the corrupt ones. It walks in the order of the runtime's scrubber (core/scrub.ts scrubStep),
-   * but reads a pass's bodies in one disk operation, one event, where scrubStep reads them one by one.
-   */
-  const scrubLoop = async (): Promise<void> => {
-    let cursor: ScrubCursor | undefined;
-    for (;;) {
-      await ctx.process.sleep(ctx.timing.scrubIntervalMs);
-      await corruptQueue.drain(repairCtx);
-      const batch = ctx.disk.scrubSlice(cursor, SCRUB_BODIES_PER_PASS);
-      cursor = batch.next;
-      const reads = await ctx.disk.readBodies(batch.versions);
-      if (!reads.ok) continue;
-      for (const [i, read] of reads.value.entries()) {
-        const v = batch.versions[i]!;
-        if (read.ok && verifySimBody(read.value.body, read.value.version).ok === false) {
-          ctx.log.warn("scrub.corrupt-copy", { node: self, key: v.key, stamp: v.stamp });
-          corruptQueue.add(v.partition, toObjectVersion(v), clock.nowMs());
-        }
-      }
-      // What this pass found is replaced in the same pass, as before the queue was core's.
-      await corruptQueue.drain(repairCtx);
-    }
-  };
+  // The scrubber and the corrupt-copy queue's drain: core's loop (core/scrub-loop.ts), as in the runtime. A
+  // step every scrubIntervalMs reads up to 64 bodies in one disk operation (one event), however large.
+  const scrubLoop = (): Promise<void> =>
+    runScrubLoop(
+      {
+        scrub: {
+          store: ctx.disk,
+          checkBody: async (body, version) => {
+            const verified = verifySimBody(body, version);
+            return verified.ok ? ok(true) : err(verified.error.detail);
+          },
+          readBodies: (versions) => ctx.disk.readBodies(versions),
+        },
+        repair: repairCtx,
+        queue: corruptQueue,
+        pacing: SCRUB_PACING(ctx.timing.scrubIntervalMs),
+        log: ctx.log,
+        sleep: (ms) => ctx.process.sleep(ms),
+        running: () => true, // a crash ends the incarnation and every loop of it with it
+        onThrow: (error) => {
+          throw error; // a step that throws is a bug found: the run fails
+        },
+      },
+      ctx.timing.scrubIntervalMs,
+    );
 
   const fail = (error: unknown): void => {
     throw error;
   };
-  heartbeatLoop().catch(fail);
+  heartbeats.start();
   repairLoop().catch(fail);
   scrubLoop().catch(fail);
 
   return {
     handle: (_from, request) => handleReplicaRequest(nodeCtx, request),
-    installMap: adopt,
+    installMap: (map) => void heartbeats.adopt(map),
     routesTo: (node) => ringsOf(membership.view).some((ring) => ring.indexOf.has(node)),
   };
 }

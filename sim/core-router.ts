@@ -1,14 +1,12 @@
-// A simulated router: core/coordinator.ts over the simulated ports, with its own failure detector and
-// membership fed by pinging every node of its map (the ping's answer is the heartbeat it learns from).
+// A simulated router: core/coordinator.ts over the simulated ports, with core's heartbeat driver
+// (core/heartbeats.ts: failure detection, map gossip, ring-change retirement), as the runtime router runs it.
 // Guarantees: the coordinator sees exactly what the runtime router would: a Transport, a ring view, a
 // liveness view, an HLC on this process's skewed clock; bodies are verified against the version's checksum
 // (SimBody.contentHash), so a corrupt replica is skipped unless the planted bug skipReadChecksum is on.
 // Assumes: heartbeat answers carry (epoch, mapHash, syncedEpoch) as core/ports.ts defines them.
 
-import type { ClusterMap } from "../core/cluster-map.ts";
 import { EMPTY_BODY_CHECKSUM, type CoordinatorDeps, deleteObject, openBody, readObject, writeVersion } from "../core/coordinator.ts";
-import { FailureDetector } from "../core/failure-detector.ts";
-import type { NodeId } from "../core/ids.ts";
+import { type HeartbeatHost, Heartbeats } from "../core/heartbeats.ts";
 import { Membership, ringsOf } from "../core/membership.ts";
 import { primariesOf } from "../core/placement.ts";
 import type { ObjectVersion } from "../core/object-version.ts";
@@ -27,58 +25,29 @@ export function verifySimBody(body: SimBody, version: ObjectVersion): Result<Sim
   return ok(body);
 }
 
-/** Fetches a peer's map for `adopt`, one fetch at a time per process: a request while one is in flight is dropped. */
-export function mapFetcher(transport: LogicContext["transport"], adopt: (map: ClusterMap) => void): (from: NodeId) => Promise<void> {
-  let fetching = false;
-  return async (from) => {
-    if (fetching) return;
-    fetching = true;
-    try {
-      const got = await transport.send(from, { kind: "get-map" });
-      if (got.ok) adopt(got.value.map);
-    } finally {
-      fetching = false;
-    }
-  };
-}
-
-/** Ping every node of the map each interval; answers feed the failure detector and map gossip. */
-export function startPinger(ctx: LogicContext, membership: Membership, detector: FailureDetector, selfReport: () => { syncedEpoch?: number } = () => ({})): void {
-  const clock = ctx.process.clock;
-  const self = ctx.process.id;
-  const fetchMap = mapFetcher(ctx.transport, (map) => {
-    const adopted = membership.adopt(map);
-    if (adopted.ok && adopted.value !== "ignored-not-newer") ctx.storeMap(membership.map);
+/** A simulated process's heartbeat driver (core/heartbeats.ts, the runtime's too) on the simulated ports. */
+export function simHeartbeats(ctx: LogicContext, membership: Membership, hooks: Pick<HeartbeatHost<SimBody>, "ownReport" | "onViewChange"> = {}): Heartbeats<SimBody> {
+  const process = ctx.process;
+  return new Heartbeats<SimBody>({
+    self: process.id,
+    transport: ctx.transport,
+    membership,
+    clock: { nowMs: () => process.clock.nowMs(), sleep: (ms) => process.sleep(ms) },
+    settings: { downAfterMs: ctx.timing.failureTimeoutMs, heartbeatIntervalMs: ctx.timing.heartbeatIntervalMs },
+    log: ctx.log,
+    onMap: () => ctx.storeMap(membership.map),
+    ...hooks,
   });
-  const pingOnce = (to: NodeId): void => {
-    void ctx.transport
-      .send(to, { kind: "heartbeat", from: self, epoch: membership.epoch, mapHash: membership.hash, ...selfReport() } as never)
-      .then((r) => {
-        if (!r.ok) return;
-        detector.heard(to, clock.nowMs());
-        const value = r.value as { epoch: never; mapHash: string; syncedEpoch?: never };
-        const effect = membership.observe(to, value);
-        if (effect !== null) void fetchMap(effect.from);
-        membership.retireIfComplete();
-      });
-  };
-  const loop = async (): Promise<void> => {
-    for (;;) {
-      for (const node of membership.map.nodes) if (node.id !== self) pingOnce(node.id);
-      await ctx.process.sleep(ctx.timing.heartbeatIntervalMs);
-    }
-  };
-  void loop();
 }
 
 export function startCoreRouter(ctx: LogicContext): RouterInstance {
   const clock = ctx.process.clock;
   const membership = new Membership(ctx.storedMap(), ctx.log);
-  const detector = new FailureDetector({ downAfterMs: ctx.timing.failureTimeoutMs, heartbeatIntervalMs: ctx.timing.heartbeatIntervalMs }, clock.nowMs());
+  const heartbeats = simHeartbeats(ctx, membership);
   const deps: CoordinatorDeps<SimBody> = {
     transport: ctx.transport,
     rings: () => membership.view,
-    isLive: (node) => detector.isLive(node, clock.nowMs()),
+    isLive: (node) => heartbeats.isLive(node),
     hlc: new HybridLogicalClock(clock, ctx.process.id),
     log: ctx.log,
     settings: replicationSettings({ replicas: ctx.quorum.replicas, writeQuorum: ctx.quorum.writeQuorum, readQuorum: ctx.quorum.readQuorum, sloppyQuorum: ctx.quorum.sloppyQuorum ?? false }),
@@ -86,7 +55,7 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
     verifyBody: (body, version) => verifySimBody(body, version),
     faults: ctx.bugs,
   };
-  startPinger(ctx, membership, detector);
+  heartbeats.start();
 
   return {
     routesTo: (node) => ringsOf(membership.view).some((ring) => ring.indexOf.has(node)),
@@ -129,15 +98,14 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
     // A router answers heartbeats and map requests, so a map the operator handed it spreads by gossip.
     handle: async (from, request) => {
       if (request.kind === "heartbeat") {
-        detector.heard(from, clock.nowMs());
+        heartbeats.onHeartbeat(from, { epoch: request.epoch, mapHash: request.mapHash });
         return ok({ epoch: membership.epoch, mapHash: membership.hash });
       }
       if (request.kind === "get-map") return ok({ map: membership.map });
       return err({ kind: "remote", detail: `a router does not serve ${request.kind}` });
     },
     installMap(map): void {
-      const adopted = membership.adopt(map);
-      if (adopted.ok && adopted.value !== "ignored-not-newer") ctx.storeMap(membership.map);
+      heartbeats.adopt(map);
     },
   };
 }

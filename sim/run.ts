@@ -111,7 +111,7 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
     world.startAll();
     const faultRng = rng.fork("faults");
     let lastScheduledFaultMs = 0;
-    const availability = new AvailabilityRule(world, scenario.availability, scenario.faultsEndMs);
+    const availability = new AvailabilityRule(world, scenario.availability, scenario.faultsEndMs, timing.heartbeatIntervalMs);
     oracle.availabilityRequired = (startMs, endMs) => availability.required(startMs, endMs);
     /** Reads every key written so far once, a few at a time, through a live router (checked like any read). */
     const readEveryKey = async (): Promise<void> => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { CatchUpState, type NodeStart } from "../../core/catch-up.ts";
 import { ForeignHoldings } from "../../core/foreign-holdings.ts";
-import { PeerLiveness, runtimeFailureDetectorSettings } from "../liveness.ts";
+import { livenessClock, runtimeFailureDetectorSettings } from "../liveness.ts";
 import { type NodeId, nodeId } from "../../core/ids.ts";
 import { Membership } from "../../core/membership.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
@@ -19,9 +19,9 @@ import { type RepairPacing, madeProgress, runRepairLoop } from "../../core/repai
 import { StandInState } from "../../core/stand-in.ts";
 import { repairSettings, replicationSettings } from "../../core/settings.ts";
 import { integerFromEnv } from "../cli-options.ts";
-import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, toObjectVersion } from "../../core/storage-node.ts";
+import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, onRingViewChange, toObjectVersion } from "../../core/storage-node.ts";
 import { readClusterMap, readSecret, writeClusterMap, writeFileAtomic } from "../cluster-files.ts";
-import { startHeartbeats } from "../heartbeats.ts";
+import { Heartbeats } from "../../core/heartbeats.ts";
 import { createLog } from "../log.ts";
 import { type NodeMetrics, countingTransport, createNodeMetrics, createRegistry } from "../metrics.ts";
 import { countingPulls, countingPushes } from "./repair-bytes.ts";
@@ -34,7 +34,7 @@ import { createHttpTransport } from "../transport/http-transport.ts";
 import { startReplicaServer } from "../transport/http-server.ts";
 import { CorruptBlobError, FsBlobStore } from "./fs-blob-store.ts";
 import { verifyPulledBody } from "./verified-body.ts";
-import { type ScrubCursor, scrubStep } from "../../core/scrub.ts";
+import { type ScrubPacing, runScrubLoop } from "../../core/scrub-loop.ts";
 import { type Result, err, ok } from "../../core/result.ts";
 import { DigestCachingStore } from "../../core/digest-cache.ts";
 
@@ -66,12 +66,19 @@ const REPAIR_PACING: RepairPacing = {
 /** Partitions visited per round: small rounds keep the event loop responsive to client requests. */
 const REPAIR_PARTITIONS_PER_ROUND = 64;
 /**
- * The scrubber re-reads stored bodies at this many bytes per second at most (the store checks every block's
- * checksum as it streams), and rests this long after each walk over the whole disk.
+ * The scrubber's pacing (core/scrub-loop.ts): stored bodies re-read at RINGSTORE_SCRUB_BYTES_PER_SECOND at most
+ * (the store checks every block's checksum as it streams), a rest of RINGSTORE_SCRUB_PASS_PAUSE_MS after each
+ * walk over the whole disk.
  */
-const SCRUB_BYTES_PER_SECOND = integerFromEnv("RINGSTORE_SCRUB_BYTES_PER_SECOND", 1024, 16 * 1024 ** 3, 32 * 1024 * 1024);
-const SCRUB_PASS_PAUSE_MS = integerFromEnv("RINGSTORE_SCRUB_PASS_PAUSE_MS", 0, 30 * 86_400_000, 6 * 60 * 60_000);
-const SCRUB_STEP_LIMITS = { versionsMax: 64, bytesMax: 64 * 1024 * 1024 };
+const SCRUB_PACING: ScrubPacing = {
+  limits: { versionsMax: 64, bytesMax: 64 * 1024 * 1024 },
+  bytesPerSecond: integerFromEnv("RINGSTORE_SCRUB_BYTES_PER_SECOND", 1024, 16 * 1024 ** 3, 32 * 1024 * 1024),
+  stepPauseMsMin: 10,
+  passPauseMs: integerFromEnv("RINGSTORE_SCRUB_PASS_PAUSE_MS", 0, 30 * 86_400_000, 6 * 60 * 60_000),
+  failurePauseMs: 10_000,
+  // Copies reads report wait at most this long, also while the scrubber rests between walks.
+  drainIntervalMs: 1000,
+};
 
 /** The index's totals are a full scan: a scrape or a health check reads them at most this often. */
 const STORED_TOTALS_CACHE_MS = 5000;
@@ -142,7 +149,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
   const catchUp = new CatchUpState(self, membership.view, start);
   // Boot: this start's wall time orders its foreign-holdings reports after the previous incarnation's.
   const foreign = new ForeignHoldings(Date.now());
-  const liveness = new PeerLiveness();
+  const heartbeatClock = livenessClock();
   /** Copies repair moved since this process started: what `cluster status` and `--wait` show as progress. */
   const repairTotals = { objectsPulled: 0, objectsPushed: 0 };
   const stored = cachedFor(STORED_TOTALS_CACHE_MS, () => fsStore.storedTotals());
@@ -157,7 +164,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     view: () => membership.view,
     repairObjects: () => repairTotals,
     // Scraped only once the node runs; before its heartbeats start there is no view to report.
-    liveNodes: () => (heartbeatsStarted ? Object.fromEntries(membership.map.nodes.map((n) => [n.id, n.id === self || (heartbeats.everHeard.has(nodeId(n.id)) && liveness.isLive(nodeId(n.id)))])) : {}),
+    liveNodes: () => (heartbeatsStarted ? Object.fromEntries(membership.map.nodes.map((n) => [n.id, heartbeats.isLive(nodeId(n.id))])) : {}),
   });
   nodeMetrics = metrics;
   let heartbeatsStarted = false;
@@ -169,17 +176,20 @@ export async function runNode(options: NodeOptions): Promise<void> {
   });
   const transport = countingTransport(http, metrics.replicaRequests);
 
-  let viewSeen = membership.view;
-  const noticeViewChange = () => {
-    if (membership.view !== viewSeen) {
-      viewSeen = membership.view;
-      catchUp.onRingChange(membership.view);
-      foreign.forget();
-    }
-  };
-  // Liveness is the repair loop's (defined below): sessions only begin in a repair round, and until one has,
-  // the state claims nothing without asking.
-  const standIns = new StandInState(self, { isLive: (node) => repair.isLive(node), downSinceMs: (node) => repair.downSinceMs(node), nowMs: () => Date.now() });
+  // Heartbeats, map gossip, failure detection and ring-change retirement: core's driver, as in the simulator.
+  const heartbeats: Heartbeats<Readable> = new Heartbeats({
+    self,
+    transport,
+    membership,
+    clock: heartbeatClock,
+    settings: runtimeFailureDetectorSettings,
+    log,
+    ownReport: () => heartbeatReport(context),
+    onMap: (map) => writeClusterMap(options.clusterMap, map),
+    onViewChange: (view) => onRingViewChange(context, view),
+  });
+  const liveness = heartbeats.livenessOn(() => Date.now());
+  const standIns = new StandInState(self, liveness);
   const context: StorageNodeContext<Readable> = {
     self,
     store,
@@ -188,21 +198,13 @@ export async function runNode(options: NodeOptions): Promise<void> {
     membership,
     foreign,
     log,
-    onHeartbeat: (from, report) => {
-      liveness.heard(from);
-      membership.observe(from, report);
-      // A newer map is fetched by our own heartbeat loop, which sees the same epoch on its next beat.
-    },
+    onHeartbeat: (from, report) => heartbeats.onHeartbeat(from, report),
     onCorrupt: (partition, version) => {
       queueCorrupt("read", partition, version);
     },
     installMap: (map) => {
-      const adopted = membership.adopt(map);
-      if (adopted.ok && adopted.value !== "ignored-not-newer") {
-        writeClusterMap(options.clusterMap, map);
-        noticeViewChange();
-        log.info("membership.map-installed", { epoch: map.epoch, outcome: adopted.value });
-      }
+      const adopted = heartbeats.adopt(map);
+      if (adopted.ok && adopted.value !== "ignored-not-newer") log.info("membership.map-installed", { epoch: map.epoch, outcome: adopted.value });
       return adopted;
     },
   };
@@ -240,24 +242,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
       });
     },
   });
-  const heartbeats = startHeartbeats({
-    self,
-    transport,
-    membership,
-    liveness,
-    log,
-    intervalMs: runtimeFailureDetectorSettings.heartbeatIntervalMs,
-    ownReport: () => heartbeatReport(context),
-    onMap: (map) => {
-      writeClusterMap(options.clusterMap, map);
-      noticeViewChange();
-    },
-    onBeat: () => {
-      membership.observe(self, heartbeatReport(context));
-      membership.retireIfComplete();
-      noticeViewChange();
-    },
-  });
+  heartbeats.start();
   heartbeatsStarted = true;
   const repair: RepairContext<Readable> = {
     self,
@@ -268,9 +253,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     foreign,
     foreignReportOf: (node) => membership.foreignReportOf(node),
     rings: () => membership.view,
-    isLive: (node) => node === self || (heartbeats.everHeard.has(node) && liveness.isLive(node)),
-    downSinceMs: (node) => (node === self ? null : liveness.downSinceWallMs(node)),
-    nowMs: () => Date.now(),
+    ...liveness,
     emptyBody,
     // A copy reported corrupt is read again whole before it is replaced, and a replacement is checked as it
     // streams in (the store checks it again before its rename over the rotten copy).
@@ -304,10 +287,6 @@ export async function runNode(options: NodeOptions): Promise<void> {
       sleep: realClock.sleep,
       running: () => !stopping,
       behind: () => catchUp.behindPartitions().length > 0,
-      beforeRound: async () => {
-        const drained = await corruptQueue.drain(repair);
-        for (const [outcome, count] of Object.entries(drained)) if (count > 0) metrics.corruptRepaired.inc({ outcome }, count);
-      },
       onRound: (report, elapsedMs) => {
         repairTotals.objectsPulled += report.pulled;
         repairTotals.objectsPushed += report.pushed;
@@ -321,46 +300,33 @@ export async function runNode(options: NodeOptions): Promise<void> {
     runtimeFailureDetectorSettings.heartbeatIntervalMs * 2,
   );
 
-  // The scrubber: walks the disk a step at a time at a bounded rate and queues corrupt copies for the repair
-  // loop, which replaces them from a good replica (core/scrub.ts, core/repair.ts repairCorruptCopy).
-  const scrubLoop = async () => {
-    await new Promise((done) => setTimeout(done, runtimeFailureDetectorSettings.heartbeatIntervalMs * 2));
-    let cursor: ScrubCursor | undefined;
-    let passStarted = Date.now();
-    let passChecked = 0;
-    while (!stopping) {
-      const started = Date.now();
-      let pauseMs = 10_000;
-      try {
-        const step = await scrubStep({ store: fsStore, checkBody: checkStoredBody }, cursor, SCRUB_STEP_LIMITS);
-        if (!step.ok) log.error("scrub.step-failed", { failure: step.error });
-        else {
-          for (const c of step.value.corrupt) {
-            log.warn("scrub.corrupt-copy", { partition: c.partition, bucket: c.version.bucket, key: c.version.key, stamp: c.version.stamp, detail: c.detail });
-            queueCorrupt("scrub", c.partition, c.version);
-          }
-          passChecked += step.value.checked;
-          scrubPassChecked = passChecked;
-          metrics.scrubVersions.inc(step.value.checked);
-          metrics.scrubBytes.inc(step.value.bytes);
-          cursor = step.value.next;
-          // Spread the reads: a step that read B bytes is followed by a pause that keeps to the rate.
-          pauseMs = Math.max(10, (step.value.bytes / SCRUB_BYTES_PER_SECOND) * 1000 - (Date.now() - started));
-          if (cursor === undefined) {
-            log.info("scrub.pass-done", { versions: passChecked, ms: Date.now() - passStarted });
-            metrics.scrubPasses.inc();
-            pauseMs = Math.max(pauseMs, SCRUB_PASS_PAUSE_MS);
-            passStarted = Date.now() + pauseMs;
-            passChecked = 0;
-          }
-        }
-      } catch (error) {
-        log.error("scrub.step-failed", { cause: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-      }
-      await new Promise((done) => setTimeout(done, pauseMs));
-    }
-  };
-  void scrubLoop();
+  // The scrubber and the corrupt-copy queue's drain: core's loop (core/scrub-loop.ts), as in the simulator. It
+  // walks the disk a step at a time at a bounded rate; the copies it, reads and the store find corrupt are
+  // replaced from a good replica (core/repair.ts repairCorruptCopy).
+  void runScrubLoop(
+    {
+      scrub: { store: fsStore, checkBody: checkStoredBody },
+      repair,
+      queue: corruptQueue,
+      pacing: SCRUB_PACING,
+      log,
+      sleep: realClock.sleep,
+      running: () => !stopping,
+      onThrow: () => {}, // logged by the loop, which waits failurePauseMs and goes on
+      onStep: (step) => {
+        scrubPassChecked = step.passChecked;
+        nodeMetrics?.scrubVersions.inc(step.checked);
+        nodeMetrics?.scrubBytes.inc(step.bytes);
+        if (step.corruptQueued > 0) nodeMetrics?.corruptFound.inc({ source: "scrub" }, step.corruptQueued);
+        if (step.walkEnded) nodeMetrics?.scrubPasses.inc();
+      },
+      onDrained: (drained) => {
+        for (const [outcome, count] of Object.entries(drained)) if (count > 0) nodeMetrics?.corruptRepaired.inc({ outcome }, count);
+      },
+    },
+    // Let the first heartbeats land, so that a replacement does not count every peer as down.
+    runtimeFailureDetectorSettings.heartbeatIntervalMs * 2,
+  );
   log.info("node.started", { port: server.port, epoch: membership.epoch, start, behindPartitions: catchUp.behindPartitions().length });
 
   const shutdown = async (signal: string) => {
@@ -368,6 +334,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     stopping = true;
     log.info("node.stopping", { signal });
     heartbeats.stop();
+    heartbeatClock.stop();
     const hardStop = setTimeout(() => process.exit(0), 12_000);
     hardStop.unref();
     await server.close(5000);

@@ -1,12 +1,12 @@
 // One S3 router process: the S3 front end, the coordinator, heartbeats to every node.
 import { createServer } from "node:http";
-import { PeerLiveness, runtimeFailureDetectorSettings } from "../liveness.ts";
-import type { NodeId } from "../../core/ids.ts";
+import { livenessClock, runtimeFailureDetectorSettings } from "../liveness.ts";
+import { type NodeId, nodeId } from "../../core/ids.ts";
 import { Membership, ringsOf } from "../../core/membership.ts";
 import { replicationSettings } from "../../core/settings.ts";
 import { HybridLogicalClock } from "../../core/version.ts";
 import { loadOrCreateCredentials, loadOrCreateMetricsToken, readClusterMap, readSecret, writeClusterMap } from "../cluster-files.ts";
-import { startHeartbeats } from "../heartbeats.ts";
+import { Heartbeats } from "../../core/heartbeats.ts";
 import { createLog } from "../log.ts";
 import { countQuorumFailure, countingTransport, createRegistry, createRouterMetrics, livenessGauge, ringGauges } from "../metrics.ts";
 import { RecentWarnings } from "../recent-warnings.ts";
@@ -46,7 +46,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   const membership = new Membership(readClusterMap(options.clusterMap), log);
   const secret = readSecret(options.secretFile);
   const credentials = loadOrCreateCredentials(options.dataDir);
-  const liveness = new PeerLiveness();
+  const heartbeatClock = livenessClock();
   const http = createHttpTransport({
     resolveAddress: (node: NodeId) => membership.map.nodes.find((n) => n.id === node)?.address,
     secret,
@@ -56,18 +56,20 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   const registry = createRegistry("router", options.id);
   const routerMetrics = createRouterMetrics(registry);
   const transport = countingTransport(teeingTransport(http), routerMetrics.replicaRequests);
-  const heartbeats = startHeartbeats({
-    self: options.id,
+  // Heartbeats, map gossip and failure detection: core's driver, as in the simulator and the storage nodes.
+  // Until a node has answered once, this router does not count it as live: a fresh router must not report
+  // healthy, or route writes, on the strength of nodes it has never reached.
+  const heartbeats = new Heartbeats({
+    self: nodeId(options.id),
     transport: http,
     membership,
-    liveness,
+    clock: heartbeatClock,
+    settings: runtimeFailureDetectorSettings,
     log,
-    intervalMs: runtimeFailureDetectorSettings.heartbeatIntervalMs,
     onMap: (map) => writeClusterMap(options.clusterMap, map),
   });
-  // Until a node has answered once, this router does not count it as live: a fresh router must not
-  // report healthy, or route writes, on the strength of nodes it has never reached.
-  const isLive = (node: NodeId) => heartbeats.everHeard.has(node) && liveness.isLive(node);
+  heartbeats.start();
+  const isLive = (node: NodeId) => heartbeats.isLive(node);
   livenessGauge(registry, () => Object.fromEntries(membership.map.nodes.map((n) => [n.id, isLive(n.id)])));
   ringGauges(registry, () => membership.view);
   const objects = new ReplicatedObjects({
@@ -115,6 +117,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   const shutdown = (signal: string) => {
     log.info("router.stopping", { signal });
     heartbeats.stop();
+    heartbeatClock.stop();
     server.close();
     server.closeAllConnections();
     void http.close().finally(() => process.exit(0));

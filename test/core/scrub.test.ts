@@ -13,9 +13,9 @@ const checkBody: ScrubContext<MemBody>["checkBody"] = async (body, version) => (
 const versionArb = fc.record({ key: fc.constantFrom("a", "b", "c", "d", "e", "f", "g", "h"), at: fc.nat(20), deleted: fc.boolean(), committed: fc.boolean(), corrupt: fc.boolean() });
 
 describe("scrub walk", () => {
-  it("a walk of bounded steps checks every live committed version once and reports exactly the corrupt ones", async () => {
+  it("a walk of bounded steps checks every live committed version once and reports exactly the corrupt ones, its bodies read one by one or in one batch", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(versionArb, { maxLength: 40 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5000 }), async (rows, versionsMax, bytesMax) => {
+      fc.asyncProperty(fc.array(versionArb, { maxLength: 40 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5000 }), fc.boolean(), async (rows, versionsMax, bytesMax, batched) => {
         const store = new MemoryStore();
         for (const r of rows) {
           const version = versionOf("bucket", r.key, stampFor(r.at), r.deleted ? null : `body ${r.key} ${r.at}`);
@@ -36,6 +36,7 @@ describe("scrub walk", () => {
               checked.push(`${version.key}@${version.stamp}`);
               return checkBody(body, version);
             },
+            ...(batched ? { readBodies: async (vs) => ok(await Promise.all(vs.map((v) => store.readBody(v.bucket, v.key, v.stamp)))) } : {}),
           };
           const step = await scrubStep(ctx, cursor, { versionsMax, bytesMax });
           if (!step.ok) throw new Error(step.error.detail);

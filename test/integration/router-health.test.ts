@@ -64,7 +64,8 @@ describe("router health", () => {
     process.kill(cluster.process("node-2").pid!, "SIGKILL");
     const started = Date.now();
     await eventually(async () => (await fetch(`${cluster.endpoint}/-/health`)).status === 503, { timeoutMs: 15_000, what: "health 503 with two of four nodes gone" });
-    const line = readFileSync(join(cluster.dataDir, "logs", "router-1.log"), "utf8").split("\n").find((l) => l.includes("router.unhealthy"));
+    // The router's log reaches its file through the launcher's pipe, a moment after the answer it explains.
+    const line = await eventually(async () => readFileSync(join(cluster.dataDir, "logs", "router-1.log"), "utf8").split("\n").find((l) => l.includes("router.unhealthy")), { timeoutMs: 5_000, what: "router-1 logs why it is unhealthy" });
     console.log(`router health: 503 ${Date.now() - started} ms after two kills; ${line}`);
     expect(line).toMatch(/"reason":"\d+ of 256 partitions have 2 live primaries.*2 of 4 nodes live"/);
   }, 30_000);

@@ -3,9 +3,10 @@
 // peers (--vs swift) and this machine's limit (--limit), alternating, in one run. Writes reports/bench/s3.*.
 // The load runs in a process of its own (bench/s3/load-process.ts); this process starts and stops the
 // endpoints, samples the routers' memory and writes the report. `--help` lists the options.
-import { type ChildProcess, fork } from "node:child_process";
 import { join } from "node:path";
-import { type FromLoad, type Job, type JobFigures, type ToLoad } from "./s3/job.ts";
+import type { Job } from "./s3/job.ts";
+import { LoadProcess } from "./s3/load-runner.ts";
+import { progressPrinter } from "./s3/progress.ts";
 import { DEFAULT_DURATION_MS, defaultConcurrency, formatBytes, parseS3BenchOptions, type S3BenchOptions, valueFor } from "./s3/options.ts";
 import { type BenchTarget, externalEndpoint, limitTarget, residentBytesOf, startLocalRingstore, swiftPeer } from "./s3/peers.ts";
 import { type JobSpec, type Measured, sameJob, summarise, type Summary } from "./s3/figures.ts";
@@ -37,39 +38,6 @@ function jobsOf(options: S3BenchOptions): JobSpec[] {
 
 const label = (job: JobSpec) => `${job.workload} ${formatBytes(job.sizeBytes).replace(" ", "")} c${job.concurrency}`;
 
-/** The load process: one for the whole run, one job at a time. */
-class LoadProcess {
-  private readonly child: ChildProcess;
-  constructor() {
-    this.child = fork(join(import.meta.dirname, "s3", "load-process.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  }
-
-  run(target: BenchTarget, job: Job, onProgress: (p: Extract<FromLoad, { type: "progress" }>) => void): Promise<JobFigures> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (message: FromLoad) => {
-        if (message.type === "progress") return onProgress(message);
-        this.child.off("message", onMessage);
-        this.child.off("exit", onExit);
-        if (message.type === "done") resolve(message.figures);
-        else reject(new Error(`${target.name}: ${message.error}`));
-      };
-      const onExit = (code: number | null) => reject(new Error(`the load process exited (code ${code})`));
-      this.child.on("message", onMessage);
-      this.child.once("exit", onExit);
-      this.child.send({ type: "run", target: target.target, job } satisfies ToLoad);
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
-    this.child.send({ type: "exit" } satisfies ToLoad);
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
 /** Highest VmRSS of `pids` while `during` runs. */
 async function withRssSampling<T>(pids: readonly number[], during: () => Promise<T>): Promise<{ value: T; rssMaxBytes: number | undefined }> {
   if (pids.length === 0) return { value: await during(), rssMaxBytes: undefined };
@@ -86,24 +54,6 @@ async function withRssSampling<T>(pids: readonly number[], during: () => Promise
   } finally {
     clearInterval(timer);
   }
-}
-
-function progressPrinter(): { update(text: string): void; done(text: string): void } {
-  const tty = process.stderr.isTTY === true;
-  let lastPrintedMs = 0;
-  return {
-    update(text) {
-      if (tty) process.stderr.write(`\r\x1b[K${text}`);
-      else if (Date.now() - lastPrintedMs >= 5000) {
-        lastPrintedMs = Date.now();
-        process.stderr.write(`${text}\n`);
-      }
-    },
-    done(text) {
-      process.stderr.write(tty ? `\r\x1b[K${text}\n` : `${text}\n`);
-      lastPrintedMs = 0;
-    },
-  };
 }
 
 export async function main(argv: readonly string[] = []): Promise<void> {
@@ -167,7 +117,7 @@ export async function main(argv: readonly string[] = []): Promise<void> {
         }
       }
     }
-    if (options.preload.length > 0) preload = await runPreload(targets[0]!, options.preload, runId, (text) => progress.update(text), (text) => progress.done(text));
+    if (options.preload.length > 0) preload = await runPreload(load, targets[0]!, options.preload, options.quick, progress);
   } finally {
     await stopAll();
   }
@@ -179,10 +129,11 @@ export async function main(argv: readonly string[] = []): Promise<void> {
   }
   const files = writeReport(options.out, { startedAt, options, argv, targets: targets.map((t) => ({ name: t.name, role: t.role, description: t.description })), summaries, preload });
   console.log(terminalTable(summaries, targets.map((t) => ({ name: t.name, role: t.role }))));
+  if (preload !== undefined) console.log(`${preload.markdown.join("\n")}\n`);
   console.log(`report: ${files.join(", ")}`);
-  const errors = summaries.reduce((n, s) => n + s.errors, 0);
+  const errors = summaries.reduce((n, s) => n + s.errors, 0) + (preload?.errors ?? 0);
   if (errors > 0) {
-    console.error(`${errors} operations failed; first: ${summaries.flatMap((s) => s.errorSamples)[0]}`);
+    console.error(`${errors} operations failed; first: ${[...summaries.flatMap((s) => s.errorSamples), ...(preload?.errorSamples ?? [])][0]}`);
     process.exitCode = 1;
   }
 }

@@ -30,6 +30,10 @@ async function* bodyOf(size: number): AsyncGenerator<Buffer> {
   }
 }
 
+function unescapeXml(text: string): string {
+  return text.replace(/&(lt|gt|quot|apos|amp);/g, (_, name: string) => ({ lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" })[name]!);
+}
+
 function encodeKey(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");
 }
@@ -90,6 +94,37 @@ export class S3LoadClient {
       return { ok: true, bytes };
     } catch (error) {
       return { ok: false, error: `GET: ${(error as Error).message}` };
+    }
+  }
+
+  /** HEAD of one object: ok when it exists (200). */
+  async head(key: string): Promise<OperationResult> {
+    const path = `/${this.target.bucket}/${encodeKey(key)}`;
+    try {
+      const response = await this.pool.request({ method: "HEAD", path, headers: this.headersFor("HEAD", path, {}) });
+      await response.body.dump();
+      if (response.statusCode !== 200) return { ok: false, error: `HEAD: ${response.statusCode}` };
+      return { ok: true, bytes: 0 };
+    } catch (error) {
+      return { ok: false, error: `HEAD: ${(error as Error).message}` };
+    }
+  }
+
+  /** One ListObjectsV2 page: how many keys it held and the token of the next one (undefined at the end). */
+  async listPage(maxKeys: number, continuationToken?: string): Promise<{ ok: true; keys: number; next: string | undefined } | { ok: false; error: string }> {
+    const path = `/${this.target.bucket}`;
+    const query = `list-type=2&max-keys=${maxKeys}${continuationToken === undefined ? "" : `&continuation-token=${encodeURIComponent(continuationToken)}`}`;
+    try {
+      const headers = signedHeaders(this.target.credentials, { method: "GET", host: this.host, rawPath: path, rawQuery: query, headers: {} }, Date.now());
+      const response = await this.pool.request({ method: "GET", path: `${path}?${query}`, headers });
+      const text = await response.body.text();
+      if (response.statusCode !== 200) return { ok: false, error: `LIST: ${response.statusCode} ${text.slice(0, ERROR_TEXT_BYTES_MAX)}` };
+      const keys = text.split("<Key>").length - 1;
+      const token = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(text)?.[1];
+      const truncated = /<IsTruncated>true<\/IsTruncated>/.test(text);
+      return { ok: true, keys, next: truncated && token !== undefined ? unescapeXml(token) : undefined };
+    } catch (error) {
+      return { ok: false, error: `LIST: ${(error as Error).message}` };
     }
   }
 

@@ -21,7 +21,23 @@ export interface Job {
   readonly mixedGetFraction: number;
 }
 
-export type ToLoad = { readonly type: "run"; readonly target: Target; readonly job: Job } | { readonly type: "exit" };
+/**
+ * Metadata scale: fill `target.bucket` with 0-byte objects `fill/<n>` up to `fillTo` (from `fillFrom`, what an
+ * earlier scale job left), then time 4 KiB PUTs, HEADs of random filled keys, 4 KiB GETs, and a listing.
+ */
+export interface ScaleJob {
+  readonly fillFrom: number;
+  readonly fillTo: number;
+  readonly fillConcurrency: number;
+  readonly probeConcurrency: number;
+  readonly probeOps: number;
+  readonly listPagesMax: number;
+}
+
+export type ToLoad =
+  | { readonly type: "run"; readonly target: Target; readonly job: Job }
+  | { readonly type: "scale"; readonly target: Target; readonly job: ScaleJob }
+  | { readonly type: "exit" };
 
 export interface KindFigures {
   readonly ops: number;
@@ -44,7 +60,26 @@ export interface JobFigures {
   readonly histogram: string;
 }
 
+export interface TimedFigures {
+  readonly ops: number;
+  readonly errors: number;
+  readonly errorSamples: readonly string[];
+  readonly elapsedMs: number;
+  readonly histogram: string;
+}
+
+export interface ScaleFigures {
+  readonly objects: number;
+  readonly fill: { readonly ops: number; readonly errors: number; readonly elapsedMs: number; readonly errorSamples: readonly string[] };
+  readonly put: TimedFigures;
+  readonly head: TimedFigures;
+  readonly get: TimedFigures;
+  /** Pages of 1000 keys, each timed. */
+  readonly list: TimedFigures & { readonly keys: number };
+}
+
 export type FromLoad =
   | { readonly type: "progress"; readonly phase: "prepare" | "measure"; readonly ops: number; readonly bytes: number; readonly errors: number; readonly elapsedMs: number }
   | { readonly type: "done"; readonly figures: JobFigures }
+  | { readonly type: "scaled"; readonly figures: ScaleFigures }
   | { readonly type: "failed"; readonly error: string };

@@ -4,7 +4,7 @@
 // Guarantees: every operation is timed into an HDR histogram (µs); an error is counted, never retried.
 import * as hdr from "hdr-histogram-js";
 import { S3LoadClient, type OperationResult } from "./client.ts";
-import type { FromLoad, Job, JobFigures, KindFigures, OperationKind, ToLoad } from "./job.ts";
+import type { FromLoad, Job, JobFigures, KindFigures, OperationKind, ScaleFigures, ScaleJob, TimedFigures, ToLoad } from "./job.ts";
 import type { Target } from "./client.ts";
 
 const PROGRESS_EVERY_MS = 500;
@@ -131,7 +131,91 @@ async function run(target: Target, job: Job): Promise<JobFigures> {
   return { elapsedMs, ...totals(), errors, errorSamples, clientCpuUserUs: cpu.user, clientCpuSystemUs: cpu.system, kinds, histogram: hdr.encodeIntoCompressedBase64(all) };
 }
 
+/** `count` operations, `concurrency` at a time, each timed. */
+async function timed(concurrency: number, count: number, op: (n: number) => Promise<OperationResult>): Promise<TimedFigures> {
+  const histogram = newHistogram();
+  let next = 0;
+  let ops = 0;
+  let errors = 0;
+  const errorSamples: string[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const n = next++;
+        const t0 = performance.now();
+        const result = await op(n);
+        if (result.ok) {
+          histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+          ops++;
+        } else {
+          errors++;
+          if (errorSamples.length < ERROR_SAMPLES_MAX) errorSamples.push(result.error);
+        }
+      }
+    }),
+  );
+  return { ops, errors, errorSamples, elapsedMs: performance.now() - started, histogram: hdr.encodeIntoCompressedBase64(histogram) };
+}
+
+const PROBE_BYTES = 4096;
+const LIST_PAGE_KEYS = 1000;
+const fillKey = (n: number) => `fill/${String(n).padStart(9, "0")}`;
+
+async function scale(target: Target, job: ScaleJob): Promise<ScaleFigures> {
+  const client = clientFor(target, Math.max(job.fillConcurrency, job.probeConcurrency));
+  const created = await client.createBucket();
+  if (!created.ok) throw new Error(created.error);
+  const started = performance.now();
+  let filled = 0;
+  let fillErrors = 0;
+  const timer = setInterval(() => send({ type: "progress", phase: "prepare", ops: job.fillFrom + filled, bytes: 0, errors: fillErrors, elapsedMs: performance.now() - started }), PROGRESS_EVERY_MS);
+  let fill: TimedFigures;
+  try {
+    fill = await timed(job.fillConcurrency, job.fillTo - job.fillFrom, async (n) => {
+      const result = await client.put(fillKey(job.fillFrom + n), 0);
+      if (result.ok) filled++;
+      else fillErrors++;
+      return result;
+    });
+  } finally {
+    clearInterval(timer);
+  }
+  const level = job.fillTo;
+  const put = await timed(job.probeConcurrency, job.probeOps, (n) => client.put(`probe-${level}/${n}`, PROBE_BYTES));
+  const head = await timed(job.probeConcurrency, job.probeOps, () => client.head(fillKey(Math.floor(Math.random() * level))));
+  const get = await timed(job.probeConcurrency, job.probeOps, () => client.get(`probe-${level}/${Math.floor(Math.random() * job.probeOps)}`, PROBE_BYTES));
+  // Pages until the end or listPagesMax, each timed; a listing is sequential by nature (each page's token).
+  const listHistogram = newHistogram();
+  const listStarted = performance.now();
+  let token: string | undefined;
+  let keys = 0;
+  let listErrors = 0;
+  const listErrorSamples: string[] = [];
+  for (let pages = 0; pages < job.listPagesMax && (pages === 0 || token !== undefined); pages++) {
+    const t0 = performance.now();
+    const page = await client.listPage(LIST_PAGE_KEYS, token);
+    if (!page.ok) {
+      listErrors++;
+      listErrorSamples.push(page.error);
+      break;
+    }
+    listHistogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+    keys += page.keys;
+    token = page.next;
+  }
+  const list = { ops: listHistogram.totalCount, errors: listErrors, errorSamples: listErrorSamples, elapsedMs: performance.now() - listStarted, histogram: hdr.encodeIntoCompressedBase64(listHistogram), keys };
+  return { objects: level, fill: { ops: fill.ops, errors: fill.errors, elapsedMs: fill.elapsedMs, errorSamples: fill.errorSamples }, put, head, get, list };
+}
+
 process.on("message", (message: ToLoad) => {
+  if (message.type === "scale") {
+    scale(message.target, message.job).then(
+      (figures) => send({ type: "scaled", figures }),
+      (error: Error) => send({ type: "failed", error: error.message }),
+    );
+    return;
+  }
   if (message.type === "exit") {
     void Promise.all([...clients.values()].map((c) => c.close())).finally(() => process.exit(0));
     return;

@@ -104,20 +104,21 @@ export function parseS3BenchOptions(argv: readonly string[], defaultOut: string)
     .option("--limit", "also measure the bare plain-Node pipeline (bench/limit/) and print each figure as a fraction of it")
     .option("--no-rss-check", "skip the router-memory workload (16 concurrent 64 MiB PUTs, then GETs)")
     .option("--quick", "a few seconds in all: small sizes, short workloads (what CI runs)")
-    .option("--port <port>", "first port for the local cluster (+1.. nodes, +100 router) and the limit pipeline (+200..)", positiveInteger("--port"), 24000)
+    .option("--port <port>", "the local cluster's S3 port (its router; nodes on the next ports) and, from +200, the limit pipeline's", positiveInteger("--port"), 24000)
     .option("--out <dir>", "where the report goes", defaultOut)
     .option("--range-bytes <size>", "bytes a ranged GET reads (at most the object)", parseBytes, 1024 * 1024)
     .option("--mixed-get-fraction <f>", "share of GETs in the mixed workload", Number, 0.7)
-    .addOption(new Option("--preload <list>", "metadata scale: fill a bucket to these object counts (e.g. 10000,100000) and measure PUT/HEAD/GET and listing at each").argParser((text: string) => text.split(",").map(positiveInteger("--preload"))))
-    .exitOverride()
+    .addOption(new Option("--preload <list>", "metadata scale: fill a bucket to these object counts (e.g. 10000,100000) and measure PUT/HEAD/GET latency and listing at each (alone unless --workloads is given)").argParser((text: string) => text.split(",").map(positiveInteger("--preload"))))
     .parse(["node", "bench", ...argv]);
   const o = program.opts();
-  if (o.endpoint !== undefined && (o.accessKey === undefined || o.secretKey === undefined)) throw new InvalidArgumentError("--endpoint needs --access-key and --secret-key");
-  if (o.duration !== undefined && o.count !== undefined) throw new InvalidArgumentError("--duration and --count exclude each other");
-  for (const peer of o.vs ?? []) if (peer !== "swift") throw new InvalidArgumentError(`unknown peer ${peer} (known: swift)`);
+  if (o.endpoint !== undefined && (o.accessKey === undefined || o.secretKey === undefined)) program.error("--endpoint needs --access-key and --secret-key");
+  if (o.duration !== undefined && o.count !== undefined) program.error("--duration and --count exclude each other");
+  for (const peer of o.vs ?? []) if (peer !== "swift") program.error(`unknown peer ${peer} (known: swift)`);
   const quick = o.quick === true;
+  // --preload alone measures metadata scale only; with --workloads, both.
+  const scaleOnly = o.preload !== undefined && o.workloads === undefined;
   return {
-    workloads: o.workloads ?? (quick ? QUICK.workloads : WORKLOADS),
+    workloads: o.workloads ?? (scaleOnly ? [] : quick ? QUICK.workloads : WORKLOADS),
     sizes: o.sizes ?? (quick ? QUICK.sizes : [4096, 1024 ** 2, 64 * 1024 ** 2]),
     concurrency: o.concurrency ?? (quick ? { bySize: new Map(), all: QUICK.concurrency } : undefined),
     duration: o.duration ?? (quick && o.count === undefined ? { bySize: new Map(), all: QUICK.durationMs } : undefined),
@@ -130,7 +131,7 @@ export function parseS3BenchOptions(argv: readonly string[], defaultOut: string)
     bucket: o.bucket,
     vs: o.vs ?? [],
     limit: o.limit === true,
-    rssCheck: o.rssCheck !== false && !quick && o.endpoint === undefined,
+    rssCheck: o.rssCheck !== false && !quick && !scaleOnly && o.endpoint === undefined,
     quick,
     port: o.port,
     out: o.out,

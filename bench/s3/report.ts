@@ -11,6 +11,8 @@ import { latencySvg, throughputSvg } from "./svg.ts";
 import { checkTargets, rolesOf } from "./targets.ts";
 
 const MIB = 1024 * 1024;
+/** Above this share of one core, the load process may be what limits a workload. */
+const CLIENT_CORE_SHARE_SUSPECT = 0.7;
 
 export interface RunRecord {
   readonly startedAt: Date;
@@ -111,6 +113,13 @@ function markdown(record: RunRecord, loadBefore: number): string {
       "",
     );
   }
+  const busyClient = summaries.filter((s) => s.clientCpuCoreShare > CLIENT_CORE_SHARE_SUSPECT);
+  lines.push(
+    busyClient.length === 0
+      ? `The client used at most ${(Math.max(0, ...summaries.map((s) => s.clientCpuCoreShare)) * 100).toFixed(0)} % of one core in any workload: it was not the bottleneck.`
+      : `**The client used over ${CLIENT_CORE_SHARE_SUSPECT * 100} % of a core** in ${busyClient.map((s) => `${s.target} ${s.job.workload} ${formatBytes(s.job.sizeBytes)}`).join(", ")}: those figures may be the client's limit.`,
+    "",
+  );
   const errors = summaries.filter((s) => s.errors > 0);
   if (errors.length > 0) lines.push("Errors (first of each):", "", ...errors.map((s) => `- ${s.target} ${s.job.workload} ${formatBytes(s.job.sizeBytes)}: ${s.errors} — \`${s.errorSamples[0] ?? "?"}\``), "");
   lines.push("![Throughput per object size](s3-throughput.svg)", "", "![Latency distribution per object size](s3-latency.svg)", "");

@@ -51,7 +51,7 @@ export function throughputSvg(summaries: readonly Summary[], targets: readonly s
     const parts: string[] = [text(PANEL_WIDTH / 2, -10, `${formatBytes(size)} objects: MiB/s`, 'text-anchor="middle" font-weight="bold"')];
     for (let i = 0; i <= 4; i++) {
       const y = PANEL_HEIGHT - (i / 4) * PANEL_HEIGHT;
-      parts.push(`<line x1="0" y1="${y}" x2="${PANEL_WIDTH}" y2="${y}" stroke="#ddd"/>`, text(-6, y + 4, ((yMax * i) / 4).toPrecision(3).replace(/\.0+$/, ""), 'text-anchor="end"'));
+      parts.push(`<line x1="0" y1="${y}" x2="${PANEL_WIDTH}" y2="${y}" stroke="#ddd"/>`, text(-6, y + 4, String(Number(((yMax * i) / 4).toPrecision(3))), 'text-anchor="end"'));
     }
     workloads.forEach((w, g) => {
       parts.push(text(g * groupWidth + groupWidth / 2, PANEL_HEIGHT + 16, w, 'text-anchor="middle"'));

@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { startCluster } from "../../runtime/launcher/up.ts";
 import { startLimitPipeline } from "../limit/pipeline.ts";
 import type { Target } from "./client.ts";
@@ -74,6 +74,15 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/** Runs a shell script with its output on our stderr, without blocking the event loop (a cluster starts meanwhile). */
+function runScript(path: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, [], { stdio: ["ignore", process.stderr, process.stderr] });
+    child.once("error", reject);
+    child.once("exit", (code) => resolve(code));
+  });
+}
+
 /** OpenStack Swift from /work/shared/swift: used as it is when it answers, else started and stopped after. */
 export async function swiftPeer(bucket: string): Promise<BenchTarget> {
   const info = `${SWIFT_ENDPOINT}/info`;
@@ -82,8 +91,8 @@ export async function swiftPeer(bucket: string): Promise<BenchTarget> {
     const up = join(SWIFT_DIR, "up.sh");
     if (!existsSync(up)) throw new Error(`Swift does not answer on ${SWIFT_ENDPOINT} and ${up} is missing`);
     console.error(`starting Swift with ${up} …`);
-    const result = spawnSync(up, [], { stdio: ["ignore", "inherit", "inherit"] });
-    if (result.status !== 0) throw new Error(`${up} failed (exit ${result.status})`);
+    const status = await runScript(up);
+    if (status !== 0) throw new Error(`${up} failed (exit ${status})`);
     startedHere = true;
     const deadline = Date.now() + 60_000;
     while (!(await answers(info))) {
@@ -99,7 +108,7 @@ export async function swiftPeer(bucket: string): Promise<BenchTarget> {
     routerPids: [],
     description: `OpenStack Swift ${version} (${SWIFT_DIR}/up.sh: proxy with s3api on ${SWIFT_ENDPOINT}, 4 object servers, 3 replicas)${startedHere ? ", started and stopped by the bench" : ", already running"}`,
     stop: async () => {
-      if (startedHere) spawnSync(join(SWIFT_DIR, "down.sh"), [], { stdio: ["ignore", "inherit", "inherit"] });
+      if (startedHere) await runScript(join(SWIFT_DIR, "down.sh"));
     },
   };
 }

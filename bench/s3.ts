@@ -16,7 +16,7 @@ import { runPreload, type PreloadFigures } from "./s3/preload.ts";
 const MIB = 1024 * 1024;
 const RSS_SAMPLE_EVERY_MS = 200;
 /** The router-memory target: 16 concurrent 64 MiB PUTs, then GETs. */
-const RSS_JOB = { sizeBytes: 64 * MIB, concurrency: 16, count: 32 } as const;
+const RSS_JOB = { sizeBytes: 64 * MIB, concurrency: 16, count: 16 } as const;
 const READ_SET_BYTES = 512 * MIB;
 const READ_SET_OBJECTS_MAX = 64;
 const READ_SET_OBJECTS_QUICK = 8;
@@ -36,6 +36,7 @@ function jobsOf(options: S3BenchOptions): JobSpec[] {
   return jobs;
 }
 
+const opsText = (perSecond: number) => perSecond.toFixed(perSecond >= 10 ? 0 : 2);
 const label = (job: JobSpec) => `${job.workload} ${formatBytes(job.sizeBytes).replace(" ", "")} c${job.concurrency}`;
 
 /** Highest VmRSS of `pids` while `during` runs. */
@@ -108,11 +109,11 @@ export async function main(argv: readonly string[] = []): Promise<void> {
             load.run(target, job, (p) => {
               const seconds = p.elapsedMs / 1000;
               const rate = seconds > 0 ? p.bytes / MIB / seconds : 0;
-              progress.update(p.phase === "prepare" ? `${head} writing objects to read: ${p.ops}/${job.readObjects}` : `${head} ${seconds.toFixed(1)}s  ${rate.toFixed(1)} MiB/s  ${(p.ops / Math.max(seconds, 1e-9)).toFixed(0)} ops/s  ${p.errors} errors`);
+              progress.update(p.phase === "prepare" ? `${head} writing objects to read: ${p.ops}/${job.readObjects}` : `${head} ${seconds.toFixed(1)}s  ${rate.toFixed(1)} MiB/s  ${opsText(p.ops / Math.max(seconds, 1e-9))} ops/s  ${p.errors} errors`);
             }),
           );
           const seconds = figures.elapsedMs / 1000;
-          progress.done(`${head} ${(figures.bytes / MIB / seconds).toFixed(1)} MiB/s  ${(figures.ops / seconds).toFixed(0)} ops/s  ${figures.errors} errors${rssMaxBytes !== undefined ? `  router RSS ≤ ${(rssMaxBytes / MIB).toFixed(0)} MiB` : ""}`);
+          progress.done(`${head} ${(figures.bytes / MIB / seconds).toFixed(1)} MiB/s  ${opsText(figures.ops / seconds)} ops/s  ${figures.errors} errors${rssMaxBytes !== undefined ? `  router RSS ≤ ${(rssMaxBytes / MIB).toFixed(0)} MiB` : ""}`);
           measured.push({ target: target.name, job: spec, round, figures, routerRssMaxBytes: rssMaxBytes });
         }
       }

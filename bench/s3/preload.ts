@@ -10,7 +10,7 @@ import type { ProgressPrinter } from "./progress.ts";
 
 const FILL_CONCURRENCY = 64;
 const PROBE_CONCURRENCY = 4;
-const PROBE_OPS = { full: 400, quick: 40 } as const;
+const PROBE_OPS = { full: 200, quick: 40 } as const;
 const LIST_PAGES_MAX = { full: 20, quick: 2 } as const;
 /** The 1,000,000-object target: 4 KiB GET and HEAD latency within this factor of its value at 10,000. */
 const GROWTH_ALLOWED = 1.2;

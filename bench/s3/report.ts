@@ -35,6 +35,8 @@ function rowsOf(summaries: readonly Summary[], targets: readonly { name: string;
   const swift = targets.find((t) => t.name === "swift")?.name;
   const peerOf = (s: Summary, name: string | undefined) => (name === undefined || name === s.target ? undefined : summaries.find((o) => o.target === name && o.job.workload === s.job.workload && o.job.sizeBytes === s.job.sizeBytes && o.job.concurrency === s.job.concurrency && o.job.purpose === s.job.purpose));
   const versus = (s: Summary, name: string | undefined) => {
+    // The limit is the yardstick, not a contender: its row says nothing "vs" a peer.
+    if (s.target === limit) return "";
     const peer = peerOf(s, name);
     return peer === undefined || peer.mibPerSecond === 0 ? "" : `${(s.mibPerSecond / peer.mibPerSecond).toFixed(2)} ×`;
   };
@@ -83,6 +85,9 @@ function markdown(record: RunRecord, loadBefore: number): string {
     "",
     `Produced by \`${command}\` on ${record.startedAt.toISOString()}: Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, load average ${loadBefore.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end. ${options.rounds} round${options.rounds > 1 ? "s" : ""}, targets alternating.`,
     "",
+    ...(Math.max(loadBefore, loadavg()[0]!) > cpus().length
+      ? [`**The machine was busy** (load average up to ${Math.max(loadBefore, loadavg()[0]!).toFixed(1)} on ${cpus().length} cores, other work included): absolute figures are low; only the ratios between targets measured in this run mean anything.`, ""]
+      : []),
     "Measured:",
     ...targets.map((t) => `- **${t.name}** (${t.role}): ${t.description}.`),
     "",
@@ -133,12 +138,22 @@ const loadAtStart = loadavg()[0]!;
 export function writeReport(dir: string, record: RunRecord): string[] {
   mkdirSync(dir, { recursive: true });
   const names = record.targets.map((t) => t.name);
+  if (record.summaries.length === 0 && record.preload !== undefined) {
+    // A metadata-scale run alone has its own report and leaves the throughput report of another run alone.
+    const head = [`# S3 metadata scale`, "", `Produced by \`npm run bench -- s3 ${record.argv.join(" ")}\` on ${record.startedAt.toISOString()}: Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end.`, "", ...record.targets.map((t) => `- **${t.name}**: ${t.description}.`), ""];
+    const scaleFiles = { "s3-scale.md": [...head, ...record.preload.markdown, ""].join("\n"), "s3-scale.json": `${JSON.stringify({ startedAt: record.startedAt.toISOString(), argv: record.argv, targets: record.targets, preload: record.preload.json }, null, 2)}\n` };
+    return writeFiles(dir, scaleFiles);
+  }
   const files = {
     "s3.md": markdown(record, loadAtStart),
     "s3.json": `${JSON.stringify({ startedAt: record.startedAt.toISOString(), argv: record.argv, node: process.version, cpus: cpus().length, targets: record.targets, checks: checkTargets(record.summaries, rolesOf(record.targets)), summaries: record.summaries, preload: record.preload?.json }, null, 2)}\n`,
     "s3-throughput.svg": throughputSvg(record.summaries, names),
     "s3-latency.svg": latencySvg(record.summaries, names),
   };
+  return writeFiles(dir, files);
+}
+
+function writeFiles(dir: string, files: Record<string, string>): string[] {
   return Object.entries(files).map(([name, content]) => {
     const path = join(dir, name);
     writeFileSync(path, content);

@@ -12,7 +12,7 @@ const BASE_PORT = 25200; // cluster 25200..25205, limit pipeline 25400..25403
 const out = mkdtempSync(join(tmpdir(), "ringstore-bench-quick-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-it("npm run bench -- s3 --quick --limit writes a report with every figure above zero and no errors", { timeout: 90_000 }, async () => {
+it("npm run bench -- s3 --quick --limit writes a report with every figure above zero and no errors", { timeout: 150_000 }, async () => {
   const started = performance.now();
   const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "bench", "--", "s3", "--quick", "--limit", "--port", String(BASE_PORT), "--out", out], { cwd: join(import.meta.dirname, "..", ".."), maxBuffer: 16 * 1024 * 1024 });
   console.log(`bench s3 --quick took ${((performance.now() - started) / 1000).toFixed(1)} s`);

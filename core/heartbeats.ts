@@ -154,8 +154,15 @@ export class Heartbeats<Body> {
         .send(peer, { kind: "heartbeat", from: self, ...report })
         .then((answer) => {
           if (!answer.ok) {
-            // Once per peer that has never answered: after that, node.down says the rest.
-            if (this.failedOnce(peer) === 1 && !this.heardOnce.has(peer)) this.host.log.warn("node.unreachable", { node: peer, failure: `${answer.error.kind}: ${answer.error.detail}` });
+            // A peer that has never answered: while the cluster starts, its peers come up seconds apart, so the
+            // first failures are routine (debug); once it has failed for as long as a live peer may stay silent,
+            // it is worth an operator's look, once (after that, node.down says the rest).
+            const failures = this.failedOnce(peer);
+            if (!this.heardOnce.has(peer)) {
+              const failure = `${answer.error.kind}: ${answer.error.detail}`;
+              if (failures === 1) this.host.log.debug("node.not-yet-reachable", { node: peer, failure });
+              if (failures === this.unreachableAfterFailures()) this.host.log.warn("node.unreachable", { node: peer, failure, failures });
+            }
             return;
           }
           this.failuresInARow.set(peer, 0);
@@ -211,6 +218,11 @@ export class Heartbeats<Body> {
   }
 
   /** One more failed heartbeat in a row; returns how many. */
+  /** Failed heartbeats in a row after which a peer never heard from is reported: those that span downAfterMs. */
+  private unreachableAfterFailures(): number {
+    return Math.ceil(this.host.settings.downAfterMs / this.host.settings.heartbeatIntervalMs);
+  }
+
   private failedOnce(node: NodeId): number {
     const failures = (this.failuresInARow.get(node) ?? 0) + 1;
     this.failuresInARow.set(node, failures);

@@ -54,7 +54,7 @@ function scriptedTransport(peers: Map<NodeId, Peer>, sent: string[]): Transport<
   } as Transport<never>;
 }
 
-function setUp(map: ClusterMap) {
+function setUp(map: ClusterMap, log: Log = silentLog) {
   const self = map.nodes[0]!.id;
   const membership = new Membership(map);
   const clock = new ManualClock();
@@ -69,7 +69,7 @@ function setUp(map: ClusterMap) {
     membership,
     clock,
     settings: SETTINGS,
-    log: silentLog,
+    log,
     ownReport: () => ({ epoch: membership.epoch, mapHash: membership.hash, ...(synced !== undefined ? { syncedEpoch: synced } : {}) }),
     onMap: (m) => maps.push(m),
     onViewChange: (v) => views.push(v),
@@ -97,6 +97,29 @@ describe("heartbeat driver", () => {
     t.peers.get(a)!.up = true;
     await t.clock.advance(SETTINGS.heartbeatIntervalMs);
     expect(t.heartbeats.isLive(a)).toBe(true);
+    t.heartbeats.stop();
+  });
+
+  it("a peer that is not up yet while the cluster starts is no warning; one never heard from for downAfterMs is, once", async () => {
+    const lines: { level: string; event: string }[] = [];
+    const log: Log = {
+      debug: (event) => lines.push({ level: "debug", event }),
+      info: (event) => lines.push({ level: "info", event }),
+      warn: (event) => lines.push({ level: "warn", event }),
+      error: (event) => lines.push({ level: "error", event }),
+    };
+    const t = setUp(mapOf(newNodes(4), 4, 3), log);
+    const [a, b] = [...t.peers.keys()] as [NodeId, NodeId];
+    t.peers.get(a)!.up = false; // starts a moment later
+    t.peers.get(b)!.up = false; // never starts
+    t.heartbeats.start();
+    await settle();
+    await t.clock.advance(SETTINGS.heartbeatIntervalMs);
+    t.peers.get(a)!.up = true;
+    for (let i = 0; i < 6; i++) await t.clock.advance(SETTINGS.heartbeatIntervalMs);
+    const warnings = lines.filter((l) => l.level === "warn" || l.level === "error").map((l) => l.event);
+    expect(warnings).toEqual(["node.unreachable"]); // b only, once, after downAfterMs / heartbeatIntervalMs failures
+    expect(lines.filter((l) => l.event === "node.not-yet-reachable")).toHaveLength(2); // a and b, at debug
     t.heartbeats.stop();
   });
 

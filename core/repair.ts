@@ -6,9 +6,9 @@
 //   - Catch-up: a partition this node is behind on (core/catch-up.ts) is marked caught up only once a full pass
 //     against every live peer (primaries of both rings, plus the first live handoffs of the current ring, where
 //     writes go while primaries are down) finished without a failure, all in the same catch-up generation,
-//     and those peers included a primary that was itself caught up (its digest answer says so), or (strict
-//     quorums) N-W+1 intact primary copies per ring, or every primary of every ring: copies that may have
-//     lost writes (replaced disks) cannot vouch for each other.
+//     and core/catch-up.ts catchUpComplete accepts what those passes showed: with strict quorums, N-W+1
+//     primary copies per ring that hold what they acknowledged (this node's counted only if intact), or
+//     every primary of every ring. A caught-up peer alone vouches for no one: it may have missed writes.
 //   - Handoff and out-of-place data (partitions this node is a primary of in no ring): each key's newest
 //     version is pushed to every current primary lacking it, and the local copy is dropped only once EVERY
 //     current primary has confirmed it holds that version or a newer one (a head answer, or its commit).
@@ -30,7 +30,7 @@
 // included; tombstoneGraceMs exceeds the time any hinted copy can wait for delivery.
 
 import { assert } from "./assert.ts";
-import { primaryPartitions, type CatchUpState } from "./catch-up.ts";
+import { catchUpComplete, primaryPartitions, type CatchUpState } from "./catch-up.ts";
 import type { StandInState } from "./stand-in.ts";
 import { type ForeignHoldings, type ForeignReport, mayHoldForeign } from "./foreign-holdings.ts";
 import { putAndCommit } from "./coordinator.ts";
@@ -281,20 +281,15 @@ async function pullFromPeers<Body>(ctx: RepairContext<Body>, state: RepairState,
       if (clean.vouch.intactPrimary) synced.intactPrimaries.add(peer);
     }
   }
-  // Syncing with live peers that are all behind proves little: two replaced disks would vouch for each other,
-  // empty, while the one copy that has the data is down. The pass must include a caught-up primary; or, with
-  // strict quorums, N-W+1 intact primary copies per ring (this one counted), which between them hold every
-  // acknowledged write (quorum intersection; a full-cluster restart with one node lost recovers this way);
-  // or every primary of every ring, when there is nothing better to be had.
-  const everyPrimarySynced = ringsOf(view).every((ring) => primariesOf(ring, partition).every((n) => n === ctx.self || synced.peers.has(n)));
-  const intactQuorum =
-    ctx.settings.strictQuorum &&
-    ringsOf(view).every((ring) => {
-      const intact = primariesOf(ring, partition).filter((n) => (n === ctx.self ? ctx.catchUp.isCaughtUpOrIntact(partition) : synced.intactPrimaries.has(n))).length;
-      return intact >= ring.replicaCount - writeQuorumNeeded(ring, ctx.settings.writeQuorum, undefined) + 1;
-    });
-  const trustworthy = synced.fromCaughtUpPrimary || intactQuorum || everyPrimarySynced;
-  if (behind && trustworthy && live.every((n) => synced.peers.has(n)) && ctx.catchUp.generation === generation) {
+  // The rule is core/catch-up.ts catchUpComplete: a caught-up peer alone never vouches for a copy that lost
+  // what it acknowledged (a replaced disk), since it may itself have missed writes the others acknowledged.
+  const complete =
+    behind &&
+    catchUpComplete(
+      { self: ctx.self, view, partition, livePeers: live, selfIntact: ctx.catchUp.isCaughtUpOrIntact(partition), writeQuorum: ctx.settings.writeQuorum, strictQuorum: ctx.settings.strictQuorum },
+      { syncedPeers: synced.peers, holdingPrimaries: synced.intactPrimaries, fromCaughtUpPrimary: synced.fromCaughtUpPrimary },
+    );
+  if (complete && ctx.catchUp.generation === generation) {
     ctx.catchUp.markCaughtUp(partition);
     state.syncedPeers.delete(partition);
     report.caughtUp.push(partition);

@@ -7,6 +7,12 @@ import type { NodeId, PartitionId } from "../../core/ids.ts";
 import { buildRing } from "../../core/ring.ts";
 import { primariesOf } from "../../core/placement.ts";
 import { mapOf, newNodes } from "./support/maps.ts";
+import { writeVersion } from "../../core/coordinator.ts";
+import { ok } from "../../core/result.ts";
+import { runRepairRound } from "../../core/repair.ts";
+import { DIGESTS_PER_REQUEST_MAX } from "../../core/storage-node.ts";
+import { TestCluster, bodyOf } from "./support/cluster.ts";
+import type { MemBody } from "./support/memory-store.ts";
 
 const partition = 0 as PartitionId;
 
@@ -100,4 +106,36 @@ describe("catch-up rule (core/catch-up.ts)", () => {
       { numRuns: 500 },
     );
   });
+});
+
+describe("fast catch-up after a restart (core/repair.ts catchUpWhereDigestsMatch)", () => {
+  for (const partitionBits of [4, 6, 8]) {
+    it(`a node restarted with nothing changed is caught up on all its partitions after one round, from digests alone (${2 ** partitionBits} partitions)`, async () => {
+      const cluster = new TestCluster({ nodes: 5, partitionBits });
+      const deps = cluster.coordinator();
+      for (let i = 0; i < 200; i++) {
+        const body = bodyOf(`body ${i}`);
+        const w = await writeVersion<MemBody>(deps, { bucket: "b", key: `k${i}`, size: body.size, contentType: "", userMeta: {}, body, finish: async () => ok({ etag: "e", checksum: body.checksum, size: body.size }) });
+        await w.background;
+        expect(w.ok).toBe(true);
+      }
+      await cluster.repairUntilQuiet();
+      cluster.crash("n1");
+      cluster.restart("n1");
+      const node = cluster.node("n1");
+      const behind = node.catchUp.behindPartitions();
+      // More partitions than one round visits (partitionsPerRoundMax 64) at 256: only the digests make it one round.
+      expect(behind.length).toBeGreaterThan(0);
+      cluster.delivered.clear();
+      const report = await runRepairRound(cluster.repairContext(node), node.repair);
+      expect(node.catchUp.behindPartitions()).toEqual([]);
+      expect(report.caughtUp.sort((a, b) => a - b)).toEqual(behind);
+      // One digests request per peer and batch of partitions; no per-partition digest, no listing of a peer.
+      const peers = cluster.ids.length - 1;
+      const asked = new Set([...behind, ...Array.from({ length: Math.min(64, 2 ** partitionBits) }, (_, p) => p)]).size;
+      expect(cluster.delivered.get("digests")).toBeLessThanOrEqual(peers * Math.ceil(asked / DIGESTS_PER_REQUEST_MAX));
+      expect(cluster.delivered.get("digest") ?? 0).toBe(0);
+      expect(cluster.delivered.get("list-partition") ?? 0).toBe(0);
+    });
+  }
 });

@@ -6,9 +6,11 @@
 //   - Catch-up: a partition this node is behind on (core/catch-up.ts) is marked caught up only once a full pass
 //     against every live peer (primaries of both rings, plus the first live handoffs of the current ring, where
 //     writes go while primaries are down) finished without a failure, all in the same catch-up generation,
-//     and those peers included a primary that was itself caught up (its digest answer says so), or (strict
-//     quorums) N-W+1 intact primary copies per ring, or every primary of every ring: copies that may have
-//     lost writes (replaced disks) cannot vouch for each other.
+//     and core/catch-up.ts catchUpComplete accepts what those passes showed: with strict quorums, N-W+1
+//     primary copies per ring that hold what they acknowledged (this node's counted only if intact), or
+//     every primary of every ring. A caught-up peer alone vouches for no one: it may have missed writes.
+//     Each round first counts every behind partition's peers whose digest matches (one `digests` request per
+//     peer for all of them), so a node restarted with nothing changed is caught up after its first round.
 //   - Handoff and out-of-place data (partitions this node is a primary of in no ring): each key's newest
 //     version is pushed to every current primary lacking it, and the local copy is dropped only once EVERY
 //     current primary has confirmed it holds that version or a newer one (a head answer, or its commit).
@@ -30,7 +32,7 @@
 // included; tombstoneGraceMs exceeds the time any hinted copy can wait for delivery.
 
 import { assert } from "./assert.ts";
-import { primaryPartitions, type CatchUpState } from "./catch-up.ts";
+import { catchUpComplete, primaryPartitions, type CatchUpState } from "./catch-up.ts";
 import type { StandInState } from "./stand-in.ts";
 import { type ForeignHoldings, type ForeignReport, mayHoldForeign } from "./foreign-holdings.ts";
 import { putAndCommit } from "./coordinator.ts";
@@ -46,7 +48,7 @@ import { mapLimit, safeSend, writeQuorumNeeded } from "./quorum.ts";
 import type { Result } from "./result.ts";
 import type { Ring } from "./ring.ts";
 import type { RepairSettings } from "./settings.ts";
-import { listPartitionCommitted, partitionDigest, toObjectVersion } from "./storage-node.ts";
+import { DIGESTS_PER_REQUEST_MAX, listPartitionCommitted, partitionDigest, toObjectVersion } from "./storage-node.ts";
 import { stampAtMs } from "./version.ts";
 
 export interface RepairContext<Body> {
@@ -164,8 +166,10 @@ export async function runRepairRound<Body>(ctx: RepairContext<Body>, state: Repa
   const rotated = [...rest.slice(start), ...rest.slice(0, start)];
   const chosen = [...urgent, ...rotated].slice(0, ctx.settings.partitionsPerRoundMax);
   state.nextPartitionIndex = start + Math.max(0, chosen.length - urgent.size);
-  await prefetchDigests(ctx, state, view, chosen);
+  // Digests of every behind partition too, not only of this round's: the fast catch-up below needs them all.
+  await prefetchDigests(ctx, state, view, [...new Set([...chosen, ...behind])]);
   try {
+    await catchUpWhereDigestsMatch(ctx, state, view, behind, report);
     for (const partition of chosen) {
       const one = await repairPartition(ctx, state, partition);
       addReport(report, one);
@@ -178,19 +182,51 @@ export async function runRepairRound<Body>(ctx: RepairContext<Body>, state: Repa
 }
 
 /**
- * One `digests` request per live peer for all of this round's partitions, instead of one `digest` request
- * per partition and peer: an idle sweep then costs a handful of requests per round. A peer that fails to
- * answer is simply asked partition by partition later.
+ * One `digests` request per live peer for all of this round's partitions (in batches of
+ * DIGESTS_PER_REQUEST_MAX), instead of one `digest` request per partition and peer: an idle sweep then costs a
+ * handful of requests per round. A peer that fails to answer is simply asked partition by partition later.
  */
 async function prefetchDigests<Body>(ctx: RepairContext<Body>, state: RepairState, view: RingView, partitions: readonly PartitionId[]): Promise<void> {
   if (partitions.length === 0) return;
   const peers = new Set<NodeId>();
   for (const ring of ringsOf(view)) for (const node of ring.nodes) if (node.id !== ctx.self && ctx.isLive(node.id)) peers.add(node.id);
-  await mapLimit([...peers], ctx.settings.concurrentCopiesMax, async (peer) => {
-    const answer = await safeSend(ctx.transport, peer, { kind: "digests", partitions });
+  const batches: PartitionId[][] = [];
+  for (let i = 0; i < partitions.length; i += DIGESTS_PER_REQUEST_MAX) batches.push(partitions.slice(i, i + DIGESTS_PER_REQUEST_MAX));
+  const asks = [...peers].flatMap((peer) => batches.map((batch) => ({ peer, batch })));
+  await mapLimit(asks, ctx.settings.concurrentCopiesMax, async ({ peer, batch }) => {
+    const answer = await safeSend(ctx.transport, peer, { kind: "digests", partitions: batch });
     if (!answer.ok) return;
     for (const d of answer.value.digests) state.prefetchedDigests.set(`${peer} ${d.partition}`, { hash: d.hash, count: d.count, caughtUpPrimary: d.caughtUpPrimary, intactPrimary: d.intactPrimary });
   });
+}
+
+/**
+ * Fast catch-up (issue 10): a behind partition whose local digest equals a live peer's (or whose copy there
+ * is empty) is synced with that peer already, since a pass over it would pull nothing; so each such peer counts
+ * as a clean sync at once, from the digests prefetched in one round trip per peer, and a partition whose
+ * evidence then satisfies catchUpComplete is caught up before repair visits any partition. A node restarted with nothing changed thus counts toward
+ * quorums again after one round, however many partitions it holds; partitions whose copies differ are left
+ * to the full pass (pullFromPeers), which starts from the peers matched here.
+ */
+async function catchUpWhereDigestsMatch<Body>(ctx: RepairContext<Body>, state: RepairState, view: RingView, behind: readonly PartitionId[], report: RepairReport): Promise<void> {
+  for (const partition of behind) {
+    if (ctx.catchUp.isCaughtUp(partition)) continue;
+    const live = catchUpPeers(ctx, view, partition, true);
+    const generation = ctx.catchUp.generation;
+    const matching = live.filter((peer) => state.prefetchedDigests.has(`${peer} ${partition}`));
+    if (matching.length === 0) continue;
+    const local = await partitionDigest(ctx.store, partition);
+    if (!local.ok) continue; // the full pass reports it
+    const synced = syncedPeersOf(state, partition, generation);
+    for (const peer of matching) {
+      const remote = state.prefetchedDigests.get(`${peer} ${partition}`)!;
+      if (!nothingToPull(local.value, remote)) continue;
+      // The copies are equal now: a pass in progress over this peer has nothing left to bring.
+      state.tasks.delete(`pull:${partition}:${peer}`);
+      noteCleanSync(synced, peer, remote);
+    }
+    markIfCaughtUp(ctx, state, view, partition, live, generation, report);
+  }
 }
 
 async function remoteDigest<Body>(ctx: RepairContext<Body>, state: RepairState, peer: NodeId, partition: PartitionId): Promise<Result<DigestAnswer, TransportFailure>> {
@@ -248,8 +284,8 @@ function firstLivePrimary<Body>(ctx: RepairContext<Body>, ring: Ring, partition:
 
 // ---- pull: anti-entropy and catch-up ---------------------------------------------------------------------
 
-async function pullFromPeers<Body>(ctx: RepairContext<Body>, state: RepairState, view: RingView, partition: PartitionId, budget: Budget, report: RepairReport): Promise<void> {
-  const behind = !ctx.catchUp.isCaughtUp(partition);
+/** The peers a pass over `partition` covers, live ones only: its primaries in every ring and, while behind, the first live handoffs. */
+function catchUpPeers<Body>(ctx: RepairContext<Body>, view: RingView, partition: PartitionId, behind: boolean): NodeId[] {
   const peers = new Set<NodeId>();
   for (const ring of ringsOf(view)) for (const n of primariesOf(ring, partition)) peers.add(n);
   if (behind) {
@@ -264,42 +300,65 @@ async function pullFromPeers<Body>(ctx: RepairContext<Body>, state: RepairState,
     }
   }
   peers.delete(ctx.self);
-  const live = [...peers].filter((n) => ctx.isLive(n));
-  const generation = ctx.catchUp.generation;
+  return [...peers].filter((n) => ctx.isLive(n));
+}
+
+type SyncedPeers = RepairState["syncedPeers"] extends Map<PartitionId, infer S> ? S : never;
+
+/** The peers synced with since `partition` fell behind, in this catch-up generation (a new one starts over). */
+function syncedPeersOf(state: RepairState, partition: PartitionId, generation: number): SyncedPeers {
   let synced = state.syncedPeers.get(partition);
   if (!synced || synced.generation !== generation) {
     synced = { generation, peers: new Set(), fromCaughtUpPrimary: false, intactPrimaries: new Set() };
     state.syncedPeers.set(partition, synced);
   }
+  return synced;
+}
+
+function noteCleanSync(synced: SyncedPeers, peer: NodeId, vouch: Vouch): void {
+  synced.peers.add(peer);
+  if (vouch.caughtUpPrimary) synced.fromCaughtUpPrimary = true;
+  if (vouch.intactPrimary) synced.intactPrimaries.add(peer);
+}
+
+/**
+ * Marks a behind partition caught up when core/catch-up.ts catchUpComplete accepts what the passes showed: a
+ * caught-up peer alone never vouches for a copy that lost what it acknowledged (a replaced disk), since it may
+ * itself have missed writes the others acknowledged.
+ */
+function markIfCaughtUp<Body>(ctx: RepairContext<Body>, state: RepairState, view: RingView, partition: PartitionId, live: readonly NodeId[], generation: number, report: RepairReport): void {
+  const synced = state.syncedPeers.get(partition);
+  if (ctx.catchUp.isCaughtUp(partition) || ctx.catchUp.generation !== generation || synced?.generation !== generation) return;
+  const complete = catchUpComplete(
+    { self: ctx.self, view, partition, livePeers: live, selfIntact: ctx.catchUp.isCaughtUpOrIntact(partition), writeQuorum: ctx.settings.writeQuorum, strictQuorum: ctx.settings.strictQuorum },
+    { syncedPeers: synced.peers, holdingPrimaries: synced.intactPrimaries, fromCaughtUpPrimary: synced.fromCaughtUpPrimary },
+  );
+  if (!complete) return;
+  ctx.catchUp.markCaughtUp(partition);
+  state.syncedPeers.delete(partition);
+  report.caughtUp.push(partition);
+  ctx.log.debug("repair.caught-up", { node: ctx.self, partition, peers: live });
+}
+
+async function pullFromPeers<Body>(ctx: RepairContext<Body>, state: RepairState, view: RingView, partition: PartitionId, budget: Budget, report: RepairReport): Promise<void> {
+  const behind = !ctx.catchUp.isCaughtUp(partition);
+  const live = catchUpPeers(ctx, view, partition, behind);
+  const generation = ctx.catchUp.generation;
+  const synced = behind ? syncedPeersOf(state, partition, generation) : undefined;
   let localDigest: ReturnType<typeof partitionDigest<Body>> | undefined;
   const digestHere = () => (localDigest ??= partitionDigest(ctx.store, partition));
   for (const peer of live) {
+    // A peer already synced in this generation (its digest matched, or an earlier round) needs no new pass.
+    if (synced?.peers.has(peer)) continue;
     const clean = await syncWithPeer(ctx, state, partition, peer, digestHere, budget, report);
-    if (clean) {
-      synced.peers.add(peer);
-      if (clean.vouch.caughtUpPrimary) synced.fromCaughtUpPrimary = true;
-      if (clean.vouch.intactPrimary) synced.intactPrimaries.add(peer);
-    }
+    if (clean && synced) noteCleanSync(synced, peer, clean.vouch);
   }
-  // Syncing with live peers that are all behind proves little: two replaced disks would vouch for each other,
-  // empty, while the one copy that has the data is down. The pass must include a caught-up primary; or, with
-  // strict quorums, N-W+1 intact primary copies per ring (this one counted), which between them hold every
-  // acknowledged write (quorum intersection; a full-cluster restart with one node lost recovers this way);
-  // or every primary of every ring, when there is nothing better to be had.
-  const everyPrimarySynced = ringsOf(view).every((ring) => primariesOf(ring, partition).every((n) => n === ctx.self || synced.peers.has(n)));
-  const intactQuorum =
-    ctx.settings.strictQuorum &&
-    ringsOf(view).every((ring) => {
-      const intact = primariesOf(ring, partition).filter((n) => (n === ctx.self ? ctx.catchUp.isCaughtUpOrIntact(partition) : synced.intactPrimaries.has(n))).length;
-      return intact >= ring.replicaCount - writeQuorumNeeded(ring, ctx.settings.writeQuorum, undefined) + 1;
-    });
-  const trustworthy = synced.fromCaughtUpPrimary || intactQuorum || everyPrimarySynced;
-  if (behind && trustworthy && live.every((n) => synced.peers.has(n)) && ctx.catchUp.generation === generation) {
-    ctx.catchUp.markCaughtUp(partition);
-    state.syncedPeers.delete(partition);
-    report.caughtUp.push(partition);
-    ctx.log.debug("repair.caught-up", { node: ctx.self, partition, peers: live });
-  }
+  if (behind) markIfCaughtUp(ctx, state, view, partition, live, generation, report);
+}
+
+/** A pass over a peer's copy would pull nothing: it equals this one, or it is empty (a handoff holding nothing of it). */
+function nothingToPull(local: Pick<DigestAnswer, "hash">, remote: Pick<DigestAnswer, "hash" | "count">): boolean {
+  return remote.count === 0 || remote.hash === local.hash;
 }
 
 /** One step of a pass over `peer`'s copy of the partition; a CleanSync when a whole pass finished without a failure. */
@@ -323,7 +382,7 @@ async function syncWithPeer<Body>(
       return null;
     }
     const vouch: Vouch = { caughtUpPrimary: remote.value.caughtUpPrimary, intactPrimary: remote.value.intactPrimary };
-    if (local.value.hash === remote.value.hash) return { vouch };
+    if (nothingToPull(local.value, remote.value)) return { vouch };
     progress = { after: undefined, failed: false, vouch };
     state.tasks.set(taskKey, progress);
   }

@@ -294,6 +294,14 @@ export class World {
     this.fault(`full-disk ${id}`);
   }
 
+  /** The full disk gets its room back (the operator freed space): writes succeed again. */
+  freeDisk(id: NodeId): void {
+    const disk = this.member(id).disk;
+    assert(disk !== undefined, () => `${id} has no disk`);
+    disk.capacityBytes = this.diskSettings.capacityBytes;
+    this.fault(`free-disk ${id}`);
+  }
+
   flipBits(id: NodeId, count: number): void {
     const disk = this.member(id).disk;
     assert(disk !== undefined, () => `${id} has no disk`);

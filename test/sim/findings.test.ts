@@ -31,6 +31,11 @@ describe("pinned seeds of fixed findings", () => {
     expect(await violationsOf("test/sim/support/finding-catchup-wiped.ts", 24)).toEqual([]);
   }, 240_000);
 
+  it("F5: a replaced disk does not catch up from a primary that missed writes: no read returns an older version than one acknowledged (issue 10's stale read; failed before the fix: 179 of 200 seeds of scenarios/missed-writes-disk-loss.ts, seeds 1, 2, 3 among them)", async () => {
+    const results = await runPool({ scenarioPath: "scenarios/missed-writes-disk-loss.ts", seeds: [1, 2, 3], logic: "core", workers: 2 });
+    expect(results.flatMap((r) => r.violations.map((v) => `seed ${r.seed}: ${v.what.split("\n")[0]}`))).toEqual([]);
+  }, 120_000);
+
   it("F4: a decommissioned node is stopped only once no process routes by a ring that still places data on it (decommission seed 1563 of the 2,000-seed soak)", async () => {
     const results = await runPool({ scenarioPath: "scenarios/decommission.ts", seeds: [1563], logic: "core", workers: 1, profile: "ci" });
     expect(results.flatMap((r) => r.violations.map((v) => v.what.split("\n")[0]))).toEqual([]);

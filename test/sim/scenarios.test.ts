@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runPool, type SeedSummary } from "../../sim/pool.ts";
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 100);
-const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss"];
+const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss", "missed-writes-disk-loss"];
 
 /** What a scenario's runs must show besides passing: that they reached the state the scenario is about. */
 const reached: Record<string, (r: SeedSummary) => string | null> = {
@@ -15,6 +15,13 @@ const reached: Record<string, (r: SeedSummary) => string | null> = {
     if (crashes.length !== 2) return `${crashes.length} crashes`;
     const before = r.series.filter((s) => s.atMs < crashes[1]!.atMs).at(-1);
     return before !== undefined && before.minReplicas >= 3 ? null : `min live copies ${before?.minReplicas} before the second crash`;
+  },
+  // X missed writes, then A lost its disk and B crashed; reads of the partitions A shares with B were refused.
+  "missed-writes-disk-loss": (r) => {
+    const labels = r.faultMarks.map((m) => m.label.split(" ")[0]);
+    for (const kind of ["wipe-disk", "crash", "restart"]) if (!labels.includes(kind)) return `no ${kind} fault`;
+    if (!labels.includes("full-disk") && !labels.includes("one-way")) return "X never missed writes";
+    return r.figures.readsFailed > 0 ? null : "no read was refused while B was down";
   },
 };
 

@@ -122,8 +122,9 @@ describe("metrics", () => {
     expect(await totals("ringstore_sqlite_statement_duration_seconds_count", { statement: "markCommitted" })).toBeGreaterThan(0);
     // The index's totals are cached for 5 s.
     await eventually(async () => (await totals("ringstore_stored_versions")) - before.versions >= 24, { timeoutMs: 10_000, what: "stored versions up by 3 x 8" });
+    // Each node's totals are read again at most every 5 s, on a scrape: wait for node-1's own refresh too.
+    await eventually(async () => sample(await scrapeNode("node-1"), "ringstore_stored_bytes") > 0, { timeoutMs: 10_000, what: "node-1's stored bytes above 0" });
     const node1 = await scrapeNode("node-1");
-    expect(sample(node1, "ringstore_stored_bytes")).toBeGreaterThan(0);
     expect(sample(node1, "ringstore_disk_used_bytes")).toBeGreaterThan(0);
     expect(sample(node1, "ringstore_disk_used_bytes")).toBeLessThanOrEqual(sample(node1, "ringstore_disk_total_bytes"));
     expect(sample(node1, "ringstore_process_nodejs_eventloop_lag_seconds")).toBeGreaterThan(0);

@@ -3,6 +3,7 @@
 //   ringstore node     one storage node process
 //   ringstore router   one S3 router process
 //   ringstore cluster  operator actions on a running cluster: join, decommission, status
+//   ringstore deploy   the files to run a cluster on several hosts under systemd (runtime/deploy.ts)
 import { Command } from "commander";
 import { dirname, join } from "node:path";
 import { integer } from "./cli-options.ts";
@@ -143,6 +144,56 @@ cluster
     console.log(status.settled ? "settled: every active node runs this epoch, no transition open, nothing behind" : "not settled yet");
   });
 
+
+program
+  .command("deploy")
+  .description("write what each host needs to run the cluster under systemd: map, secret, credentials, one unit per process, HAProxy's config")
+  .requiredOption("--hosts <list>", "the hosts, as name=address[@zone],… (one zone per host unless given)")
+  .requiredOption("--out <dir>", "where to write the deployment")
+  .option("--nodes-per-host <n>", "storage nodes on each host (one disk each)", integer("--nodes-per-host", 1, 64), 1)
+  .option("--routers <names>", "hosts that also run a router (default: every host)")
+  .option("--replicas <n>", "copies of every object", integer("--replicas", 1, 7), 3)
+  .option("--partition-bits <n>", "2^n partitions", integer("--partition-bits", 4, 16), 10)
+  .option("--node-port <port>", "the first node's internal port on each host", integer("--node-port", 1, 65535), 7100)
+  .option("--router-port <port>", "each router's S3 port", integer("--router-port", 1, 65535), 8080)
+  .option("--haproxy-bind <host:port>", "where HAProxy takes S3 clients", "0.0.0.0:9000")
+  .option("--haproxy-stats-port <port>", "HAProxy's stats and Prometheus port on 127.0.0.1", integer("--haproxy-stats-port", 1, 65535), 9099)
+  .option("--etc-dir <dir>", "where the map and secrets live on every host", "/etc/ringstore")
+  .option("--data-root <dir>", "where each process's data folder lives on its host (one per node: mount its disk there)", "/var/lib/ringstore")
+  .option("--install-dir <dir>", "this checkout's path on the hosts (default: here)")
+  .option("--node-binary <path>", "Node 20 on the hosts (default: the one running this)")
+  .option("--user <name>", "the user the processes run as", "ringstore")
+  .option("--force", "write over an existing deployment (a new secret: only before the cluster first starts)")
+  .action(async (options) => {
+    const { parseHosts, planDeployment, writeDeployment } = await import("./deploy.ts");
+    const hosts = parseHosts(options.hosts);
+    const [bindHost, bindPort] = splitHostPort(options.haproxyBind);
+    const deployment = planDeployment({
+      hosts,
+      nodesPerHost: options.nodesPerHost,
+      routerHosts: options.routers ? String(options.routers).split(",") : hosts.map((h) => h.name),
+      replicas: options.replicas,
+      partitionBits: options.partitionBits,
+      nodePort: options.nodePort,
+      routerPort: options.routerPort,
+      haproxyBind: { host: bindHost, port: bindPort },
+      haproxyStatsPort: options.haproxyStatsPort,
+      etcDir: options.etcDir,
+      dataRoot: options.dataRoot,
+      installDir: options.installDir ?? join(dirname(new URL(import.meta.url).pathname), ".."),
+      nodeBinary: options.nodeBinary ?? process.execPath,
+      user: options.user,
+    });
+    writeDeployment(options.out, deployment, { overwrite: options.force === true });
+    console.log(`wrote a deployment of ${deployment.map.nodes.length} nodes and ${deployment.units.filter((u) => u.role === "router").length} routers on ${hosts.length} hosts to ${options.out}; see ${join(options.out, "README.txt")}`);
+  });
+
+function splitHostPort(text: string): [string, number] {
+  const at = text.lastIndexOf(":");
+  const port = Number(text.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--haproxy-bind: "${text}" is not host:port`);
+  return [text.slice(0, at), port];
+}
 
 async function waitIfAsked(options: { wait?: boolean; timeout: number; json?: boolean; clusterMap: string }): Promise<void> {
   if (!options.wait) return;

@@ -36,10 +36,17 @@ export function writeClusterMap(path: string, map: ClusterMap): void {
   writeFileAtomic(path, `${JSON.stringify(map, null, 2)}\n`);
 }
 
+/** A new cluster secret (what loadOrCreateSecret makes). */
+export const newClusterSecret = (): string => randomBytes(32).toString("base64url");
+/** New S3 credentials, in the form loadOrCreateCredentials makes them. */
+export const newCredentials = (): Credentials => ({ accessKeyId: `RS${randomBytes(9).toString("hex").toUpperCase()}`, secretAccessKey: randomBytes(30).toString("base64url") });
+/** A new operator token (what loadOrCreateMetricsToken makes). */
+export const newOperatorToken = (): string => randomBytes(24).toString("base64url");
+
 /** The cluster secret that authenticates every internal request (HMAC); made once per cluster. */
 export function loadOrCreateSecret(path: string): string {
   if (existsSync(path)) return readFileSync(path, "utf8").trim();
-  const secret = randomBytes(32).toString("base64url");
+  const secret = newClusterSecret();
   writeFileAtomic(path, `${secret}\n`, 0o600);
   return secret;
 }
@@ -68,10 +75,7 @@ export function loadOrCreateCredentials(dataDir: string, env: NodeJS.ProcessEnv 
     const stored = JSON.parse(readFileSync(path, "utf8")) as Credentials;
     return { ...stored, source: "stored" };
   }
-  const credentials: Credentials = {
-    accessKeyId: `RS${randomBytes(9).toString("hex").toUpperCase()}`,
-    secretAccessKey: randomBytes(30).toString("base64url"),
-  };
+  const credentials = newCredentials();
   writeFileAtomic(path, `${JSON.stringify(credentials, null, 2)}\n`, 0o600);
   return { ...credentials, source: "generated" };
 }
@@ -84,6 +88,6 @@ export function loadOrCreateCredentials(dataDir: string, env: NodeJS.ProcessEnv 
 export function loadOrCreateMetricsToken(dataDir: string): string {
   const path = join(dataDir, "metrics-token");
   if (existsSync(path)) return readFileSync(path, "utf8").trim();
-  writeFileAtomic(path, `${randomBytes(24).toString("base64url")}\n`, 0o600);
+  writeFileAtomic(path, `${newOperatorToken()}\n`, 0o600);
   return readFileSync(path, "utf8").trim();
 }

@@ -30,6 +30,7 @@ const HOSTS = [
 ];
 
 const runnable = requireProgram("haproxy", "the deployment test's load balancer");
+const verifiable = requireProgram("systemd-analyze", "checking the generated unit files");
 let dir: string;
 const children: { name: string; child: ChildProcess }[] = [];
 
@@ -142,6 +143,13 @@ describe.runIf(runnable)("ringstore deploy: three hosts under systemd units", ()
     for (const unit of units) {
       expect(unit.exec.join(" ")).not.toContain("--new-cluster"); // a restart on a replaced disk must catch up
       expect(unit.exec.join(" ")).not.toMatch(/RINGSTORE_SECRET_KEY|[A-Za-z0-9_-]{40,}/); // secrets by path only
+    }
+    if (verifiable) {
+      // systemd's own check of each unit: no warning (it exits 0 even for an unparsable line, so read what it says).
+      const unitPaths = HOSTS.flatMap((h) => readdirSync(join(dir, "deployment", "hosts", h.name)).map((f) => join(dir, "deployment", "hosts", h.name, f)));
+      const verified = spawnSync("systemd-analyze", ["verify", ...unitPaths], { encoding: "utf8", timeout: 30_000 });
+      expect(verified.status, verified.stderr).toBe(0);
+      expect(verified.stderr.trim()).toBe("");
     }
     expect(new Set(map.nodes.map((n) => n.zone)).size).toBe(3);
     const ring = buildRing(map);

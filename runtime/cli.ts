@@ -2,7 +2,7 @@
 //   ringstore up       a local cluster (what `npm start` runs)
 //   ringstore node     one storage node process
 //   ringstore router   one S3 router process
-//   ringstore cluster  operator actions on a running cluster: join, decommission, status
+//   ringstore cluster  operator actions on a running cluster: join, decommission, remove, status
 //   ringstore deploy   the files to run a cluster on several hosts under systemd (runtime/deploy.ts)
 import { Command } from "commander";
 import { dirname, join } from "node:path";
@@ -118,6 +118,30 @@ cluster
     const [{ changeCluster }, { decommissionNode }, { readSecret }, ids] = await Promise.all([import("./cluster-admin.ts"), import("../core/cluster-map.ts"), import("./cluster-files.ts"), import("../core/ids.ts")]);
     printChange(await changeCluster({ mapFile: options.clusterMap, secret: readSecret(options.secretFile), change: (map) => decommissionNode(map, ids.nodeId(options.id)) }));
     console.log(`keep ${options.id} running until the cluster has settled (\`npx ringstore cluster status\`, or --wait); then stop it`);
+    await waitIfAsked(options);
+  });
+
+cluster
+  .command("remove")
+  .description("take a dead storage node out of the ring for good (epoch + 1): its partitions' new primaries copy from the copies that remain")
+  .requiredOption("--id <id>", "the node that will never return")
+  .option(...mapOption)
+  .option(...secretOption)
+  .option(...waitOption)
+  .option(...timeoutOption)
+  .option(...jsonOption)
+  .action(async (options) => {
+    const [{ changeCluster, nodeAnswers }, { decommissionNode }, { readSecret }, ids] = await Promise.all([import("./cluster-admin.ts"), import("../core/cluster-map.ts"), import("./cluster-files.ts"), import("../core/ids.ts")]);
+    const id = ids.nodeId(options.id);
+    if (await nodeAnswers(options.clusterMap, id)) {
+      console.error(`${options.id} still answers: decommission it instead (\`npx ringstore cluster decommission --id ${options.id}\`), so that it hands its data over`);
+      process.exitCode = 2;
+      return;
+    }
+    // The same epoch step as a decommission: the node leaves every ring and its copies stop counting; the
+    // difference is that nobody waits for it, and the new primaries catch up from the copies that remain.
+    printChange(await changeCluster({ mapFile: options.clusterMap, secret: readSecret(options.secretFile), change: (map) => decommissionNode(map, id) }));
+    console.log(`${options.id} is out of the ring; its partitions are copied from the remaining replicas; should it come back, wipe its disk and join it as a new node (\`npx ringstore cluster status\`, or --wait)`);
     await waitIfAsked(options);
   });
 

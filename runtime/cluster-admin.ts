@@ -1,4 +1,4 @@
-// Operator actions on a running cluster: a node joins, a node is decommissioned, and where a change stands.
+// Operator actions on a running cluster: a node joins, a node is decommissioned or removed, and where a change stands.
 // Guarantees:
 //   - a change starts from the newest map any reachable node holds, never from a stale local file, and
 //     makes exactly one epoch step (core/cluster-map.ts joinNode / decommissionNode);
@@ -151,3 +151,13 @@ export async function clusterStatusOf(map: ClusterMap, options: { timeoutMs?: nu
   const settled = nodes.filter((n) => n.state === "active").every((n) => n.health !== null && n.health.epoch >= map.epoch && !n.health.inTransition && n.health.behindPartitions === 0);
   return { map, nodes, settled };
 }
+
+/**
+ * Is `id` still answering (its health endpoint)? `cluster remove` is for a node that will never return: one
+ * that answers must be decommissioned instead, so that it hands its data over rather than being written off.
+ */
+export async function nodeAnswers(mapFile: string, id: NodeId, timeoutMs = 2_000): Promise<boolean> {
+  const status = await clusterStatusOf(readClusterMap(mapFile), { timeoutMs });
+  return status.nodes.some((n) => n.node === id && n.health !== null);
+}
+

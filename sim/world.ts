@@ -338,6 +338,22 @@ export class World {
     this.retireWhenEmpty(id);
   }
 
+  /**
+   * Operator: a dead node is removed for good (`ringstore cluster remove`): the same epoch step as a
+   * decommission, but its machine is gone: it never runs again and its disk no longer counts.
+   */
+  remove(id: NodeId): void {
+    const m = this.member(id);
+    assert(!m.process.up, () => `${id} is up: a live node is decommissioned, not removed`);
+    const next = decommissionNode(this.adminMap, id);
+    assert(next.ok, next.ok ? "" : next.error);
+    this.adminMap = next.value;
+    this.fault(`remove ${id} epoch ${this.adminMap.epoch}`);
+    m.node = undefined;
+    m.retired = true;
+    this.handOutMap(id);
+  }
+
   /** The operator's map goes to the changed node and to one live node and every router; gossip does the rest. */
   private handOutMap(changed: NodeId): void {
     const receivers = [changed, ...this.upNodeIds().filter((n) => n !== changed).slice(0, 1), ...this.routerIds()];

@@ -20,6 +20,7 @@ const JOINING_PORT = BASE_PORT + 10;
 let cluster: TestCluster;
 let s3: S3Client;
 const started: ChildProcess[] = [];
+let restartedNode3: ChildProcess | undefined;
 
 beforeAll(async () => {
   // Child processes inherit these: the scrubber walks again soon after each pass, repair runs soon after.
@@ -187,8 +188,25 @@ describe("metrics", () => {
     expect(sample(await scrapeRouter(), "ringstore_partitions_in_transition")).toBe(0);
   }, 180_000);
 
+  it("a node back from a crash: the handoff copies written meanwhile are pushed back to it, and counted", async () => {
+    const pushed = async () => (await Promise.all(["node-1", "node-2", "node-4"].map(scrapeNode))).reduce((sum, t) => sum + sample(t, "ringstore_repair_copied_bytes_total", { direction: "pushed" }), 0);
+    const before = await pushed();
+    process.kill(cluster.process("node-3").pid!, "SIGKILL");
+    await eventually(async () => sample(await scrapeRouter(), "ringstore_node_live", { node: "node-3" }) === 0, { timeoutMs: 15_000, what: "the router counts node-3 down" });
+    // With node-3 down, writes of its partitions also leave a copy on the next node of the ring (a handoff).
+    for (let i = 0; i < 12; i++) await s3.send(new PutObjectCommand({ Bucket: "metrics", Key: `while-down-${i}`, Body: Buffer.alloc(3000, i) }));
+    restartedNode3 = startChild(cluster.process("node-3").command, join(cluster.dataDir, "logs", "node-3.log")).child;
+    started.push(restartedNode3);
+    const total = await eventually(async () => {
+      const now = await pushed();
+      return now > before ? now : undefined;
+    }, { timeoutMs: 60_000, what: "a handoff pushes its copies back to node-3", intervalMs: 500 });
+    expect(total - before).toBeGreaterThanOrEqual(3000);
+  }, 90_000);
+
   it("quorum failures, by operation, once too few nodes are left", async () => {
-    for (const id of ["node-2", "node-3"]) process.kill(cluster.process(id).pid!, "SIGKILL");
+    process.kill(cluster.process("node-2").pid!, "SIGKILL");
+    await stopChild(restartedNode3!);
     await stopChild(started[0]!);
     await eventually(async () => sample(await scrapeRouter(), "ringstore_node_live") === 1, { timeoutMs: 15_000, what: "the router counts one node live" });
     const before = await scrapeRouter();

@@ -43,7 +43,7 @@ export function validatePacing(pacing: RepairPacing): RepairPacing {
 
 /** Did the round change anything (copies moved or dropped, partitions caught up)? */
 export function madeProgress(report: RepairReport): boolean {
-  return report.pulled + report.pushed + report.handoffDropped + report.supersededDropped + report.tombstonesCollected + report.pendingDropped + report.caughtUp.length > 0;
+  return report.pulled + report.pushed + report.handoffDropped + report.writtenOff + report.supersededDropped + report.tombstonesCollected + report.pendingDropped + report.caughtUp.length > 0;
 }
 
 /**

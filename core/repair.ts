@@ -116,6 +116,8 @@ export interface RepairReport {
   pulled: number;
   pushed: number;
   handoffDropped: number;
+  /** Copies dropped unpushed by a node that is in no ring of its view (see writeOffCopies). */
+  writtenOff: number;
   supersededDropped: number;
   tombstonesCollected: number;
   pendingDropped: number;
@@ -130,6 +132,7 @@ export const emptyRepairReport = (): RepairReport => ({
   pulled: 0,
   pushed: 0,
   handoffDropped: 0,
+  writtenOff: 0,
   supersededDropped: 0,
   tombstonesCollected: 0,
   pendingDropped: 0,
@@ -249,11 +252,41 @@ export async function repairPartition<Body>(ctx: RepairContext<Body>, state: Rep
       await reReplicate(ctx, state, view.current, partition, budget, report);
       if (!view.previous) await collectTombstones(ctx, view.current, partition, tombstones, report);
     }
+  } else if (ctx.settings.strictQuorum && !ringsOf(view).some((ring) => ring.indexOf.has(ctx.self))) {
+    await writeOffCopies(ctx, partition, report);
   } else {
     if (ctx.standIns?.hasSession(partition)) await syncAsStandIn(ctx, state, view.current, partition, budget, report);
     await pushOutOfPlace(ctx, state, view.current, partition, budget, report);
   }
   return report;
+}
+
+/**
+ * A node that is in no ring of its view (decommissioned or removed, its ring change retired) drops what it
+ * holds without pushing it anywhere. The transition retired only once every new primary had caught up
+ * (core/catch-up.ts): with strict quorums, from copies that together hold every acknowledged write, so
+ * nothing this node holds is needed. What it holds may be stale: a node removed while dead, started again
+ * on its old disk, would otherwise push versions whose tombstones were collected while it was away, and
+ * deleted objects would come back (scenario remove, first version: 9 of 20 seeds). With sloppy quorums an
+ * acknowledged write may live on handoffs only, so there the node hands its copies off as before.
+ */
+async function writeOffCopies<Body>(ctx: RepairContext<Body>, partition: PartitionId, report: RepairReport): Promise<void> {
+  for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
+    const listed = await listPartitionCommitted(ctx.store, partition, undefined, ctx.settings.listPageSize);
+    if (!listed.ok) {
+      noteFailure(report, { step: "list-local", partition, kind: listed.error.kind, detail: listed.error.detail });
+      return;
+    }
+    for (const entry of listed.value.entries) {
+      const dropped = await ctx.store.drop(entry.bucket, entry.key, entry.stamp);
+      if (dropped.ok && dropped.value) report.writtenOff++;
+      else if (!dropped.ok) {
+        noteFailure(report, { step: "drop-local", partition, kind: dropped.error.kind, detail: dropped.error.detail });
+        return;
+      }
+    }
+    if (listed.value.done) return;
+  }
 }
 
 /**
@@ -769,6 +802,7 @@ function addReport(into: RepairReport, from: RepairReport): void {
   into.pulled += from.pulled;
   into.pushed += from.pushed;
   into.handoffDropped += from.handoffDropped;
+  into.writtenOff += from.writtenOff;
   into.supersededDropped += from.supersededDropped;
   into.tombstonesCollected += from.tombstonesCollected;
   into.pendingDropped += from.pendingDropped;

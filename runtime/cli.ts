@@ -141,7 +141,7 @@ cluster
     // The same epoch step as a decommission: the node leaves every ring and its copies stop counting; the
     // difference is that nobody waits for it, and the new primaries catch up from the copies that remain.
     printChange(await changeCluster({ mapFile: options.clusterMap, secret: readSecret(options.secretFile), change: (map) => decommissionNode(map, id) }));
-    console.log(`${options.id} is out of the ring; its partitions are copied from the remaining replicas; should it come back, wipe its disk and join it as a new node (\`npx ringstore cluster status\`, or --wait)`);
+    console.log(`${options.id} is out of the ring; its partitions are copied from the remaining replicas. Should it come back on its old disk, it drops its copies unpushed (they may be older than deletes since); to use the machine again, join it as a new node (\`npx ringstore cluster status\`, or --wait)`);
     await waitIfAsked(options);
   });
 

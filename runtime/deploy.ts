@@ -183,6 +183,7 @@ function instructions(plan: DeployPlan, units: Deployment["units"]): string {
     `On every host: this checkout with its node_modules at ${plan.installDir}, Node 20 at ${plan.nodeBinary}, a user ${plan.user},`,
     `and these files in ${plan.etcDir}: cluster-map.json, cluster-secret, credentials.env and metrics-token (keep the modes: 0600 for secrets).`,
     `Then copy hosts/<host>/*.service to /etc/systemd/system/ on that host and run: systemctl daemon-reload && systemctl enable --now <units>.`,
+    `The new nodes catch up from one another (seconds) before they serve reads: wait until \`ringstore cluster status --cluster-map ${join(plan.etcDir, "cluster-map.json")}\` exits 0.`,
     "",
     ...[...byHost].map(([host, names]) => `${host}: ${names.join(" ")}`),
     "",

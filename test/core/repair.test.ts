@@ -279,6 +279,42 @@ describe("repair", () => {
     );
   });
 
+  it("a node removed while dead and started again on its old disk, after the tombstones of its deleted keys were collected, brings nothing back: it writes its copies off", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat(4), fc.uniqueArray(fc.constantFrom(...KEYS), { minLength: 1 }), async (victimIndex, keys) => {
+        const cluster = new TestCluster({ nodes: 5, partitionBits: 2 });
+        const deps = cluster.coordinator();
+        const victim = cluster.ids[victimIndex]!;
+        await writeEach(deps, keys);
+        cluster.crash(victim);
+        for (const key of keys) await (await deleteObject(deps, "b", key)).background;
+        const settings = { tombstoneGraceMs: 1000 };
+        cluster.decommission(victim); // `cluster remove`: it is dead, nobody waits for it
+        for (let round = 0; round < 30 && cluster.view().previous; round++) {
+          await cluster.repairRound(settings);
+          cluster.gossip();
+        }
+        expect(cluster.view().previous).toBeUndefined();
+        cluster.nowMs += 5000;
+        // Tombstones go once every node of the ring has reported (by heartbeat) holding nothing out of place.
+        for (let round = 0; round < 6; round++) {
+          cluster.gossip();
+          await cluster.repairRound(settings);
+        }
+        const others = cluster.ids.filter((id) => id !== victim);
+        for (const key of keys) for (const id of others) expect(cluster.node(id).store.newestCommitted("b", key), `${key} on ${id} before the return`).toBeNull();
+        const heldByVictim = keys.filter((key) => cluster.node(victim).store.newestCommitted("b", key) !== null);
+        cluster.restart(victim);
+        const reports = [];
+        for (let round = 0; round < 10; round++) reports.push(...(await cluster.repairRound(settings)));
+        for (const key of keys) for (const id of cluster.ids) expect(cluster.node(id).store.newestCommitted("b", key), `${key} on ${id} after the return`).toBeNull();
+        expect(reports.reduce((sum, r) => sum + r.writtenOff, 0)).toBe(heldByVictim.length);
+        expect(reports.reduce((sum, r) => sum + r.pushed, 0)).toBe(0);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   async function deleteWhileOneReplicaDown(keyIndex: number, bugs = {}): Promise<{ resurrected: boolean; collected: boolean }> {
     const cluster = new TestCluster({ nodes: 3, partitionBits: 2, bugs });
     const key = KEYS[keyIndex % KEYS.length]!;

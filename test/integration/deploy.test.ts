@@ -119,8 +119,10 @@ describe.runIf(runnable)("ringstore deploy: three hosts under systemd units", ()
       forcePathStyle: true,
       credentials: { accessKeyId: credentials.RINGSTORE_ACCESS_KEY!, secretAccessKey: credentials.RINGSTORE_SECRET_KEY! },
     });
-    // A brand-new cluster's nodes all start empty and catch up from one another before they serve reads.
+    // A brand-new cluster's nodes all start empty and catch up from one another before they serve reads: the
+    // operator waits for `cluster status` to exit 0, as README.txt says.
     await eventually(async () => (await fetch(`http://127.0.0.1:${HAPROXY_PORT}/-/health`).catch(() => undefined))?.status === 200, { timeoutMs: 90_000, what: "a router healthy behind HAProxy" });
+    await eventually(async () => (await runProgram(process.execPath, ["--import", "tsx", cliPath, "cluster", "status", "--cluster-map", join(out, "cluster-map.json")], { timeoutMs: 30_000 })).status === 0, { timeoutMs: 90_000, what: "cluster status: settled", intervalMs: 1000 });
   }, 150_000);
 
   afterAll(async () => {

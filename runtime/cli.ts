@@ -105,42 +105,34 @@ cluster
     await waitIfAsked(options);
   });
 
-cluster
-  .command("decommission")
-  .description("take a storage node out of the ring (epoch + 1); its data moves to the others first")
-  .requiredOption("--id <id>", "the node to take out")
-  .option(...mapOption)
-  .option(...secretOption)
-  .option(...waitOption)
-  .option(...timeoutOption)
-  .option(...jsonOption)
+/** A change that takes one node out of the ring (decommission, remove): the same options, the same map step. */
+function nodeLeaving(name: string, description: string, idHelp: string): Command {
+  return cluster.command(name).description(description).requiredOption("--id <id>", idHelp).option(...mapOption).option(...secretOption).option(...waitOption).option(...timeoutOption).option(...jsonOption);
+}
+
+async function takeOut(options: { clusterMap: string; secretFile: string; id: string }): Promise<void> {
+  const [{ changeCluster }, { decommissionNode }, { readSecret }, ids] = await Promise.all([import("./cluster-admin.ts"), import("../core/cluster-map.ts"), import("./cluster-files.ts"), import("../core/ids.ts")]);
+  printChange(await changeCluster({ mapFile: options.clusterMap, secret: readSecret(options.secretFile), change: (map) => decommissionNode(map, ids.nodeId(options.id)) }));
+}
+
+nodeLeaving("decommission", "take a storage node out of the ring (epoch + 1); its data moves to the others first", "the node to take out")
   .action(async (options) => {
-    const [{ changeCluster }, { decommissionNode }, { readSecret }, ids] = await Promise.all([import("./cluster-admin.ts"), import("../core/cluster-map.ts"), import("./cluster-files.ts"), import("../core/ids.ts")]);
-    printChange(await changeCluster({ mapFile: options.clusterMap, secret: readSecret(options.secretFile), change: (map) => decommissionNode(map, ids.nodeId(options.id)) }));
+    await takeOut(options);
     console.log(`keep ${options.id} running until the cluster has settled (\`npx ringstore cluster status\`, or --wait); then stop it`);
     await waitIfAsked(options);
   });
 
-cluster
-  .command("remove")
-  .description("take a dead storage node out of the ring for good (epoch + 1): its partitions' new primaries copy from the copies that remain")
-  .requiredOption("--id <id>", "the node that will never return")
-  .option(...mapOption)
-  .option(...secretOption)
-  .option(...waitOption)
-  .option(...timeoutOption)
-  .option(...jsonOption)
+nodeLeaving("remove", "take a dead storage node out of the ring for good (epoch + 1): its partitions' new primaries copy from the copies that remain", "the node that will never return")
   .action(async (options) => {
-    const [{ changeCluster, nodeAnswers }, { decommissionNode }, { readSecret }, ids] = await Promise.all([import("./cluster-admin.ts"), import("../core/cluster-map.ts"), import("./cluster-files.ts"), import("../core/ids.ts")]);
-    const id = ids.nodeId(options.id);
-    if (await nodeAnswers(options.clusterMap, id)) {
+    const [{ nodeAnswers }, ids] = await Promise.all([import("./cluster-admin.ts"), import("../core/ids.ts")]);
+    if (await nodeAnswers(options.clusterMap, ids.nodeId(options.id))) {
       console.error(`${options.id} still answers: decommission it instead (\`npx ringstore cluster decommission --id ${options.id}\`), so that it hands its data over`);
       process.exitCode = 2;
       return;
     }
     // The same epoch step as a decommission: the node leaves every ring and its copies stop counting; the
     // difference is that nobody waits for it, and the new primaries catch up from the copies that remain.
-    printChange(await changeCluster({ mapFile: options.clusterMap, secret: readSecret(options.secretFile), change: (map) => decommissionNode(map, id) }));
+    await takeOut(options);
     console.log(`${options.id} is out of the ring; its partitions are copied from the remaining replicas. Should it come back on its old disk, it drops its copies unpushed (they may be older than deletes since); to use the machine again, join it as a new node (\`npx ringstore cluster status\`, or --wait)`);
     await waitIfAsked(options);
   });

@@ -2,11 +2,9 @@
 // be decommissioned, handing its data over); once it is dead, it leaves the ring, the new primaries copy from
 // the copies that remain, `--wait` follows it until the cluster has settled, and then N copies sit on live
 // nodes again: a second node lost afterwards leaves every object readable.
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ringstoreCommand } from "../../runtime/launcher/processes.ts";
+import { clusterCli } from "./support/cluster-cli.ts";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
 
 let cluster: TestCluster;
@@ -25,13 +23,7 @@ afterAll(async ({}, suite) => {
   await cluster?.cleanup(suite);
 });
 
-function admin(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const files = ["--cluster-map", join(cluster.dataDir, "cluster-map.json")];
-  const secret = args[0] === "status" ? [] : ["--secret-file", join(cluster.dataDir, "cluster-secret")];
-  const [command, ...rest] = ringstoreCommand(["cluster", ...args, ...files, ...secret]);
-  const run = spawnSync(command!, rest, { encoding: "utf8", timeout: 150_000 });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const admin = (args: string[]) => clusterCli(cluster, args);
 
 async function everyKeyReadable(): Promise<void> {
   for (const key of KEYS) {

@@ -1,7 +1,6 @@
 // Ring changes on real processes, through the operator's command line: a node joins and receives its share
 // of the data; a node is decommissioned, its data moves away, and once the cluster has settled it is
 // stopped. Every object stays readable throughout, and writes keep working.
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
@@ -10,6 +9,7 @@ import { nodeId } from "../../core/ids.ts";
 import { partitionOf, primariesOf } from "../../core/placement.ts";
 import { buildRing } from "../../core/ring.ts";
 import { ringstoreCommand, startChild, stopChild } from "../../runtime/launcher/processes.ts";
+import { clusterCli } from "./support/cluster-cli.ts";
 import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
 
 const BASE_PORT = 21600;
@@ -33,14 +33,7 @@ afterAll(async ({}, suite) => {
   await cluster?.cleanup(suite);
 });
 
-/** `ringstore cluster …` as an operator runs it. */
-function admin(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const files = ["--cluster-map", join(cluster.dataDir, "cluster-map.json")];
-  const secret = args[0] === "status" ? [] : ["--secret-file", join(cluster.dataDir, "cluster-secret")];
-  const [command, ...rest] = ringstoreCommand(["cluster", ...args, ...files, ...secret]);
-  const run = spawnSync(command!, rest, { encoding: "utf8", timeout: 150_000 });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const admin = (args: string[]) => clusterCli(cluster, args);
 
 async function everyKeyReadable(): Promise<void> {
   for (const key of KEYS) {

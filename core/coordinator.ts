@@ -157,7 +157,7 @@ const noBackground = Promise.resolve();
 // ---------------------------------------------------------------------------------------------------------
 // Write path
 
-/** Write a new version of an object. The stamp is minted here. */
+/** Write a new version of an object. Its stamp is minted here, once its body is durable on W copies. */
 export function writeVersion<Body>(deps: CoordinatorDeps<Body>, request: WriteRequest<Body>): Promise<WriteOutcome> {
   assert(Number.isInteger(request.size) && request.size >= 0, () => `size ${request.size} must be a non-negative integer`);
   const header: VersionHeader = {
@@ -217,8 +217,10 @@ async function writeStamped<Body>(
     return countTowardQuorum(s.primaries, s.needed, (n) => !deps.isLive(n), replies, standInsAllowed);
   };
   const failures: NodeFailure[] = [];
+  /** The version, once the body is durable and its stamp minted (step 2). */
+  let version: ObjectVersion | undefined;
   const fail = (phase: "placement" | "put" | "commit", acks: readonly NodeId[], detail: string, background: Promise<void>): WriteOutcome => {
-    deps.log.warn("write.quorum-failed", { bucket: header.bucket, key: header.key, stamp: header.stamp, partition, phase, detail, acks: acks.length, failures: describeFailures(failures) });
+    deps.log.warn("write.quorum-failed", { bucket: header.bucket, key: header.key, stamp: (version ?? header).stamp, partition, phase, detail, acks: acks.length, failures: describeFailures(failures) });
     deps.onQuorumFailed?.({ operation: "write", phase });
     const needed = Math.max(...sides.map((s) => s.needed));
     return { ...err({ kind: "quorum-failed", phase, needed, acks, failures, detail }), background };
@@ -233,13 +235,13 @@ async function writeStamped<Body>(
   const putAcks = new Map<NodeId, { checksum: string; size: number }>();
   const matched = new Set<NodeId>();
   const committed = new Set<NodeId>();
-  let version: ObjectVersion | undefined;
   let commitsOpen = false;
 
   const sendCommit = (node: NodeId): void => {
     assert(version !== undefined, "commit before the version is known");
     const hintFor = targets.get(node);
-    gate.track(safeSend(deps.transport, node, { kind: "commit", partition, version, ...(hintFor ? { hintFor } : {}) }), (r) => {
+    const rekeyed = version.stamp === header.stamp ? {} : { written: header.stamp };
+    gate.track(safeSend(deps.transport, node, { kind: "commit", partition, version, ...(hintFor ? { hintFor } : {}), ...rekeyed }), (r) => {
       if (r.ok) committed.add(node);
       else failures.push({ node, request: "commit", failure: r.error });
     });
@@ -282,7 +284,12 @@ async function writeStamped<Body>(
   if (digest.value.size !== header.size) {
     return { ...err({ kind: "body-rejected", detail: `body has ${digest.value.size} bytes, ${header.size} declared` }), background };
   }
-  version = { ...header, etag: digest.value.etag, checksum: digest.value.checksum };
+  // Last writer wins by completion (S3's rule): the version's stamp is minted now that the body is durable on W
+  // copies, not when the PUT began, so of two overlapping PUTs of a key the one whose body finished last stays.
+  // The copies hold it under the put's stamp until their commit re-keys it (BlobStore.commit).
+  const completed = deps.faults?.stampAtStart ? header.stamp : deps.hlc.mint();
+  assert(completed > header.stamp || deps.faults?.stampAtStart === true, () => `stamp ${completed} minted at completion must follow the put's ${header.stamp}`);
+  version = { ...header, stamp: completed, etag: digest.value.etag, checksum: digest.value.checksum };
   for (const [node, ack] of putAcks) onMatch(node, ack);
   await gate.until(() => enough(matched));
   if (!enough(matched)) return fail("put", [], `${matched.size} copies with checksum ${version.checksum}`, background);

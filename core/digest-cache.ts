@@ -108,7 +108,7 @@ export class DigestCachingStore<Body> implements BlobStore<Body> {
   // A pending write may replace a committed copy of the same stamp (a store that writes to a temporary name
   // and renames over), so it counts as a mutation too.
   writePending: BlobStore<Body>["writePending"] = (partition, header, body, hintFor) => this.mutation(partition, header.bucket, header.key, () => this.inner.writePending(partition, header, body, hintFor));
-  commit: BlobStore<Body>["commit"] = (partition, version, hintFor) => this.mutation(partition, version.bucket, version.key, () => this.inner.commit(partition, version, hintFor));
+  commit: BlobStore<Body>["commit"] = (partition, version, hintFor, written) => this.mutation(partition, version.bucket, version.key, () => this.inner.commit(partition, version, hintFor, written));
   writeCommitted: BlobStore<Body>["writeCommitted"] = (partition, version, body, hintFor) => this.mutation(partition, version.bucket, version.key, () => this.inner.writeCommitted(partition, version, body, hintFor));
   // Same stamp and checksum before and after, so the digest does not change; wrapped all the same, because
   // with no committed copy held it stores one, as writeCommitted does.

@@ -24,8 +24,13 @@ export interface PlantedBugs {
    * every primary holds it, so a replica that missed the delete can resurrect the old version.
    */
   readonly forgetTombstones?: boolean;
+  /**
+   * core/coordinator.ts, writeStamped: the version keeps the stamp minted when the PUT began instead of one
+   * minted when its body is durable, so a long upload begun first beats a short one begun after it and done first.
+   */
+  readonly stampAtStart?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
 
-export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones"] as const satisfies readonly (keyof PlantedBugs)[];
+export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart"] as const satisfies readonly (keyof PlantedBugs)[];

@@ -82,8 +82,12 @@ export type PartitionCursor =
 export type ReplicaRequest<Body> =
   /** Store a version's body durably, not yet visible (pending). `hintFor` names the primary a handoff stands in for. */
   | { readonly kind: "put"; readonly partition: PartitionId; readonly header: VersionHeader; readonly hintFor?: NodeId; readonly body: Body }
-  /** Make a pending version visible, once the coordinator has W durable copies whose checksums agree. */
-  | { readonly kind: "commit"; readonly partition: PartitionId; readonly version: ObjectVersion; readonly hintFor?: NodeId }
+  /**
+   * Make a pending version visible, once the coordinator has W durable copies whose checksums agree. The version's
+   * stamp is minted when the body is durable (last writer wins by completion, as S3 does), after the put that
+   * carried it: `written` names the stamp the body was put under; absent, it is the version's own stamp.
+   */
+  | { readonly kind: "commit"; readonly partition: PartitionId; readonly version: ObjectVersion; readonly hintFor?: NodeId; readonly written?: VersionStamp }
   /** The newest committed version (tombstones included) this node holds for a key. */
   | { readonly kind: "head"; readonly partition: PartitionId; readonly bucket: string; readonly key: string }
   /** The body of one committed version, whole or a range; the node verifies the checksum as it reads. */
@@ -172,9 +176,12 @@ export interface BlobStore<Body> {
   writePending(partition: PartitionId, header: VersionHeader, body: Body, hintFor: NodeId | undefined): Promise<Result<{ checksum: string; size: number }, StoreFailure>>;
   /**
    * Make a pending version visible, durably; fails ("corrupt") if the stored checksum, size or deletion differs
-   * from the version's, committed or not; committing a committed version again succeeds.
+   * from the version's, committed or not; committing a committed version again succeeds. The pending record is
+   * the one put under `written` (default: the version's stamp); when the version's stamp is a later one, the
+   * record takes it in the same atomic step (it is re-keyed, never copied), so the version exists under one
+   * stamp only: the pending one before, the committed one after, and a crash leaves one or the other.
    */
-  commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>>;
+  commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined, written?: VersionStamp): Promise<Result<void, StoreFailure>>;
   /**
    * Store a committed copy in one step (repair and handoff delivery). A committed copy of the stamp already held
    * is kept as it is; a pending one is replaced; a body whose bytes do not match the version is refused.

@@ -173,7 +173,7 @@ function standInClaim<Body>(ctx: StorageNodeContext<Body>, partition: PartitionI
 }
 
 async function commit<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"commit", Body>): Promise<HandlerResult<Body, "commit">> {
-  const done = await ctx.store.commit(r.partition, r.version, r.hintFor);
+  const done = await ctx.store.commit(r.partition, r.version, r.hintFor, r.written);
   if (done.ok) return ok({ committed: true });
   if (done.error.kind === "not-found") {
     // A retried commit (or a repair push of a version already here): committed is committed.

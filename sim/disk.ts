@@ -53,6 +53,8 @@ export interface ScrubCursor {
 /** Observer of durable copies, for the oracle's replica counts. */
 export interface DiskObserver {
   committed(node: NodeId, version: ObjectVersion): void;
+  /** A body was stored durably (a pending copy): for the oracle's completion order. */
+  bodyStored?(node: NodeId, contentHash: string): void;
   /** A committed copy went away: dropped by the node's logic, or destroyed with its disk. */
   removed(node: NodeId, version: ObjectVersion, cause: "logic" | "wipe"): void;
 }
@@ -206,22 +208,33 @@ export class SimDisk implements BlobStore<SimBody> {
       if (this.usedBytes + body.size > this.capacityBytes) return err({ kind: "disk-full", detail: `${this.node} is full` });
       const version = storedVersion(header, "", body.contentHash, partition, false, hintFor);
       this.store(partition, version, body);
+      this.observer?.bodyStored?.(this.node, body.contentHash);
       return ok({ checksum: body.contentHash, size: body.size });
     });
   }
 
-  commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>> {
+  commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined, written: VersionStamp = version.stamp): Promise<Result<void, StoreFailure>> {
+    assert(written <= version.stamp, () => `a commit re-keys to a later stamp, not from ${written} back to ${version.stamp}`);
     return this.operation(0, true, () => {
-      const record = this.byKey.get(keyOf(version.bucket, version.key))?.get(version.stamp);
-      if (record === undefined) return err({ kind: "not-found", detail: `no pending ${version.key}@${version.stamp}` });
+      const versions = this.byKey.get(keyOf(version.bucket, version.key));
+      // Under its final stamp already (a retried commit, or a repair push that came first), else under the put's.
+      const record = versions?.get(version.stamp) ?? versions?.get(written);
+      if (versions === undefined || record === undefined) return err({ kind: "not-found", detail: `no pending ${version.key}@${written}` });
       const held = record.version;
       if (held.checksum !== version.checksum || held.size !== version.size || held.deleted !== version.deleted) {
         return err({ kind: "corrupt", detail: `checksum-mismatch: holds ${held.checksum}/${held.size}B/deleted=${held.deleted}, commit names ${version.checksum}/${version.size}B/deleted=${version.deleted}` });
       }
       if (held.committed) return ok(undefined);
-      record.version = storedVersion(version, version.etag, version.checksum, partition, true, hintFor);
-      this.sortedInsert(record);
-      this.observer?.committed(this.node, record.version);
+      const committed = storedVersion(version, version.etag, version.checksum, partition, true, hintFor);
+      if (held.stamp === version.stamp) {
+        record.version = committed;
+        this.sortedInsert(record);
+      } else {
+        // Re-keyed in one step, as the runtime's index does in one statement: never under both stamps.
+        this.remove(versions, record);
+        this.store(partition, committed, record.body);
+      }
+      this.observer?.committed(this.node, committed);
       return ok(undefined);
     });
   }

@@ -21,7 +21,7 @@ export function startNaiveNode(ctx: NodeContext): NodeInstance {
         return r.ok ? ok(r.value) : fail(r.error.kind === "disk-full" ? "disk-full" : "remote", r.error.detail);
       }
       case "commit": {
-        const r = await disk.commit(request.partition, request.version, request.hintFor);
+        const r = await disk.commit(request.partition, request.version, request.hintFor, request.written);
         return r.ok ? ok({ committed: true }) : fail(r.error.kind === "not-found" ? "not-found" : "remote", r.error.detail);
       }
       case "head": {

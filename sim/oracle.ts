@@ -11,6 +11,8 @@
 //   - availability, where the run asks for it (sim/availability.ts): a read or write that failed although the
 //     run required it to succeed (every acknowledged object readable and writes accepted once failure
 //     detection has settled; see `availabilityRequired`).
+//   - last writer wins by completion (S3's rule): of two puts of a key through one router process (one clock),
+//     one acknowledged before the other's body was stored on any replica must lose to it (bodyStored).
 // Order is stamp order, not wall order: with skewed clocks a later write can lose to an earlier one under last
 // writer wins, and that is the documented semantics, not a lost write.
 // Beyond the fault model: when injected faults destroy every copy of an acknowledged write (disks wiped while
@@ -31,9 +33,13 @@ interface WriteRecord {
   readonly kind: OpKind;
   readonly contentHash: string | null;
   readonly startMs: number;
+  /** The router process the client sent it to: stamps of one process's clock follow its real order. */
+  readonly via: object | undefined;
   outcome: "pending" | "acked" | "failed";
   stamp: VersionStamp | undefined;
   endMs: number | undefined;
+  /** When a replica first held its body durably (a pending copy): its stamp may be minted only after that. */
+  firstStoredMs: number | undefined;
 }
 
 interface Acked {
@@ -115,8 +121,8 @@ export class Oracle {
     if (this.violations.length === 1) this.onViolation?.(v);
   }
 
-  writeStarted(key: string, kind: OpKind, body: SimBody | null): WriteRecord {
-    const record: WriteRecord = { key, kind, contentHash: body?.contentHash ?? null, startMs: this.now(), outcome: "pending", stamp: undefined, endMs: undefined };
+  writeStarted(key: string, kind: OpKind, body: SimBody | null, via?: object): WriteRecord {
+    const record: WriteRecord = { key, kind, contentHash: body?.contentHash ?? null, startMs: this.now(), via, outcome: "pending", stamp: undefined, endMs: undefined, firstStoredMs: undefined };
     this.history(key).writes.push(record);
     if (record.contentHash !== null) this.byContent.set(record.contentHash, record);
     return record;
@@ -138,6 +144,29 @@ export class Oracle {
     else this.counts.deletesAcked += 1;
     const h = this.history(record.key);
     if (h.ackedMax === undefined || outcome.stamp > h.ackedMax.stamp) h.ackedMax = { stamp: outcome.stamp, kind: record.kind, contentHash: record.contentHash };
+    if (record.kind === "put") this.checkCompletionOrder(h, record);
+  }
+
+  /** A replica stored a body durably (pending or committed): the first time, for the client write it is. */
+  bodyStored(contentHash: string): void {
+    const record = this.byContent.get(contentHash);
+    if (record !== undefined && record.firstStoredMs === undefined) record.firstStoredMs = this.now();
+  }
+
+  /**
+   * Last writer wins by completion: a put acknowledged before another put's body reached any replica completed
+   * first, so through one router process (whose clock orders its stamps) it must have the smaller stamp. Stamped
+   * at the start instead, a long upload begun first would lose to a short one begun after it and finished first.
+   */
+  private checkCompletionOrder(h: KeyHistory, done: WriteRecord): void {
+    for (const other of h.writes) {
+      if (other === done || other.kind !== "put" || other.outcome !== "acked" || other.via !== done.via || done.via === undefined) continue;
+      for (const [first, then] of [[other, done], [done, other]] as const) {
+        if (first.endMs! < (then.firstStoredMs ?? Infinity) && first.stamp! > then.stamp!) {
+          this.violate(done.key, `completion order: put ${first.stamp} was acknowledged at ${first.endMs!.toFixed(3)}, before put ${then.stamp}'s body reached any replica (${then.firstStoredMs?.toFixed(3)}), yet it wins`);
+        }
+      }
+    }
   }
 
   readStarted(key: string): ReadToken {

@@ -88,6 +88,7 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
     timing,
   );
   world.network.traceMessages = options.traceMessages ?? false;
+  world.census.onBodyStored = (contentHash) => oracle.bodyStored(contentHash);
   world.onDiskWiped = () => {
     const index = world.stampIndex();
     oracle.copiesDestroyed(

@@ -109,7 +109,7 @@ export class Workload {
     try {
       if (op === "put") {
         const body = clientBody(key, this.writeSeq++, this.size());
-        const record = this.oracle.writeStarted(key, "put", body);
+        const record = this.oracle.writeStarted(key, "put", body, router);
         const outcome = await router.put(BUCKET, key, body);
         this.trace.add(`client put ${key} ${body.size}B ${outcome.ok ? `ok ${outcome.stamp}` : `failed ${outcome.reason}`}`);
         this.oracle.writeEnded(record, outcome);

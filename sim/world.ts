@@ -53,6 +53,12 @@ interface Member {
 class ReplicaCensus implements DiskObserver {
   readonly copies = new Map<string, Map<string, Set<NodeId>>>();
   private readonly droppedByLogic = new Set<string>();
+  /** Told of every body a disk stores durably (the oracle's completion order). */
+  onBodyStored: ((contentHash: string) => void) | undefined;
+
+  bodyStored(_node: NodeId, contentHash: string): void {
+    this.onBodyStored?.(contentHash);
+  }
 
   everDroppedByLogic(key: string, stamp: VersionStamp): boolean {
     return this.droppedByLogic.has(`${key}\u0000${stamp}`);

@@ -163,10 +163,12 @@ export class FsBlobStore implements BlobStore<Readable> {
     return ok({ checksum: written.value.checksum, size: written.value.size });
   }
 
-  async commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>> {
+  async commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined, written: VersionStamp = version.stamp): Promise<Result<void, StoreFailure>> {
+    assert(written <= version.stamp, () => `a commit re-keys to a later stamp, not from ${written} back to ${version.stamp}`);
     try {
-      const row = this.index.get(version.bucket, version.key, version.stamp);
-      if (!row) return err({ kind: "not-found", detail: `no pending ${version.bucket}/${version.key}@${version.stamp}` });
+      // Under its final stamp already (a retried commit, or a repair push that came first), else under the put's.
+      const row = this.index.get(version.bucket, version.key, version.stamp) ?? (written === version.stamp ? undefined : this.index.get(version.bucket, version.key, written));
+      if (!row) return err({ kind: "not-found", detail: `no pending ${version.bucket}/${version.key}@${written}` });
       if (row.checksum !== version.checksum || row.size !== version.size || row.deleted !== version.deleted) {
         return err({
           kind: "corrupt",
@@ -174,8 +176,8 @@ export class FsBlobStore implements BlobStore<Readable> {
         });
       }
       if (row.committed) return ok(undefined);
-      const marked = this.index.markCommitted(partition, version, hintFor);
-      assert(marked, `row ${version.bucket}/${version.key}@${version.stamp} vanished during commit`);
+      const marked = this.index.markCommitted(partition, version, hintFor, row.stamp);
+      assert(marked, `row ${version.bucket}/${version.key}@${row.stamp} vanished during commit`);
       return ok(undefined);
     } catch (error) {
       return err(this.failureOf(error, "commit", { bucket: version.bucket, key: version.key, stamp: version.stamp }));

@@ -91,8 +91,8 @@ export class MetadataIndex {
          WHERE versions.committed = 0`,
       ),
       markCommitted: db.prepare(
-        `UPDATE versions SET committed = 1, partition = @partition, etag = @etag, content_type = @content_type, user_meta = @user_meta, hint_for = COALESCE(@hint_for, hint_for)
-         WHERE bucket = @bucket AND key = @key AND stamp = @stamp`,
+        `UPDATE versions SET committed = 1, stamp = @stamp, partition = @partition, etag = @etag, content_type = @content_type, user_meta = @user_meta, hint_for = COALESCE(@hint_for, hint_for)
+         WHERE bucket = @bucket AND key = @key AND stamp = @written`,
       ),
       replaceBlocks: db.prepare(
         `UPDATE versions SET block_bytes = @block_bytes, block_checksums = @block_checksums
@@ -156,11 +156,18 @@ export class MetadataIndex {
   }
 
   /** Marks a row committed, taking the fields only the commit knows (etag, content type, user metadata); a commit without a hint keeps the put's. */
-  markCommitted(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): boolean {
+  /**
+   * Marks the row put under `written` committed, as `version`: under the version's own stamp, which may be a
+   * later one than the put's (it is re-keyed in the same statement, so no crash sees it under both or neither;
+   * its blob file keeps the name it was written under, the row names it). Assumes no row holds the version's
+   * stamp yet when it differs from `written` (the store checks).
+   */
+  markCommitted(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined, written: VersionStamp = version.stamp): boolean {
     const changes = this.statements.markCommitted.run({
       bucket: version.bucket,
       key: version.key,
       stamp: version.stamp,
+      written,
       partition,
       etag: version.etag,
       content_type: version.contentType,

@@ -193,7 +193,7 @@ type Params<K extends RequestKind> = Omit<RequestOf<K, unknown>, "kind" | "body"
 
 const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
   put: object<Params<"put">>({ partition: count, header: versionHeader, hintFor: str }, ["hintFor"]),
-  commit: object<Params<"commit">>({ partition: count, version: objectVersion, hintFor: str }, ["hintFor"]),
+  commit: object<Params<"commit">>({ partition: count, version: objectVersion, hintFor: str, written: stamp }, ["hintFor", "written"]),
   head: object<Params<"head">>({ partition: count, bucket: str, key: str }),
   get: object<Params<"get">>({ partition: count, bucket: str, key: str, stamp, range: byteRange }, ["range"]),
   drop: object<Params<"drop">>({ partition: count, bucket: str, key: str, stamp }),

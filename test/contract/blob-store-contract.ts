@@ -449,6 +449,41 @@ export function blobStoreContract<Body>(factory: StoreFactory<Body>): void {
       });
     });
 
+    it("commit under a later stamp re-keys the pending copy: it is seen under the final stamp only, through a retry and a crash", async () => {
+      await withStore(async (h) => {
+        const { partition, bucket } = isolated();
+        const bytes = bytesOf(24, 5);
+        const written = freshStamp();
+        const between = freshStamp();
+        const completed = freshStamp();
+        const header = headerOf(bucket, "k", written, bytes.length);
+        expect((await h.store.writePending(partition, header, h.bodyOf(bytes), undefined)).ok).toBe(true);
+        // A version of the key committed meanwhile, by a PUT that began later and finished first.
+        const other = await putCommitted(h, partition, bucket, "k", bytesOf(8, 6), between);
+        const version = { ...versionOf(header, checksumOf(bytes)), stamp: completed };
+        const mismatched = await h.store.commit(partition, { ...version, checksum: checksumOf(bytesOf(24, 7)) }, undefined, written);
+        expect(mismatched.ok || mismatched.error.kind).toBe("corrupt");
+        expect(await h.store.commit(partition, version, undefined, written)).toEqual({ ok: true, value: undefined });
+        const expectFinal = async (): Promise<void> => {
+          const head = await h.store.headCommitted(bucket, "k");
+          expect(head.ok && head.value?.stamp).toBe(completed);
+          expect((await listAll(h.store, partition, 10)).map((v) => v.stamp)).toEqual([other.stamp, completed]);
+          const read = await h.store.readBody(bucket, "k", completed);
+          expect(read.ok && (await h.readBack(read.value.body))).toMatchObject({ size: bytes.length });
+          const gone = await h.store.readBody(bucket, "k", written);
+          expect(gone.ok || gone.error.kind).toBe("not-found");
+        };
+        await expectFinal();
+        // A retried commit (its reply was lost) finds the version under its final stamp.
+        expect(await h.store.commit(partition, version, undefined, written)).toEqual({ ok: true, value: undefined });
+        await h.crashAndRestart();
+        await expectFinal();
+        // Its pending record is gone with the re-key: collecting pending writes leaves the committed copy.
+        expect((await h.store.dropPendingBefore(freshStamp())).ok).toBe(true);
+        await expectFinal();
+      });
+    });
+
     it("replaceCommitted puts matching bytes in a committed copy's place, refuses others, and stores a copy it lacks", async () => {
       await withStore(async (h) => {
         const { partition, bucket } = isolated();

@@ -46,8 +46,8 @@ class HeldStore extends MemoryStore {
       return super.writePending(partition, header, body, hintFor);
     });
   }
-  override commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined) {
-    return this.hold(() => super.commit(partition, version, hintFor));
+  override commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined, written?: VersionStamp) {
+    return this.hold(() => super.commit(partition, version, hintFor, written));
   }
   override writeCommitted(partition: PartitionId, version: ObjectVersion, body: MemBody, hintFor: NodeId | undefined) {
     return this.hold(() => super.writeCommitted(partition, version, body, hintFor));

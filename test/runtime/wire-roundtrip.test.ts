@@ -73,7 +73,7 @@ const body: fc.Arbitrary<Body> = fc.record({ size: fc.nat(), contentHash: checks
 
 const REQUESTS: { readonly [K in RequestKind]: fc.Arbitrary<RequestOf<K, Body>> } = {
   put: fc.record({ kind: fc.constant("put" as const), partition, header, hintFor: node, body }, { requiredKeys: ["kind", "partition", "header", "body"] }),
-  commit: fc.record({ kind: fc.constant("commit" as const), partition, version, hintFor: node }, { requiredKeys: ["kind", "partition", "version"] }),
+  commit: fc.record({ kind: fc.constant("commit" as const), partition, version, hintFor: node, written: stamp }, { requiredKeys: ["kind", "partition", "version"] }),
   head: fc.record({ kind: fc.constant("head" as const), partition, bucket: name, key: name }),
   get: fc.record({ kind: fc.constant("get" as const), partition, bucket: name, key: name, stamp, range }, { requiredKeys: ["kind", "partition", "bucket", "key", "stamp"] }),
   drop: fc.record({ kind: fc.constant("drop" as const), partition, bucket: name, key: name, stamp }),
@@ -124,7 +124,7 @@ function requiredPaths(value: Record<string, unknown>, optional: ReadonlySet<str
   return Object.keys(value).filter((k) => !optional.has(k) && k !== "kind" && k !== "body");
 }
 
-const OPTIONAL_REQUEST_FIELDS = new Set(["hintFor", "range", "from", "syncedEpoch", "foreign", "delimiter"]);
+const OPTIONAL_REQUEST_FIELDS = new Set(["hintFor", "range", "from", "syncedEpoch", "foreign", "delimiter", "written"]);
 
 describe("wire codec round trips", () => {
   it("every request core can build, of every kind and with either cursor, decodes to the request it encoded", () => {

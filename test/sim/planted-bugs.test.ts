@@ -12,6 +12,7 @@ const hunts: { bug: keyof PlantedBugs; scenarioPath: string; expect: RegExp }[] 
   { bug: "dropHandoffBeforeConfirm", scenarioPath: "test/sim/support/hunt-handoff.ts", expect: /lost/ },
   { bug: "skipReadChecksum", scenarioPath: "test/sim/support/hunt-read-checksum.ts", expect: /corrupt bytes returned/ },
   { bug: "forgetTombstones", scenarioPath: "test/sim/support/hunt-tombstones.ts", expect: /delete .*(lost|acknowledged before the read)/ },
+  { bug: "stampAtStart", scenarioPath: "scenarios/overlapping-writes.ts", expect: /completion order/ },
 ];
 
 describe("planted bugs are found", () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runPool, type SeedSummary } from "../../sim/pool.ts";
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 100);
-const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss", "missed-writes-disk-loss", "remove"];
+const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss", "missed-writes-disk-loss", "remove", "overlapping-writes"];
 
 /** What a scenario's runs must show besides passing: that they reached the state the scenario is about. */
 const reached: Record<string, (r: SeedSummary) => string | null> = {

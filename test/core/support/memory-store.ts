@@ -73,12 +73,15 @@ export class MemoryStore implements BlobStore<MemBody> {
     return ok({ checksum: body.checksum, size: body.size });
   }
 
-  async commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined): Promise<Result<void, StoreFailure>> {
-    const e = this.entries.get(idOf(version.bucket, version.key, version.stamp));
+  async commit(partition: PartitionId, version: ObjectVersion, hintFor: NodeId | undefined, written: VersionStamp = version.stamp): Promise<Result<void, StoreFailure>> {
+    const finalId = idOf(version.bucket, version.key, version.stamp);
+    const id = this.entries.has(finalId) ? finalId : idOf(version.bucket, version.key, written);
+    const e = this.entries.get(id);
     if (!e) return err({ kind: "not-found", detail: "no pending version" });
     if (e.version.checksum !== version.checksum || e.version.size !== version.size || e.version.deleted !== version.deleted) return err({ kind: "corrupt", detail: "checksum differs" });
     if (e.version.committed) return ok(undefined);
-    e.version = { ...version, partition, committed: true, ...(hintFor ? { hintFor } : {}) };
+    this.entries.delete(id);
+    this.entries.set(finalId, { version: { ...version, partition, committed: true, ...(hintFor ? { hintFor } : {}) }, body: e.body });
     return ok(undefined);
   }
 

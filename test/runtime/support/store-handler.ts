@@ -30,7 +30,7 @@ export function storeHandler(store: BlobStore<Readable>): CountingHandler {
         return mapped(result);
       }
       case "commit": {
-        const result = await store.commit(request.partition, request.version, request.hintFor);
+        const result = await store.commit(request.partition, request.version, request.hintFor, request.written);
         return result.ok ? ok({ committed: true }) : mapped(result);
       }
       case "head": {

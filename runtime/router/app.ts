@@ -13,6 +13,7 @@ import type { RouterMetrics } from "../metrics.ts";
 import { S3Error, renderErrorXml, toS3Error } from "../s3/errors.ts";
 import { validateBucketName, validateObjectKey } from "../s3/names.ts";
 import { contentRange, contentRangeUnsatisfied, parseRange } from "../s3/range.ts";
+import { type PayloadPlan, planPayload } from "../s3/payload.ts";
 import { type SigV4Auth, hasAuthentication, verifySigV4 } from "../s3/sigv4.ts";
 import { hasSigV2Query, verifySigV2Query } from "../s3/sigv2-query.ts";
 import { OWNER, renderListBuckets, renderListObjectVersions, renderListObjects } from "./listing.ts";
@@ -297,6 +298,8 @@ interface BucketRequest {
   readonly bucket: string;
   readonly query: URLSearchParams;
   readonly auth: SigV4Auth;
+  /** What the headers say of the body (its form, declared size, the checks asked for), planned at dispatch. */
+  readonly payload: PayloadPlan;
 }
 interface ObjectRequest extends BucketRequest {
   readonly key: string;
@@ -341,12 +344,12 @@ const BUCKET_HANDLERS: { readonly [N in OperationOf<"bucket">]: Handler<BucketRe
   },
   PutBucketAcl: async (ctx, r, deps) => {
     await deps.buckets.require(r.bucket);
-    await acceptOwnerOnlyAcl(ctx, r.auth);
+    await acceptOwnerOnlyAcl(ctx, r.payload);
     respondEmpty(ctx, 200);
   },
   PutBucketCors: async (ctx, r, deps) => {
     requireIntegrityCheck(ctx);
-    const parsed = parseCorsConfiguration(await readSmallBody(ctx.req, r.auth, CORS_CONFIGURATION_BYTES_MAX));
+    const parsed = parseCorsConfiguration(await readSmallBody(ctx.req, r.payload, CORS_CONFIGURATION_BYTES_MAX));
     if (!parsed.ok) throw parsed.error;
     await deps.buckets.updateSettings(r.bucket, (settings) => ({ ...settings, cors: parsed.value }));
     respondEmpty(ctx, 200);
@@ -362,7 +365,7 @@ const BUCKET_HANDLERS: { readonly [N in OperationOf<"bucket">]: Handler<BucketRe
   },
   PutBucketLifecycleConfiguration: async (ctx, r, deps) => {
     requireIntegrityCheck(ctx);
-    const parsed = parseLifecycleConfiguration(await readSmallBody(ctx.req, r.auth, LIFECYCLE_CONFIGURATION_BYTES_MAX));
+    const parsed = parseLifecycleConfiguration(await readSmallBody(ctx.req, r.payload, LIFECYCLE_CONFIGURATION_BYTES_MAX));
     if (!parsed.ok) throw parsed.error;
     await deps.buckets.updateSettings(r.bucket, (settings) => ({ ...settings, lifecycle: parsed.value }));
     respondEmpty(ctx, 200);
@@ -376,13 +379,13 @@ const BUCKET_HANDLERS: { readonly [N in OperationOf<"bucket">]: Handler<BucketRe
     await deps.buckets.updateSettings(r.bucket, (settings) => ({ ...settings, lifecycle: undefined }));
     respondEmpty(ctx, 204);
   },
-  DeleteObjects: (ctx, r, deps) => deleteObjects(ctx, r.bucket, r.auth, deps),
+  DeleteObjects: (ctx, r, deps) => deleteObjects(ctx, r.bucket, r.payload, deps),
 };
 
 const OBJECT_HANDLERS: { readonly [N in OperationOf<"object">]: Handler<ObjectRequest> } = {
   PutObject: (ctx, r, deps) => {
     if (ctx.get("x-amz-copy-source")) return copyObject(ctx, { bucket: r.bucket, key: r.key }, { ...deps, replacing: deps.multipart });
-    return putObject(ctx, r.bucket, r.key, r.auth, deps);
+    return putObject(ctx, r.bucket, r.key, r.payload, deps);
   },
   GetObject: (ctx, r, deps) => getObject(ctx, r.bucket, r.key, r.query, deps),
   HeadObject: (ctx, r, deps) => getObject(ctx, r.bucket, r.key, r.query, deps),
@@ -396,7 +399,7 @@ const OBJECT_HANDLERS: { readonly [N in OperationOf<"object">]: Handler<ObjectRe
   },
   PutObjectAcl: async (ctx, r, deps) => {
     await requireObject(r.bucket, r.key, deps);
-    await acceptOwnerOnlyAcl(ctx, r.auth);
+    await acceptOwnerOnlyAcl(ctx, r.payload);
     respondEmpty(ctx, 200);
   },
   GetObjectTagging: async (ctx, r, deps) => {
@@ -405,7 +408,7 @@ const OBJECT_HANDLERS: { readonly [N in OperationOf<"object">]: Handler<ObjectRe
   },
   PutObjectTagging: async (ctx, r, deps) => {
     requireIntegrityCheck(ctx);
-    const parsed = parseTagging(await readSmallBody(ctx.req, r.auth, TAGGING_BYTES_MAX));
+    const parsed = parseTagging(await readSmallBody(ctx.req, r.payload, TAGGING_BYTES_MAX));
     if (!parsed.ok) throw parsed.error;
     await setTags(deps.objects, await requireObject(r.bucket, r.key, deps), parsed.value);
     ctx.set("x-amz-version-id", "null");
@@ -421,9 +424,9 @@ const OBJECT_HANDLERS: { readonly [N in OperationOf<"object">]: Handler<ObjectRe
     const uploadId = r.query.get("uploadId")!;
     const partNumber = r.query.get("partNumber") ?? "";
     if (ctx.get("x-amz-copy-source")) return uploadPartCopy(ctx, { bucket: r.bucket, key: r.key, uploadId, partNumber }, deps);
-    return deps.multipart.uploadPart(ctx, r.bucket, r.key, uploadId, partNumber, r.auth);
+    return deps.multipart.uploadPart(ctx, r.bucket, r.key, uploadId, partNumber, r.payload);
   },
-  CompleteMultipartUpload: (ctx, r, deps) => deps.multipart.complete(ctx, r.bucket, r.key, r.query.get("uploadId")!, r.auth),
+  CompleteMultipartUpload: (ctx, r, deps) => deps.multipart.complete(ctx, r.bucket, r.key, r.query.get("uploadId")!, r.payload),
   AbortMultipartUpload: (ctx, r, deps) => deps.multipart.abort(ctx, r.bucket, r.key, r.query.get("uploadId")!),
   ListParts: (ctx, r, deps) => deps.multipart.listParts(ctx, r.bucket, r.key, r.query.get("uploadId")!, r.query),
 };
@@ -435,15 +438,18 @@ async function dispatch(ctx: S3Context, target: S3Target, auth: SigV4Auth, deps:
   (ctx.state as { operation?: string }).operation = operation.name;
   refuseUnsupportedHeaders(ctx.req.headers);
   if (operation.scope === "service") return listBuckets(ctx, deps);
+  // The body's plan, once: every handler that reads a body decodes it by this plan (runtime/s3/payload.ts).
+  const payload = planPayload(ctx.req.headers, auth);
+  if (payload instanceof S3Error) throw payload;
   const bucket = target.bucket!;
   const bucketProblem = validateBucketName(bucket);
   if (bucketProblem) throw bucketProblem.withResource(`/${bucket}`);
-  if (operation.scope === "bucket") return BUCKET_HANDLERS[operation.name](ctx, { bucket, query: target.query, auth }, deps);
+  if (operation.scope === "bucket") return BUCKET_HANDLERS[operation.name](ctx, { bucket, query: target.query, auth, payload }, deps);
   const key = target.key!;
   const keyProblem = validateObjectKey(key);
   if (keyProblem) throw keyProblem;
   await deps.buckets.require(bucket);
-  return OBJECT_HANDLERS[operation.name](ctx, { bucket, key, query: target.query, auth }, deps);
+  return OBJECT_HANDLERS[operation.name](ctx, { bucket, key, query: target.query, auth, payload }, deps);
 }
 
 /** Aborted once the client has gone away, so that work done for it stops (listings, reads, writes). */
@@ -458,9 +464,9 @@ async function requireObject(bucket: string, key: string, deps: Handlers): Promi
 }
 
 /** Put*Acl: the canned `private` header, or a body granting only the owner FULL_CONTROL; nothing else exists. */
-async function acceptOwnerOnlyAcl(ctx: S3Context, auth: SigV4Auth): Promise<void> {
+async function acceptOwnerOnlyAcl(ctx: S3Context, payload: PayloadPlan): Promise<void> {
   // x-amz-acl other than private was refused with the other unsupported headers.
-  const body = await readSmallBody(ctx.req, auth, 64 * 1024);
+  const body = await readSmallBody(ctx.req, payload, 64 * 1024);
   if (body.length === 0) return;
   if (ctx.get("x-amz-acl")) throw new S3Error("InvalidRequest", "Specifying both Canned ACLs and Header Grants or an ACL body is not allowed");
   const problem = parseOwnerOnlyAcl(body, OWNER.id);
@@ -496,20 +502,22 @@ async function createBucket(ctx: S3Context, bucket: string, deps: RouterAppDeps)
   respondEmpty(ctx, 200);
 }
 
-async function putObject(ctx: S3Context, bucket: string, key: string, auth: SigV4Auth, deps: Handlers): Promise<void> {
+async function putObject(ctx: S3Context, bucket: string, key: string, payload: PayloadPlan, deps: Handlers): Promise<void> {
   await checkWriteConditions(ctx, () => deps.objects.head(bucket, key), key);
   const bytesMax = deps.putBytesMax ?? PUT_BYTES_MAX_DEFAULT;
   const spooled = needsSpooling(ctx.req) ? await spoolBody(ctx.req, bytesMax) : undefined;
   try {
-    await putObjectBody(ctx, spooled?.req ?? ctx.req, { bucket, key, auth, bytesMax }, deps);
+    // A spooled body's size is known now: the plan's declared length is the spooled file's.
+    const planned = spooled ? { ...payload, bytesDeclared: spooled.bytes } : payload;
+    await putObjectBody(ctx, spooled?.req ?? ctx.req, { bucket, key, payload: planned, bytesMax }, deps);
   } finally {
     await spooled?.release();
   }
 }
 
-async function putObjectBody(ctx: S3Context, req: IncomingMessage, target: { bucket: string; key: string; auth: SigV4Auth; bytesMax: number }, deps: Handlers): Promise<void> {
-  const { bucket, key, auth, bytesMax } = target;
-  const input = readPutBody(req, auth, { bucket, key, bytesMax, metadata: taggingMetaFrom(ctx.get("x-amz-tagging")) });
+async function putObjectBody(ctx: S3Context, req: IncomingMessage, target: { bucket: string; key: string; payload: PayloadPlan; bytesMax: number }, deps: Handlers): Promise<void> {
+  const { bucket, key, payload, bytesMax } = target;
+  const input = readPutBody(req, payload, { bucket, key, bytesMax, metadata: taggingMetaFrom(ctx.get("x-amz-tagging")) });
   const previous = deps.multipart.previousVersion(bucket, key);
   const version = await deps.objects.put(input.put);
   deps.multipart.collectReplaced(previous, version);
@@ -570,11 +578,11 @@ async function deleteObject(bucket: string, key: string, deps: Handlers): Promis
   deps.multipart.collectReplaced(previous, await deps.objects.remove(bucket, key));
 }
 
-async function deleteObjects(ctx: S3Context, bucket: string, auth: SigV4Auth, deps: Handlers): Promise<void> {
+async function deleteObjects(ctx: S3Context, bucket: string, payload: PayloadPlan, deps: Handlers): Promise<void> {
   await deps.buckets.require(bucket);
   // S3 requires an integrity check on a batch delete: a body damaged in transit must not delete other keys.
   requireIntegrityCheck(ctx);
-  const parsed = parseDeleteObjects(await readSmallBody(ctx.req, auth, DELETE_OBJECTS_BYTES_MAX));
+  const parsed = parseDeleteObjects(await readSmallBody(ctx.req, payload, DELETE_OBJECTS_BYTES_MAX));
   if (!parsed.ok) throw parsed.error;
   const deleted: DeletedEntry[] = [];
   const errors: DeleteErrorEntry[] = [];

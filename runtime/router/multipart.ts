@@ -13,7 +13,7 @@ import { mapLimit } from "../../core/quorum.ts";
 import { parseStamp } from "../../core/version.ts";
 import type { RuntimeLog } from "../log.ts";
 import { S3Error } from "../s3/errors.ts";
-import { collectBody, decodePayload } from "../s3/payload.ts";
+import { type PayloadPlan, collectBody, decodePlanned } from "../s3/payload.ts";
 import type { SigV4Auth } from "../s3/sigv4.ts";
 import { PART_NUMBER_MAX, parseCompleteMultipartUpload, renderCompleteMultipartUpload, renderInitiateMultipartUpload, renderListMultipartUploads, renderListParts } from "../s3/xml.ts";
 import { checkWriteConditions } from "./conditions.ts";
@@ -94,9 +94,9 @@ export class Multipart {
     return { bucket: PARTS_BUCKET, key: partKey(uploadId, partNumber) };
   }
 
-  async uploadPart(ctx: Koa.Context, bucket: string, key: string, uploadId: string, partNumberText: string, auth: SigV4Auth): Promise<void> {
+  async uploadPart(ctx: Koa.Context, bucket: string, key: string, uploadId: string, partNumberText: string, payload: PayloadPlan): Promise<void> {
     const target = await this.partTarget(bucket, key, uploadId, partNumberText);
-    const input = readPutBody(ctx.req, auth, { ...target, bytesMax: PART_BYTES_MAX });
+    const input = readPutBody(ctx.req, payload, { ...target, bytesMax: PART_BYTES_MAX });
     const version = await this.objects.put({ ...input.put, contentType: "application/octet-stream" });
     const checks = await input.checks;
     ctx.set("ETag", `"${version.etag}"`);
@@ -106,7 +106,7 @@ export class Multipart {
     ctx.remove("Content-Type");
   }
 
-  async complete(ctx: Koa.Context, bucket: string, key: string, uploadId: string, auth: SigV4Auth): Promise<void> {
+  async complete(ctx: Koa.Context, bucket: string, key: string, uploadId: string, payload: PayloadPlan): Promise<void> {
     const found = await this.requireUpload(bucket, key, uploadId).then(
       (open) => ({ state: "open" as const, upload: open }),
       async (error: unknown) => {
@@ -117,14 +117,14 @@ export class Multipart {
       },
     );
     if (found.state === "completed") {
-      await readSmallBody(ctx.req, auth, COMPLETE_BODY_BYTES_MAX);
+      await readSmallBody(ctx.req, payload, COMPLETE_BODY_BYTES_MAX);
       ctx.type = "application/xml";
       ctx.body = renderCompleteMultipartUpload({ location: `/${bucket}/${key}`, bucket, key, etag: found.object.etag });
       return;
     }
     const upload = found.upload;
     await checkWriteConditions(ctx, () => this.objects.head(bucket, key), key);
-    const requested = parseCompleteMultipartUpload(await readSmallBody(ctx.req, auth, COMPLETE_BODY_BYTES_MAX));
+    const requested = parseCompleteMultipartUpload(await readSmallBody(ctx.req, payload, COMPLETE_BODY_BYTES_MAX));
     if (!requested.ok) throw requested.error;
     const wanted = requested.value.parts;
     const stored = await mapLimit(wanted, PART_LOOKUPS_IN_FLIGHT_MAX, (p) => this.objects.head(PARTS_BUCKET, partKey(uploadId, p.partNumber)));
@@ -305,8 +305,8 @@ export class Multipart {
 }
 
 /** A small request body (XML), decoded and verified like any payload, at most `bytesMax` bytes. */
-export async function readSmallBody(req: IncomingMessage, auth: SigV4Auth, bytesMax: number): Promise<Buffer> {
-  const decoded = decodePayload(req, { headers: req.headers, auth, bytesMax });
+export async function readSmallBody(req: IncomingMessage, payload: PayloadPlan, bytesMax: number): Promise<Buffer> {
+  const decoded = decodePlanned(req, payload, { bytesMax });
   if (!decoded.ok) throw decoded.error;
   const bytes = await collectBody(decoded.value.body, bytesMax, "MaxMessageLengthExceeded");
   const result = await decoded.value.result;

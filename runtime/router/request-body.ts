@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import { S3Error } from "../s3/errors.ts";
-import { decodePayload } from "../s3/payload.ts";
+import { type PayloadPlan, decodePlanned } from "../s3/payload.ts";
 import type { SigV4Auth } from "../s3/sigv4.ts";
 import { DigestPassThrough } from "./digest-stream.ts";
 import { INTERNAL_META_PREFIX } from "./manifest.ts";
@@ -23,11 +23,11 @@ export interface PutBody {
   readonly checks: Promise<{ responseHeaders: Record<string, string> }>;
 }
 
-export function readPutBody(req: IncomingMessage, auth: SigV4Auth, target: { bucket: string; key: string; bytesMax: number; metadata?: Readonly<Record<string, string>> }): PutBody {
+export function readPutBody(req: IncomingMessage, payload: PayloadPlan, target: { bucket: string; key: string; bytesMax: number; metadata?: Readonly<Record<string, string>> }): PutBody {
   // One object, filled as the body ends (the checksums): callers add to it here, never to a copy.
   const metadata = { ...metadataFrom(req), ...target.metadata };
   // Only the checks the client asked for: a CRC32 nobody sent or asked for would be computed and thrown away.
-  const decoded = decodePayload(req, { headers: req.headers, auth, bytesMax: target.bytesMax, requireLength: true, crc32Always: false });
+  const decoded = decodePlanned(req, payload, { bytesMax: target.bytesMax, requireLength: true, crc32Always: false });
   if (!decoded.ok) throw decoded.error;
   const size = decoded.value.bytesDeclared;
   if (size === undefined) throw new S3Error("MissingContentLength");

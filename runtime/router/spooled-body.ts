@@ -19,7 +19,7 @@ export function needsSpooling(req: IncomingMessage): boolean {
   return req.headers["content-length"] === undefined && req.headers["x-amz-decoded-content-length"] === undefined && /chunked/i.test(String(req.headers["transfer-encoding"] ?? "")) && !encoding.includes("aws-chunked");
 }
 
-export async function spoolBody(req: IncomingMessage, bytesMax: number): Promise<{ req: IncomingMessage; release: () => Promise<void> }> {
+export async function spoolBody(req: IncomingMessage, bytesMax: number): Promise<{ req: IncomingMessage; bytes: number; release: () => Promise<void> }> {
   const folder = await mkdtemp(join(tmpdir(), "ringstore-spool-"));
   const release = () => rm(folder, { recursive: true, force: true });
   const path = join(folder, "body");
@@ -44,5 +44,5 @@ export async function spoolBody(req: IncomingMessage, bytesMax: number): Promise
   for (const [name, values] of Object.entries(req.headersDistinct)) if (values !== undefined && name !== "transfer-encoding") headersDistinct[name] = values;
   headersDistinct["content-length"] = [String(bytes)];
   Object.assign(spooled, { headers, headersDistinct, method: req.method, url: req.url, socket: req.socket });
-  return { req: spooled, release };
+  return { req: spooled, bytes, release };
 }

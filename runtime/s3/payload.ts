@@ -53,9 +53,8 @@ export type PayloadForm =
   | "streaming-signed" // STREAMING-AWS4-HMAC-SHA256-PAYLOAD
   | "streaming-signed-trailer"; // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER
 
-export interface PayloadOptions {
-  readonly headers: RequestHeaders;
-  readonly auth?: SigV4Auth | undefined;
+/** What a request's body limits are: the operation's, not the client's (a PUT's 5 GiB, an XML body's few KiB). */
+export interface PayloadLimits {
   /** Largest object accepted; default 5 GiB (S3's single PUT limit). */
   readonly bytesMax?: number;
   /** Refuse a plain body without Content-Length (MissingContentLength) instead of reading to its end. */
@@ -67,6 +66,11 @@ export interface PayloadOptions {
    * With it off, an undeclared CRC32 trailer is not checked, like any other algorithm not computed.
    */
   readonly crc32Always?: boolean;
+}
+
+export interface PayloadOptions extends PayloadLimits {
+  readonly headers: RequestHeaders;
+  readonly auth?: SigV4Auth | undefined;
 }
 
 export interface PayloadSummary {
@@ -128,26 +132,32 @@ function formOf(payloadHash: string): PayloadForm {
 const DECIMAL = /^\d{1,16}$/;
 
 // ---------------------------------------------------------------------------------------------------
-// Plan: everything decided from the headers before the first byte.
+// Plan: everything the headers say of the body, decided once, before the first byte (the router does it
+// when it dispatches a request, and its handler receives the plan: runtime/router/app.ts).
 
-interface Plan {
+export interface PayloadPlan {
   readonly form: PayloadForm;
   readonly chunked: boolean;
+  /** Object size announced by the headers (Content-Length, or x-amz-decoded-content-length when aws-chunked). */
   readonly bytesDeclared: number | undefined;
-  readonly bytesMax: number;
   readonly sha256Expected: string | undefined;
   readonly md5Expected: string | undefined;
   readonly checksumAlgorithm: ChecksumAlgorithm | undefined;
   readonly checksumExpected: string | undefined;
   readonly trailerExpected: string | undefined; // lower-case trailer name declared in x-amz-trailer
   readonly auth: SigV4Auth | undefined;
+  /** Content-Encoding to store, with aws-chunked removed (undefined when nothing is left). */
+  readonly contentEncoding: string | undefined;
+}
+
+/** The plan with one operation's limits: what the decoder runs on. */
+interface Plan extends PayloadPlan {
+  readonly bytesMax: number;
   readonly crc32: boolean;
 }
 
-function planPayload(options: PayloadOptions): Plan | S3Error {
-  const headers = options.headers;
-  const bytesMax = options.bytesMax ?? OBJECT_BYTES_MAX_DEFAULT;
-  const auth = options.auth;
+/** What the headers say of the body, checked: any error the headers alone reveal comes back before a byte is read. */
+export function planPayload(headers: RequestHeaders, auth: SigV4Auth | undefined): PayloadPlan | S3Error {
   const headerHash = headerText(headers["x-amz-content-sha256"])?.trim();
   // The hash the signature covers wins: the header's for header auth, the query's X-Amz-Content-Sha256 for a
   // presigned URL that signed one (its holder may send only that body). An unsigned header hash is still checked.
@@ -176,12 +186,7 @@ function planPayload(options: PayloadOptions): Plan | S3Error {
     if (length !== undefined) {
       if (!DECIMAL.test(length)) return new S3Error("InvalidArgument", "Content-Length is not a number.");
       bytesDeclared = Number(length);
-    } else if (options.requireLength === true) {
-      return new S3Error("MissingContentLength");
     }
-  }
-  if (bytesDeclared !== undefined && bytesDeclared > bytesMax) {
-    return new S3Error("EntityTooLarge", undefined, { extra: { ProposedSize: String(bytesDeclared), MaxSizeAllowed: String(bytesMax) } });
   }
 
   let md5Expected: string | undefined;
@@ -231,15 +236,24 @@ function planPayload(options: PayloadOptions): Plan | S3Error {
     form,
     chunked,
     bytesDeclared,
-    bytesMax,
     sha256Expected: form === "signed" ? payloadHash : undefined,
     md5Expected,
     checksumAlgorithm,
     checksumExpected,
     trailerExpected,
     auth,
-    crc32: options.crc32Always !== false || checksumAlgorithm === "CRC32",
+    contentEncoding: stripAwsChunked(headerText(headers["content-encoding"])),
   };
+}
+
+/** The plan under one operation's limits, or the error its declared size earns before any byte is read. */
+function withLimits(plan: PayloadPlan, limits: PayloadLimits): Plan | S3Error {
+  const bytesMax = limits.bytesMax ?? OBJECT_BYTES_MAX_DEFAULT;
+  if (plan.bytesDeclared === undefined && limits.requireLength === true) return new S3Error("MissingContentLength");
+  if (plan.bytesDeclared !== undefined && plan.bytesDeclared > bytesMax) {
+    return new S3Error("EntityTooLarge", undefined, { extra: { ProposedSize: String(plan.bytesDeclared), MaxSizeAllowed: String(bytesMax) } });
+  }
+  return { ...plan, bytesMax, crc32: limits.crc32Always !== false || plan.checksumAlgorithm === "CRC32" };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -585,7 +599,14 @@ class PayloadDecoder extends Transform {
  * Returns an error at once when the headers alone are invalid; otherwise the decoded body and the result.
  */
 export function decodePayload(source: Readable, options: PayloadOptions): DecodeStart {
-  const plan = planPayload(options);
+  const plan = planPayload(options.headers, options.auth);
+  if (plan instanceof S3Error) return { ok: false, error: plan };
+  return decodePlanned(source, plan, options);
+}
+
+/** decodePayload for a request whose headers were planned already (planPayload), under an operation's limits. */
+export function decodePlanned(source: Readable, planned: PayloadPlan, limits: PayloadLimits): DecodeStart {
+  const plan = withLimits(planned, limits);
   if (plan instanceof S3Error) return { ok: false, error: plan };
   const decoder = new PayloadDecoder(plan);
 
@@ -614,7 +635,7 @@ export function decodePayload(source: Readable, options: PayloadOptions): Decode
       body: decoder,
       form: plan.form,
       bytesDeclared: plan.bytesDeclared,
-      contentEncoding: stripAwsChunked(headerText(options.headers["content-encoding"])),
+      contentEncoding: plan.contentEncoding,
       result: decoder.result,
     },
   };

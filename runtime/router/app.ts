@@ -520,7 +520,7 @@ async function putObjectBody(ctx: S3Context, req: IncomingMessage, target: { buc
 }
 
 async function getObject(ctx: S3Context, bucket: string, key: string, query: URLSearchParams, deps: RouterAppDeps): Promise<void> {
-  const version = await deps.objects.head(bucket, key);
+  const version = await deps.objects.head(bucket, key, ctx.clientGone);
   if (!version || version.deleted) throw new S3Error("NoSuchKey", undefined, { extra: { Key: key } });
   const size = logicalSize(version);
   const range = parseRange(ctx.get("range") || undefined, size);
@@ -555,7 +555,7 @@ async function getObject(ctx: S3Context, bucket: string, key: string, query: URL
     ctx.body = "";
     return;
   }
-  const body = isManifestObject(version) ? await openManifestObject(deps.objects, version, wanted ?? { start: 0, endInclusive: size - 1 }) : await deps.objects.open(version, wanted);
+  const body = isManifestObject(version) ? await openManifestObject(deps.objects, version, wanted ?? { start: 0, endInclusive: size - 1 }, ctx.clientGone) : await deps.objects.open(version, wanted, ctx.clientGone);
   body.on("error", (error) => {
     // A client that went away destroys the body too; that is not a failed read.
     if (ctx.clientGone.aborted) deps.log.info("s3.client-aborted", { requestId: ctx.requestId, method: ctx.method, bucket, key, cause: describe(error) });

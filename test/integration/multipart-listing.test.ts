@@ -129,5 +129,5 @@ describe("ListMultipartUploads", () => {
     expect(last.Uploads?.length).toBe(9);
     expect(last.IsTruncated).toBe(false);
     expect((await listRequests()) - before).toBeLessThanOrEqual(NODES);
-  }, 180_000);
+  }, 300_000);
 });

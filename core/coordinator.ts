@@ -36,7 +36,7 @@ import { type RingView, ringsOf } from "./membership.ts";
 import type { ObjectVersion } from "./object-version.ts";
 import { type Placement, isPrimary, livePlacement, partitionOf, preferenceList, primariesOf } from "./placement.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
-import type { ByteRange, Log, Transport, TransportFailure, VersionHeader } from "./ports.ts";
+import type { ByteRange, CancelSignal, Log, Transport, TransportFailure, VersionHeader } from "./ports.ts";
 import { Gate, type QuorumCount, countTowardQuorum, readQuorumNeeded, safeSend, standInsApply, writeQuorumNeeded } from "./quorum.ts";
 import { type Result, err, ok } from "./result.ts";
 import type { Ring } from "./ring.ts";
@@ -135,12 +135,15 @@ export interface ReadAnswer {
   readonly background: Promise<void>;
 }
 
-export type ReadError = {
-  readonly kind: "quorum-failed";
-  readonly needed: number;
-  readonly answered: readonly NodeId[];
-  readonly failures: readonly NodeFailure[];
-};
+export type ReadError =
+  | {
+      readonly kind: "quorum-failed";
+      readonly needed: number;
+      readonly answered: readonly NodeId[];
+      readonly failures: readonly NodeFailure[];
+    }
+  /** The reader gave up (its client went away): what the nodes answered until then proves nothing. */
+  | { readonly kind: "cancelled" };
 
 export interface BodyAnswer<Body> {
   readonly version: ObjectVersion;
@@ -150,7 +153,7 @@ export interface BodyAnswer<Body> {
   readonly failures: readonly NodeFailure[];
 }
 
-export type BodyError = { readonly kind: "unavailable"; readonly failures: readonly NodeFailure[] };
+export type BodyError = { readonly kind: "unavailable"; readonly failures: readonly NodeFailure[] } | { readonly kind: "cancelled" };
 
 const noBackground = Promise.resolve();
 
@@ -316,7 +319,12 @@ export function describeFailures(failures: readonly NodeFailure[]): string[] {
 // Read path
 
 /** The newest version of an object among R answers per ring, walking on past failures. */
-export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: string, key: string): Promise<Result<ReadAnswer, ReadError>> {
+/**
+ * The newest version of a key, by quorum. Once `signal` aborts, the head requests in flight are cut, no more
+ * are sent, and the answer is "cancelled" (never a quorum failure: nothing is wrong with the nodes). Read
+ * repair, once started, is the cluster's work and does not stop with the reader.
+ */
+export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: string, key: string, signal?: CancelSignal): Promise<Result<ReadAnswer, ReadError>> {
   const view = deps.rings();
   const partition = partitionOf(view.current, bucket, key);
   const asked = new Map<NodeId, Promise<boolean>>();
@@ -330,7 +338,7 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   const ask = (node: NodeId): Promise<boolean> => {
     let pending = asked.get(node);
     if (!pending) {
-      pending = safeSend(deps.transport, node, { kind: "head", partition, bucket, key }).then((r) => {
+      pending = safeSend(deps.transport, node, { kind: "head", partition, bucket, key }, signal).then((r) => {
         if (r.ok) {
           answers.set(node, r.value.version);
           if (r.value.standInFor !== undefined) claims.set(node, r.value.standInFor);
@@ -362,7 +370,7 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
     const mayCount = (node: NodeId): boolean => deps.settings.sloppyQuorum || primaries.includes(node) || claims.has(node);
     let next = 0;
     const lane = async (): Promise<void> => {
-      while (next < candidates.length) {
+      while (next < candidates.length && signal?.aborted !== true) {
         const node = candidates[next++]!;
         if ((await ask(node)) && mayCount(node)) return;
       }
@@ -376,6 +384,7 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   };
 
   const quorums = await Promise.all(ringsOf(view).map(quorumOn));
+  if (signal?.aborted) return err({ kind: "cancelled" });
   const short = quorums.find((q) => q.got < q.needed);
   if (short) {
     deps.log.warn("read.quorum-failed", { bucket, key, partition, needed: short.needed, got: short.got, failures: describeFailures(failures) });
@@ -484,13 +493,16 @@ export async function openBody<Body>(
   answer: Pick<ReadAnswer, "partition" | "version" | "holders">,
   range?: ByteRange,
   sourcing: BodySourcing = {},
+  signal?: CancelSignal,
 ): Promise<Result<BodyAnswer<Body>, BodyError>> {
   const version = answer.version;
   assert(version !== null && !version.deleted, "openBody needs a live (non-tombstone) version");
   const candidates = bodyCandidates(deps, answer, sourcing);
   const failures: NodeFailure[] = [];
   for (const node of candidates) {
-    const got = await safeSend(deps.transport, node, { kind: "get", partition: answer.partition, bucket: version.bucket, key: version.key, stamp: version.stamp, ...(range ? { range } : {}) });
+    // A reader gone: no more replicas asked (the one in flight was cut by the transport).
+    if (signal?.aborted) return err({ kind: "cancelled" });
+    const got = await safeSend(deps.transport, node, { kind: "get", partition: answer.partition, bucket: version.bucket, key: version.key, stamp: version.stamp, ...(range ? { range } : {}) }, signal);
     if (!got.ok) {
       failures.push({ node, request: "get", failure: got.error });
       continue;
@@ -528,12 +540,13 @@ export async function resumeBody<Body>(
   range: ByteRange | undefined,
   resume: Omit<ResumeInput, "sizeBytes" | "range" | "resumesMax">,
   last: readonly NodeId[] = [],
+  signal?: CancelSignal,
 ): Promise<Result<BodyAnswer<Body> & { readonly range: ByteRange }, BodyError | { readonly kind: "not-resumable"; readonly detail: string }>> {
   const version = answer.version;
   assert(version !== null && !version.deleted, "resumeBody needs a live (non-tombstone) version");
   const plan = planResume({ ...resume, sizeBytes: version.size, range, resumesMax: deps.settings.bodyAttemptsMax });
   if (!plan.ok) return err({ kind: "not-resumable", detail: plan.error });
-  const opened = await openBody(deps, answer, plan.value.range, { exclude: plan.value.exclude, last });
+  const opened = await openBody(deps, answer, plan.value.range, { exclude: plan.value.exclude, last }, signal);
   if (!opened.ok) return opened;
   deps.log.info("read.body-resumed", { bucket: version.bucket, key: version.key, stamp: version.stamp, from: opened.value.from, failed: plan.value.exclude, start: plan.value.range.start, endInclusive: plan.value.range.endInclusive });
   return ok({ ...opened.value, range: plan.value.range });

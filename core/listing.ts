@@ -87,6 +87,11 @@ export interface ListRequest {
   readonly start: ListCursor;
   /** Keys plus common prefixes on the page, 1 to LIST_PAGE_KEYS_MAX. */
   readonly maxKeys: number;
+  /**
+   * For listed keys that are a name plus a suffix (an upload record: bucket/key, NUL, upload id): where the
+   * name ends. Only the name folds under the delimiter. Absent: the whole key is the name.
+   */
+  readonly nameEnd?: (key: string) => number;
 }
 
 export interface ListResult {
@@ -105,11 +110,14 @@ export const LIST_PAGE_KEYS_MAX = 1000;
 /** The largest code point: a prefix followed by it sorts after every key under that prefix (but one that continues with it). */
 const AFTER_EVERYTHING = String.fromCodePoint(0x10ffff);
 
-/** The common prefix a key folds into under `delimiter`, if any. */
-export function foldedPrefix(key: string, prefix: string, delimiter: string | undefined): string | undefined {
+/**
+ * The common prefix a key folds into under `delimiter`, if any. Only the first `nameEnd` characters of the key
+ * are the name that folds (a listed record named by a name and a suffix folds by its name alone).
+ */
+export function foldedPrefix(key: string, prefix: string, delimiter: string | undefined, nameEnd: number = key.length): string | undefined {
   if (!delimiter) return undefined;
   const at = key.indexOf(delimiter, prefix.length);
-  return at < 0 ? undefined : key.slice(0, at + delimiter.length);
+  return at < 0 || at + delimiter.length > nameEnd ? undefined : key.slice(0, at + delimiter.length);
 }
 
 /**
@@ -158,7 +166,7 @@ export async function listPage(readMerged: MergedListingRead, request: ListReque
       if (compareKeys(v.key, after) <= 0) continue; // a node that does not honour `after`: never go back
       after = v.key;
       if (v.deleted) continue;
-      const folded = foldedPrefix(v.key, request.prefix, request.delimiter);
+      const folded = foldedPrefix(v.key, request.prefix, request.delimiter, request.nameEnd?.(v.key));
       if (folded !== undefined && folded === foldedLast) continue;
       if (entries.length === request.maxKeys) return { entries, truncated: true, next: cursorOf(entries[entries.length - 1]!) };
       if (folded === undefined) {

@@ -51,6 +51,7 @@ export type TransportFailureKind =
   | "not-found" // no such version on that node
   | "forbidden" // the cluster secret did not verify
   | "stale-epoch" // the receiver holds a newer cluster map; the sender must refresh
+  | "cancelled" // the sender gave the request up (its client went away) before the answer came
   | "remote"; // anything else the other side reported
 
 export interface TransportFailure {
@@ -141,8 +142,22 @@ export type ReplicaResponse<Body> = {
 export type RequestKind = ReplicaRequest<unknown>["kind"];
 export type RequestOf<K extends RequestKind, Body> = Extract<ReplicaRequest<Body>, { kind: K }>;
 
+/**
+ * A request's cancellation, as core sees it: the part of AbortSignal that core uses (the runtime passes the
+ * AbortSignal of the client's request; the simulator its own), so core stays free of the world's types.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void, options?: { readonly once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 export interface Transport<Body> {
-  send<K extends RequestKind>(to: NodeId, request: RequestOf<K, Body>): Promise<Result<ReplicaResponse<Body>[K], TransportFailure>>;
+  /**
+   * With `signal`: once it aborts, the request is given up at once (failure "cancelled"): not sent when already
+   * aborted, cut on the wire when in flight (a body stream the receiver was reading ends there too).
+   */
+  send<K extends RequestKind>(to: NodeId, request: RequestOf<K, Body>, signal?: CancelSignal): Promise<Result<ReplicaResponse<Body>[K], TransportFailure>>;
 }
 
 // ---- BlobStore: one node's durable storage (blobs and their metadata index) ----

@@ -7,7 +7,7 @@
 // handoff claims to stand in for a primary only as core/stand-in.ts allows.
 
 import type { PlantedBugs } from "./planted-bugs.ts";
-import type { Transport, RequestKind, RequestOf, ReplicaResponse, TransportFailure } from "./ports.ts";
+import type { CancelSignal, Transport, RequestKind, RequestOf, ReplicaResponse, TransportFailure } from "./ports.ts";
 import { assert } from "./assert.ts";
 import type { NodeId } from "./ids.ts";
 import type { RingView } from "./membership.ts";
@@ -184,9 +184,10 @@ export async function safeSend<Body, K extends RequestKind>(
   transport: Transport<Body>,
   to: NodeId,
   request: RequestOf<K, Body>,
+  signal?: CancelSignal,
 ): Promise<Result<ReplicaResponse<Body>[K], TransportFailure>> {
   try {
-    return await transport.send(to, request);
+    return await transport.send(to, request, signal);
   } catch (error) {
     return err({ kind: "remote", detail: `transport threw: ${error instanceof Error ? error.message : String(error)}` });
   }

@@ -60,8 +60,8 @@ function replicaRequestCounter(registry: Registry): Counter<"peer" | "kind" | "o
 /** A transport that counts every request it sends by peer, kind and outcome. */
 export function countingTransport<Body>(inner: Transport<Body>, counter: Counter<"peer" | "kind" | "outcome">): Transport<Body> {
   return {
-    send: async (to, request) => {
-      const answer = await inner.send(to, request);
+    send: async (to, request, signal) => {
+      const answer = await inner.send(to, request, signal);
       counter.inc({ peer: to, kind: request.kind, outcome: answer.ok ? "ok" : answer.error.kind });
       return answer;
     },

@@ -4,7 +4,8 @@
 // sender's incarnation is still up; a request to a down process fails "unreachable" after one round trip;
 // any request with no answer fails "timeout" after the timeout; every draw comes from the network's own RNG
 // stream, so the same seed gives the same deliveries. Partitions are directed (one-way) blocks; a symmetric
-// partition blocks both directions.
+// partition blocks both directions. A request whose signal aborts settles "cancelled" at once; one not yet
+// arrived is dropped on the way (never delivered), one being handled has its reply dropped.
 // Every request and reply crosses as the runtime's transport carries it (runtime/transport/wire.ts): parameters
 // as the header or JSON text, decoded by the same decoders on the receiving side, replies and failures as their
 // JSON (a get reply's version as its header text). Only bodies cross as values (sim/body.ts). A request or reply
@@ -14,7 +15,7 @@
 
 import { AssertionError, assert } from "../core/assert.ts";
 import type { NodeId } from "../core/ids.ts";
-import type { ReplicaRequest, ReplicaResponse, RequestKind, RequestOf, Transport, TransportFailure } from "../core/ports.ts";
+import type { CancelSignal, ReplicaRequest, ReplicaResponse, RequestKind, RequestOf, Transport, TransportFailure } from "../core/ports.ts";
 import { type Result, err } from "../core/result.ts";
 import { decodeFailure, decodeReply, decodeRequestParams, encodeFailure, encodeReply, encodeRequestParams } from "../runtime/transport/wire.ts";
 import { type SimBody, flipped } from "./body.ts";
@@ -65,6 +66,8 @@ export interface NetworkCounters {
   timeouts: number;
   /** Requests or replies the wire codec refused (each also fails the run). */
   refusedByCodec: number;
+  /** Requests their sender gave up (signal aborted) before the answer came. */
+  cancelled: number;
 }
 
 export class SimNetwork {
@@ -72,7 +75,7 @@ export class SimNetwork {
   /** Directed blocked links, "from>to". */
   private readonly blocked = new Set<string>();
   settings: NetworkSettings;
-  readonly counters: NetworkCounters = { requests: 0, lost: 0, blocked: 0, unreachable: 0, timeouts: 0, refusedByCodec: 0 };
+  readonly counters: NetworkCounters = { requests: 0, lost: 0, blocked: 0, unreachable: 0, timeouts: 0, refusedByCodec: 0, cancelled: 0 };
   /** Requests sent, by kind (insertion order is first use, so deterministic). */
   readonly byKind = new Map<string, number>();
   /** Trace every message (costly); otherwise only failures are traced. */
@@ -122,8 +125,8 @@ export class SimNetwork {
   transportFor(process: SimProcess): Transport<SimBody> {
     const network = this;
     return {
-      send<K extends RequestKind>(to: NodeId, request: RequestOf<K, SimBody>): Promise<Result<ReplicaResponse<SimBody>[K], TransportFailure>> {
-        return network.send(process, to, request) as Promise<Result<ReplicaResponse<SimBody>[K], TransportFailure>>;
+      send<K extends RequestKind>(to: NodeId, request: RequestOf<K, SimBody>, signal?: CancelSignal): Promise<Result<ReplicaResponse<SimBody>[K], TransportFailure>> {
+        return network.send(process, to, request, signal) as Promise<Result<ReplicaResponse<SimBody>[K], TransportFailure>>;
       },
     };
   }
@@ -135,9 +138,14 @@ export class SimNetwork {
     return latency + bytes / s.bytesPerMs;
   }
 
-  private send(sender: SimProcess, to: NodeId, request: ReplicaRequest<SimBody>): Promise<Result<unknown, TransportFailure>> {
+  private send(sender: SimProcess, to: NodeId, request: ReplicaRequest<SimBody>, signal?: CancelSignal): Promise<Result<unknown, TransportFailure>> {
     return new Promise((resolve) => {
       if (!sender.up) return; // a dead incarnation sends nothing and hears nothing
+      if (signal?.aborted) {
+        this.counters.cancelled += 1;
+        resolve(err({ kind: "cancelled", detail: `${request.kind} to ${to} given up before it was sent` }));
+        return;
+      }
       const incarnation = sender.incarnation;
       const from = sender.id;
       this.counters.requests += 1;
@@ -148,7 +156,14 @@ export class SimNetwork {
         if (settled) return;
         settled = true;
         timeout.cancelled = true;
+        signal?.removeEventListener("abort", onCancel);
         if (sender.isCurrent(incarnation)) resolve(result);
+      };
+      const onCancel = (): void => {
+        if (settled) return;
+        this.counters.cancelled += 1;
+        this.trace.add(`net cancel ${from}>${to} ${describe(request)}`);
+        settle(err({ kind: "cancelled", detail: `${request.kind} to ${to} given up` }));
       };
       const timeout = this.loop.after(this.settings.requestTimeoutMs + (2 * bytes) / this.settings.bytesPerMs, () => {
         if (settled) return;
@@ -156,6 +171,7 @@ export class SimNetwork {
         this.trace.add(`net timeout ${from}>${to} ${describe(request)}`);
         settle(err({ kind: "timeout", detail: `${to} did not answer ${request.kind}` }));
       });
+      signal?.addEventListener("abort", onCancel, { once: true });
       if (this.traceMessages) this.trace.add(`net send ${from}>${to} ${describe(request)}`);
       // Encoded as it leaves: the text is what travels, whatever the sender does with its objects afterwards.
       const params = encodeRequestParams(request);
@@ -165,6 +181,7 @@ export class SimNetwork {
       }
       const arrival = this.latencyMs(bytes);
       this.loop.after(arrival, () => {
+        if (settled && signal?.aborted) return; // given up on the way: the receiver never sees it
         if (!this.isOpen(from, to)) {
           this.counters.blocked += 1;
           return;

@@ -18,8 +18,8 @@ export function countingPulls<Body, Store extends BlobStore<Body>>(store: Store,
 /** The transport repair sends with, with pushed bytes counted. */
 export function countingPushes<Body>(transport: Transport<Body>, counter: Counter<"direction">): Transport<Body> {
   return {
-    send: async (to, request) => {
-      const answer = await transport.send(to, request);
+    send: async (to, request, signal) => {
+      const answer = await transport.send(to, request, signal);
       const sent = request as ReplicaRequest<Body>;
       if (answer.ok && sent.kind === "put") counter.inc({ direction: "pushed" }, sent.header.size);
       return answer;

@@ -31,7 +31,7 @@ import { corsHeaders, matchCorsRule, requestedHeaders } from "../s3/cors.ts";
 import { mapLimit } from "../../core/quorum.ts";
 import { type S3Target, parseTarget } from "./s3-request.ts";
 import { type BodyRateSettings, BodyRateGuard } from "./slow-clients.ts";
-import { setTags, taggingMetaFrom, tagsOf } from "./object-tags.ts";
+import { setTags, startTagCount, taggingMetaFrom, tagsOf } from "./object-tags.ts";
 import { needsSpooling, spoolBody } from "./spooled-body.ts";
 import { renderTagging } from "../s3/tagging.ts";
 import { type UploadExpirySettings, startUploadExpiry } from "./upload-expiry.ts";
@@ -410,12 +410,12 @@ const OBJECT_HANDLERS: { readonly [N in OperationOf<"object">]: Handler<ObjectRe
     requireIntegrityCheck(ctx);
     const parsed = parseTagging(await readSmallBody(ctx.req, r.payload, TAGGING_BYTES_MAX));
     if (!parsed.ok) throw parsed.error;
-    await setTags(deps.objects, await requireObject(r.bucket, r.key, deps), parsed.value);
+    await setTags(deps.objects, deps.buckets, await requireObject(r.bucket, r.key, deps), parsed.value);
     ctx.set("x-amz-version-id", "null");
     respondEmpty(ctx, 200);
   },
   DeleteObjectTagging: async (ctx, r, deps) => {
-    await setTags(deps.objects, await requireObject(r.bucket, r.key, deps), []);
+    await setTags(deps.objects, deps.buckets, await requireObject(r.bucket, r.key, deps), []);
     ctx.set("x-amz-version-id", "null");
     respondEmpty(ctx, 204);
   },
@@ -528,7 +528,8 @@ async function putObjectBody(ctx: S3Context, req: IncomingMessage, target: { buc
 }
 
 async function getObject(ctx: S3Context, bucket: string, key: string, query: URLSearchParams, deps: RouterAppDeps): Promise<void> {
-  const version = await deps.objects.head(bucket, key);
+  const tagCount = startTagCount(deps.objects, bucket, key, (await deps.buckets.require(bucket)).settings.tagsSetLater === true, ctx.clientGone);
+  const version = await deps.objects.head(bucket, key, ctx.clientGone);
   if (!version || version.deleted) throw new S3Error("NoSuchKey", undefined, { extra: { Key: key } });
   const size = logicalSize(version);
   const range = parseRange(ctx.get("range") || undefined, size);
@@ -540,6 +541,9 @@ async function getObject(ctx: S3Context, bucket: string, key: string, query: URL
     return;
   }
   setObjectHeaders(ctx, version, { wholeObject: range.kind === "none", checksumMode: ctx.get("x-amz-checksum-mode").toUpperCase() === "ENABLED" });
+  // S3 sends the count on GET and HEAD of an object that has tags, and no header for one without.
+  const tags = await tagCount(version);
+  if (tags > 0) ctx.set("x-amz-tagging-count", String(tags));
   for (const [parameter, header] of RESPONSE_OVERRIDES) {
     const value = query.get(parameter);
     if (value !== null) ctx.set(header, value);
@@ -563,7 +567,7 @@ async function getObject(ctx: S3Context, bucket: string, key: string, query: URL
     ctx.body = "";
     return;
   }
-  const body = isManifestObject(version) ? await openManifestObject(deps.objects, version, wanted ?? { start: 0, endInclusive: size - 1 }) : await deps.objects.open(version, wanted);
+  const body = isManifestObject(version) ? await openManifestObject(deps.objects, version, wanted ?? { start: 0, endInclusive: size - 1 }, ctx.clientGone) : await deps.objects.open(version, wanted, ctx.clientGone);
   body.on("error", (error) => {
     // A client that went away destroys the body too; that is not a failed read.
     if (ctx.clientGone.aborted) deps.log.info("s3.client-aborted", { requestId: ctx.requestId, method: ctx.method, bucket, key, cause: describe(error) });

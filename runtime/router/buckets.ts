@@ -24,6 +24,11 @@ const SETTINGS_BYTES_MAX = 256 * 1024;
 export interface BucketSettings {
   readonly cors?: readonly CorsRule[];
   readonly lifecycle?: readonly AbortUploadsRule[];
+  /**
+   * Some object of the bucket had its tags set after it was written (PutObjectTagging, DeleteObjectTagging):
+   * GET and HEAD then read the tag records too, for x-amz-tagging-count (runtime/router/object-tags.ts).
+   */
+  readonly tagsSetLater?: true;
 }
 
 export interface BucketInfo {

@@ -145,7 +145,7 @@ export async function renderListObjectVersions(ctx: Koa.Context, bucket: string,
   });
 }
 
-function encodingOf(value: string | null): EncodingType {
+export function encodingOf(value: string | null): EncodingType {
   if (value === null) return undefined;
   if (value === "url") return "url";
   throw new S3Error("InvalidArgument", "Invalid Encoding Method specified in Request", { extra: { ArgumentName: "encoding-type", ArgumentValue: value } });

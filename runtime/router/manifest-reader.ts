@@ -12,15 +12,15 @@ import type { ObjectService } from "./object-service.ts";
 /** 10,000 parts at ~200 bytes each, with room to spare. */
 export const MANIFEST_BYTES_MAX = 8 * 1024 * 1024;
 
-export async function openManifestObject(objects: ObjectService, version: ObjectVersion, range: ByteRange): Promise<Readable> {
-  const manifest = parseManifest(await collectBody(await objects.open(version), MANIFEST_BYTES_MAX));
+export async function openManifestObject(objects: ObjectService, version: ObjectVersion, range: ByteRange, signal?: AbortSignal): Promise<Readable> {
+  const manifest = parseManifest(await collectBody(await objects.open(version, undefined, signal), MANIFEST_BYTES_MAX));
   const pieces = partsInRange(manifest.parts, range.start, range.endInclusive);
   // The first part is opened before the response starts, so an unreadable object fails with a clean error.
-  const first = pieces[0] ? await objects.openVersion(partVersion(pieces[0].part), { start: pieces[0].start, endInclusive: pieces[0].endInclusive }) : undefined;
+  const first = pieces[0] ? await objects.openVersion(partVersion(pieces[0].part), { start: pieces[0].start, endInclusive: pieces[0].endInclusive }, signal) : undefined;
   async function* bytes(): AsyncGenerator<Buffer> {
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
-      const stream = i === 0 && first ? first : await objects.openVersion(partVersion(piece.part), { start: piece.start, endInclusive: piece.endInclusive });
+      const stream = i === 0 && first ? first : await objects.openVersion(partVersion(piece.part), { start: piece.start, endInclusive: piece.endInclusive }, signal);
       for await (const chunk of stream) yield chunk as Buffer;
     }
   }

@@ -7,7 +7,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type Koa from "koa";
-import { compareKeys } from "../../core/key-order.ts";
+import { assert } from "../../core/assert.ts";
+import { type ListCursor, type MergedListingRead, cursorOfMarker, listPage } from "../../core/listing.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import { mapLimit } from "../../core/quorum.ts";
 import { parseStamp } from "../../core/version.ts";
@@ -15,14 +16,16 @@ import type { RuntimeLog } from "../log.ts";
 import { S3Error } from "../s3/errors.ts";
 import { type PayloadPlan, collectBody, decodePlanned } from "../s3/payload.ts";
 import type { SigV4Auth } from "../s3/sigv4.ts";
-import { PART_NUMBER_MAX, parseCompleteMultipartUpload, renderCompleteMultipartUpload, renderInitiateMultipartUpload, renderListMultipartUploads, renderListParts } from "../s3/xml.ts";
+import { PART_NUMBER_MAX, parseCompleteMultipartUpload, renderCompleteMultipartUpload, renderInitiateMultipartUpload, renderListMultipartUploads, renderListParts, type UploadEntry } from "../s3/xml.ts";
 import { checkWriteConditions } from "./conditions.ts";
+import { OWNER, encodingOf } from "./listing.ts";
 import { taggingMetaFrom } from "./object-tags.ts";
 import { putBytes } from "./small-object.ts";
 import { LOGICAL_SIZE_META, MANIFEST_META, UPLOAD_ID_META, type Manifest, type ManifestPart, PARTS_BUCKET, UPLOADS_BUCKET, isManifestObject, parseManifest, partKey } from "./manifest.ts";
 import { MANIFEST_BYTES_MAX } from "./manifest-reader.ts";
 import type { ObjectService } from "./object-service.ts";
 import { metadataFrom, readPutBody } from "./request-body.ts";
+import { AFTER_EVERY_UPLOAD_ID, newUploadId, parseUploadRecordName, uploadRecordName, uploadRecordNameByKey, uploadRecordNameEnd, uploadRecordsPrefix } from "./upload-records.ts";
 
 /** S3: every part but the last is at least 5 MiB. */
 export const PART_BYTES_MIN = 5 * 1024 * 1024;
@@ -32,7 +35,6 @@ const UPLOAD_KEY_META = "x-ringstore-key";
 const UPLOAD_CONTENT_TYPE_META = "x-ringstore-content-type";
 const UPLOAD_OBJECT_META = "x-ringstore-object-meta";
 const PART_LOOKUPS_IN_FLIGHT_MAX = 16;
-const OWNER = { id: "ringstore", displayName: "ringstore" };
 
 interface Upload {
   readonly bucket: string;
@@ -41,25 +43,26 @@ interface Upload {
   readonly contentType: string;
   readonly metadata: Record<string, string>;
   readonly initiatedMs: number;
+  /** The name of its record in UPLOADS_BUCKET (runtime/router/upload-records.ts). */
+  readonly record: string;
 }
-
-const recordKey = (bucket: string, uploadId: string) => `${bucket}/${uploadId}`;
 
 export class Multipart {
   constructor(
     private readonly objects: ObjectService,
     private readonly log: RuntimeLog,
+    private readonly nowMs: () => number = Date.now,
   ) {}
 
   async create(ctx: Koa.Context, bucket: string, key: string): Promise<void> {
-    const uploadId = randomBytes(18).toString("base64url");
+    const uploadId = newUploadId(this.nowMs(), randomBytes(15));
     const metadata = { ...metadataFrom(ctx.req), ...taggingMetaFrom(ctx.get("x-amz-tagging")) };
     const contentType = ctx.get("content-type") || "binary/octet-stream";
     await putBytes(
       this.objects,
       {
         bucket: UPLOADS_BUCKET,
-        key: recordKey(bucket, uploadId),
+        key: uploadRecordName(bucket, key, uploadId),
         contentType: "application/octet-stream",
         metadata: { [UPLOAD_KEY_META]: key, [UPLOAD_CONTENT_TYPE_META]: contentType, [UPLOAD_OBJECT_META]: JSON.stringify(metadata) },
       },
@@ -72,7 +75,8 @@ export class Multipart {
 
   private async requireUpload(bucket: string, key: string, uploadId: string): Promise<Upload> {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(uploadId)) throw new S3Error("NoSuchUpload", undefined, { extra: { UploadId: uploadId } });
-    const record = await this.objects.head(UPLOADS_BUCKET, recordKey(bucket, uploadId));
+    const name = uploadRecordName(bucket, key, uploadId);
+    const record = await this.objects.head(UPLOADS_BUCKET, name);
     if (!record || record.deleted || record.userMeta[UPLOAD_KEY_META] !== key) throw new S3Error("NoSuchUpload", undefined, { extra: { UploadId: uploadId } });
     return {
       bucket,
@@ -81,6 +85,7 @@ export class Multipart {
       contentType: record.userMeta[UPLOAD_CONTENT_TYPE_META] ?? "binary/octet-stream",
       metadata: JSON.parse(record.userMeta[UPLOAD_OBJECT_META] ?? "{}") as Record<string, string>,
       initiatedMs: parseStamp(record.stamp)?.physicalMs ?? 0,
+      record: name,
     };
   }
 
@@ -148,7 +153,7 @@ export class Multipart {
       { bucket, key, contentType: upload.contentType, metadata: { ...upload.metadata, [MANIFEST_META]: "1", [LOGICAL_SIZE_META]: String(totalSize), [UPLOAD_ID_META]: uploadId }, etag },
       Buffer.from(JSON.stringify(manifest)),
     );
-    await this.objects.remove(UPLOADS_BUCKET, recordKey(bucket, uploadId));
+    await this.objects.remove(UPLOADS_BUCKET, upload.record);
     const kept = new Set(parts.map((p) => p.key));
     void this.dropParts(uploadId, (k) => !kept.has(k));
     this.collectReplaced(previous, written);
@@ -157,8 +162,8 @@ export class Multipart {
   }
 
   async abort(ctx: Koa.Context, bucket: string, key: string, uploadId: string): Promise<void> {
-    await this.requireUpload(bucket, key, uploadId);
-    await this.objects.remove(UPLOADS_BUCKET, recordKey(bucket, uploadId));
+    const upload = await this.requireUpload(bucket, key, uploadId);
+    await this.objects.remove(UPLOADS_BUCKET, upload.record);
     await this.dropParts(uploadId, () => true);
     ctx.status = 204;
   }
@@ -203,10 +208,9 @@ export class Multipart {
       const page = await this.objects.list(UPLOADS_BUCKET, "", after, 1000, signal);
       for (const v of page.versions) {
         const key = v.userMeta[UPLOAD_KEY_META];
-        const slash = v.key.indexOf("/");
-        if (v.deleted || key === undefined || slash < 0) continue;
-        const bucket = v.key.slice(0, slash);
-        const uploadId = v.key.slice(slash + 1);
+        const named = parseUploadRecordName(v.key);
+        if (v.deleted || key === undefined || named === undefined) continue;
+        const { bucket, uploadId } = named;
         const ageMs = nowMs - (parseStamp(v.stamp)?.physicalMs ?? nowMs);
         if (ageMs <= (await ageMaxMsFor(bucket, key))) continue;
         await this.objects.remove(UPLOADS_BUCKET, v.key);
@@ -259,49 +263,70 @@ export class Multipart {
     });
   }
 
+  /**
+   * One page of a bucket's uploads in progress, in (key, initiation) order, as S3 pages them: one listing of
+   * the records from the markers on, cut by core/listing.ts listPage (prefix, delimiter folding by key), so a
+   * page costs O(nodes × max-uploads) records read, never a walk of every upload in the bucket.
+   */
   async listUploads(ctx: Koa.Context, bucket: string, q: URLSearchParams, signal?: AbortSignal): Promise<void> {
     const prefix = q.get("prefix") ?? "";
+    const delimiter = q.get("delimiter") ?? "";
+    const encodingType = encodingOf(q.get("encoding-type"));
     const maxUploadsText = q.get("max-uploads") ?? "1000";
     if (!/^\d{1,10}$/.test(maxUploadsText)) throw new S3Error("InvalidArgument", "Provided max-uploads not an integer or within integer range", { extra: { ArgumentName: "max-uploads", ArgumentValue: maxUploadsText } });
     const maxUploads = Math.min(Number(maxUploadsText), 1000);
     const keyMarker = q.get("key-marker") ?? "";
-    const uploadIdMarker = q.get("upload-id-marker") ?? "";
-    // S3: after the marker pair; with only key-marker, after every upload of that key.
-    const afterMarker = (u: { key: string; uploadId: string }) =>
-      keyMarker === "" || compareKeys(u.key, keyMarker) > 0 || (u.key === keyMarker && uploadIdMarker !== "" && u.uploadId > uploadIdMarker);
-    const uploads: { key: string; uploadId: string; initiatedMs: number }[] = [];
-    // Upload records are keyed by upload id, not by object key, so a page in key order needs every record
-    // of the bucket: a walk over them (the cost grows with the uploads in progress, not with the objects).
-    let after = "";
-    for (;;) {
-      signal?.throwIfAborted();
-      const page = await this.objects.list(UPLOADS_BUCKET, `${bucket}/`, after, 1000, signal);
-      for (const v of page.versions) {
-        const key = v.userMeta[UPLOAD_KEY_META];
-        if (v.deleted || key === undefined || !key.startsWith(prefix)) continue;
-        const upload = { key, uploadId: v.key.slice(bucket.length + 1), initiatedMs: parseStamp(v.stamp)?.physicalMs ?? 0 };
-        if (afterMarker(upload)) uploads.push(upload);
+    // S3 ignores upload-id-marker without key-marker.
+    const uploadIdMarker = keyMarker === "" ? "" : (q.get("upload-id-marker") ?? "");
+    const base = uploadRecordsPrefix(bucket);
+    const recordsPrefix = uploadRecordsPrefix(bucket, prefix);
+    const fetch: MergedListingRead = (after, limit) => this.objects.list(UPLOADS_BUCKET, recordsPrefix, after, limit, signal);
+    const page =
+      maxUploads === 0
+        ? { entries: [], truncated: false, next: undefined }
+        : await listPage(fetch, { prefix: recordsPrefix, delimiter, start: uploadsCursor(bucket, keyMarker, uploadIdMarker, prefix, delimiter), maxKeys: maxUploads, nameEnd: uploadRecordNameEnd }, signal);
+    const uploads: UploadEntry[] = [];
+    const commonPrefixes: string[] = [];
+    for (const entry of page.entries) {
+      if (entry.kind === "prefix") {
+        commonPrefixes.push(entry.prefix.slice(base.length));
+        continue;
       }
-      if (!page.truncated || page.versions.length === 0) break;
-      after = page.versions[page.versions.length - 1]!.key;
+      const v = entry.version;
+      const named = parseUploadRecordName(v.key);
+      const key = v.userMeta[UPLOAD_KEY_META];
+      assert(named !== undefined && key !== undefined, () => `upload record ${JSON.stringify(v.key)} names no upload`);
+      uploads.push({ key, uploadId: named.uploadId, initiatedMs: parseStamp(v.stamp)?.physicalMs ?? 0, initiator: OWNER, owner: OWNER });
     }
-    uploads.sort((a, b) => compareKeys(a.key, b.key) || (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0));
-    const shown = uploads.slice(0, maxUploads);
-    const truncated = uploads.length > shown.length;
-    const last = shown[shown.length - 1];
+    // S3: the next page starts after the last upload, or after the last common prefix (with no upload id).
+    const lastEntry = page.entries[page.entries.length - 1];
+    const next = !page.truncated || lastEntry === undefined ? {} : lastEntry.kind === "prefix" ? { nextKeyMarker: lastEntry.prefix.slice(base.length) } : { nextKeyMarker: uploads[uploads.length - 1]!.key, nextUploadIdMarker: uploads[uploads.length - 1]!.uploadId };
     ctx.type = "application/xml";
     ctx.body = renderListMultipartUploads({
       bucket,
       keyMarker,
       uploadIdMarker,
-      ...(truncated && last ? { nextKeyMarker: last.key, nextUploadIdMarker: last.uploadId } : {}),
+      ...next,
+      ...(delimiter ? { delimiter } : {}),
       prefix,
       maxUploads,
-      isTruncated: truncated,
-      uploads: shown.map((u) => ({ key: u.key, uploadId: u.uploadId, initiatedMs: u.initiatedMs, initiator: OWNER, owner: OWNER })),
-      commonPrefixes: [],
+      isTruncated: page.truncated,
+      uploads,
+      commonPrefixes,
+      encodingType,
     });
   }
+}
+
+/**
+ * Where a page of upload records starts: after the marker pair; with only key-marker, after every upload of
+ * that key; a key-marker that is a common prefix of this listing skips everything under it.
+ */
+function uploadsCursor(bucket: string, keyMarker: string, uploadIdMarker: string, prefix: string, delimiter: string): ListCursor {
+  if (keyMarker === "") return { kind: "start" };
+  const cursor = cursorOfMarker(uploadRecordsPrefix(bucket, keyMarker), uploadRecordsPrefix(bucket, prefix), delimiter);
+  if (cursor.kind !== "after-key") return cursor;
+  return { kind: "after-key", key: uploadRecordNameByKey(bucket, keyMarker, uploadIdMarker === "" ? AFTER_EVERY_UPLOAD_ID : uploadIdMarker) };
 }
 
 /** A small request body (XML), decoded and verified like any payload, at most `bytesMax` bytes. */

@@ -33,11 +33,12 @@ export interface ObjectService {
   put(input: PutInput): Promise<ObjectVersion>;
   /** Writes a tombstone. */
   remove(bucket: string, key: string): Promise<ObjectVersion>;
-  head(bucket: string, key: string): Promise<ObjectVersion | null>;
+  /** With `signal`: once it aborts (the client went away), the requests to the nodes in flight are cut. */
+  head(bucket: string, key: string, signal?: AbortSignal): Promise<ObjectVersion | null>;
   /** The body of the given version (as `head` returned it), whole or a range. */
-  open(version: ObjectVersion, range?: ByteRange): Promise<Readable>;
+  open(version: ObjectVersion, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
   /** The body of an exact version known from elsewhere (a manifest), without a metadata read first. */
-  openVersion(version: ObjectVersion, range?: ByteRange): Promise<Readable>;
+  openVersion(version: ObjectVersion, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
   /**
    * Newest version per key, tombstones included, in key order after `after`; refuses to start once `signal` is
    * aborted. With a delimiter, keys under a common prefix past its first live one may be left out (the nodes

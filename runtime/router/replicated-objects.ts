@@ -99,47 +99,51 @@ export class ReplicatedObjects implements ObjectService {
     throw new S3Error("ServiceUnavailable", `The delete reached too few replicas (${outcome.error.kind === "quorum-failed" ? outcome.error.detail : outcome.error.detail}). Please retry.`);
   }
 
-  async head(bucket: string, key: string): Promise<ObjectVersion | null> {
-    const answer = await this.read(bucket, key);
+  async head(bucket: string, key: string, signal?: AbortSignal): Promise<ObjectVersion | null> {
+    const answer = await this.read(bucket, key, signal);
     if (!answer.version) return null;
     // Remember where the version was found, so that a GET opens the body without a second quorum read.
     return Object.assign({ ...answer.version }, { [LOCATION]: { partition: answer.partition, holders: answer.holders } });
   }
 
-  private async read(bucket: string, key: string) {
-    const answer = await readObject(this.deps, bucket, key);
-    if (!answer.ok) throw new S3Error("ServiceUnavailable", `Only ${answer.error.answered.length} of ${answer.error.needed} replicas answered. Please retry.`);
+  private async read(bucket: string, key: string, signal?: AbortSignal) {
+    const answer = await readObject(this.deps, bucket, key, signal);
+    if (!answer.ok) {
+      if (answer.error.kind === "cancelled") throw clientGoneError(signal);
+      throw new S3Error("ServiceUnavailable", `Only ${answer.error.answered.length} of ${answer.error.needed} replicas answered. Please retry.`);
+    }
     return answer.value;
   }
 
-  async open(version: ObjectVersion, range?: ByteRange): Promise<Readable> {
+  async open(version: ObjectVersion, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
     const located = (version as Located)[LOCATION];
-    if (located) return this.openFrom(located.partition, version, located.holders, range);
-    const answer = await this.read(version.bucket, version.key);
+    if (located) return this.openFrom(located.partition, version, located.holders, range, signal);
+    const answer = await this.read(version.bucket, version.key, signal);
     const holders = answer.version?.stamp === version.stamp ? answer.holders : [];
-    return this.openFrom(answer.partition, version, holders, range);
+    return this.openFrom(answer.partition, version, holders, range, signal);
   }
 
-  openVersion(version: ObjectVersion, range?: ByteRange): Promise<Readable> {
-    return this.openFrom(partitionOf(this.deps.rings().current, version.bucket, version.key), version, [], range);
+  openVersion(version: ObjectVersion, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
+    return this.openFrom(partitionOf(this.deps.rings().current, version.bucket, version.key), version, [], range, signal);
   }
 
   /**
    * The body from one replica, resumed from another at the same byte when it breaks midway (resuming-body.ts);
    * a whole-object read is re-hashed end to end over the spliced bytes, so a resume cannot hide a bad byte.
    */
-  private async openFrom(partition: PartitionId, version: ObjectVersion, holders: readonly NodeId[], range: ByteRange | undefined): Promise<Readable> {
+  private async openFrom(partition: PartitionId, version: ObjectVersion, holders: readonly NodeId[], range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Readable> {
     const answer = { partition, version, holders };
-    const body = await openBody(this.deps, answer, range, { last: this.suspects.of(version) });
+    const body = await openBody(this.deps, answer, range, { last: this.suspects.of(version) }, signal);
+    if (!body.ok && body.error.kind === "cancelled") throw clientGoneError(signal);
     if (!body.ok) throw new S3Error("ServiceUnavailable", "No replica could serve the object's bytes. Please retry.", { cause: body.error });
     for (const f of body.value.failures) if (f.failure.kind === "corrupt") this.suspects.note(version, f.node);
     const failedBeforeStart = body.value.failures.map((f) => f.node);
     const resume: ResumeFn = async (deliveredBytes, failedNodes, resumesDone) => {
       // The replica that just failed midway is asked last by the next reads of this version, too.
       this.suspects.note(version, failedNodes[failedNodes.length - 1]!);
-      const next = await resumeBody(this.deps, answer, range, { deliveredBytes, failedNodes: [...failedBeforeStart, ...failedNodes], resumesDone }, this.suspects.of(version));
+      const next = await resumeBody(this.deps, answer, range, { deliveredBytes, failedNodes: [...failedBeforeStart, ...failedNodes], resumesDone }, this.suspects.of(version), signal);
       if (!next.ok) {
-        const detail = next.error.kind === "not-resumable" ? next.error.detail : describeFailures(next.error.failures).join("; ") || "no replica left to ask";
+        const detail = next.error.kind === "not-resumable" ? next.error.detail : next.error.kind === "cancelled" ? "the client went away" : describeFailures(next.error.failures).join("; ") || "no replica left to ask";
         this.deps.log.warn("read.body-resume-failed", { bucket: version.bucket, key: version.key, stamp: version.stamp, deliveredBytes, failedNodes, detail });
         return { failed: detail };
       }
@@ -155,7 +159,9 @@ export class ReplicatedObjects implements ObjectService {
     const asked = this.options.listTargets();
     const targets = asked.filter((n) => this.deps.isLive(n));
     const folding = delimiter ? { delimiter } : {};
-    const answers = await Promise.all(targets.map((node) => this.deps.transport.send(node, { kind: "list-bucket", bucket, prefix, after, limit, ...folding })));
+    const answers = await Promise.all(targets.map((node) => this.deps.transport.send(node, { kind: "list-bucket", bucket, prefix, after, limit, ...folding }, signal)));
+    // The fan-out was cut: the nodes that did not answer in time say nothing about the cluster.
+    signal?.throwIfAborted();
     const pages = answers.flatMap((a) => (a.ok ? [a.value] : []));
     if (!listingComplete(pages.length, asked.length, this.deps.settings.writeQuorum)) {
       throw new S3Error("ServiceUnavailable", `Only ${pages.length} of ${asked.length} storage nodes answered the listing. Please retry.`);
@@ -189,6 +195,11 @@ export class ReplicatedObjects implements ObjectService {
 export function verifyRouterBody(body: RouterBody, _version: ObjectVersion, _range: ByteRange | undefined): Result<RouterBody, TransportFailure> {
   if (body instanceof StreamTee) return err({ kind: "remote", detail: "a get returned a tee" });
   return ok(body);
+}
+
+/** What a read whose client went away fails with: the signal's reason (nobody is left to read an S3 error). */
+function clientGoneError(signal: AbortSignal | undefined): unknown {
+  return signal?.reason ?? new Error("the client went away");
 }
 
 function streamOf(body: RouterBody): Readable {

@@ -10,13 +10,15 @@
 //   REPLICA_PROGRESS_TIMEOUT_MS (5 s): a hung node costs a request seconds, not minutes.
 // - A `get` resolves once the reply headers arrive, with the body as a Readable; a body that breaks midway
 //   errors that stream (undici checks Content-Length), it never just ends early.
+// - A request given a signal that aborts is cut at once, in flight or before it is sent (failure
+//   "cancelled"); a get's reply body is cut too when the signal aborts while it streams.
 // - No process-global state: each transport owns its Agent; close() ends its connections.
 // Assumes: resolveAddress returns "host:port" (or an http:// origin) of the node's internal API.
 
 import type { Readable } from "node:stream";
 import { Agent } from "undici";
 import type { NodeId } from "../../core/ids.ts";
-import type { Log, ReplicaRequest, ReplicaResponse, RequestKind, RequestOf, Transport, TransportFailure, TransportFailureKind } from "../../core/ports.ts";
+import type { CancelSignal, Log, ReplicaRequest, ReplicaResponse, RequestKind, RequestOf, Transport, TransportFailure, TransportFailureKind } from "../../core/ports.ts";
 import { type Result, err, ok } from "../../core/result.ts";
 import { assertUsableSecret, EMPTY_BODY_SHA256, REQUEST_META_HEADER, sha256Hex, signingHeaders, UNSIGNED_PAYLOAD } from "./hmac.ts";
 import { REPLICA_PROGRESS_TIMEOUT_MS, watchProgress } from "./progress-deadline.ts";
@@ -44,6 +46,7 @@ export type HttpTransport = Transport<Readable> & {
 };
 
 const CONNECTIONS_PER_NODE_DEFAULT = 64;
+const CANCELLED: TransportFailure = { kind: "cancelled", detail: "the sender gave the request up" };
 const ERROR_BODY_BYTES_MAX = 64 * 1024;
 const HEADER_BYTES_MAX = 64 * 1024;
 
@@ -79,8 +82,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     connect: { timeout: timeoutMs },
   });
 
-  async function send<K extends RequestKind>(to: NodeId, request: RequestOf<K, Readable>): Promise<Result<ReplicaResponse<Readable>[K], TransportFailure>> {
-    const result = await sendOnce(to, request);
+  async function send<K extends RequestKind>(to: NodeId, request: RequestOf<K, Readable>, signal?: CancelSignal): Promise<Result<ReplicaResponse<Readable>[K], TransportFailure>> {
+    const result = await sendOnce(to, request, signal);
     // A put body this request did not finish reading is let go, so whoever feeds it (the router's tee) drops
     // this branch instead of waiting on it.
     const typed = request as ReplicaRequest<Readable>;
@@ -88,7 +91,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     return result;
   }
 
-  async function sendOnce<K extends RequestKind>(to: NodeId, request: RequestOf<K, Readable>): Promise<Result<ReplicaResponse<Readable>[K], TransportFailure>> {
+  async function sendOnce<K extends RequestKind>(to: NodeId, request: RequestOf<K, Readable>, signal: CancelSignal | undefined): Promise<Result<ReplicaResponse<Readable>[K], TransportFailure>> {
+    if (signal?.aborted) return err(CANCELLED);
     const address = resolveAddress(to);
     if (address === undefined) return err({ kind: "unreachable", detail: `no address for node ${to}` });
     if (request.kind === "put" && (request as RequestOf<"put", Readable>).body.destroyed) {
@@ -129,11 +133,18 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           })
         : undefined;
 
+    // The sender giving up (its client went away) cuts the request, and a get's reply body, on the wire.
+    const onCancel = () => abort.abort(new Error("the request was cancelled"));
+    signal?.addEventListener("abort", onCancel, { once: true });
+    const stopListening = () => signal?.removeEventListener("abort", onCancel);
+
     let response: Awaited<ReturnType<Agent["request"]>>;
     try {
       response = await agent.request({ origin, path: call.path, method: call.method, headers, body: watch?.stream ?? call.body, headersTimeout: timeoutMs + call.syncAllowanceMs, signal: abort.signal });
     } catch (error) {
       watch?.stop();
+      stopListening();
+      if (signal?.aborted) return err(CANCELLED);
       if (bodyFailure !== null) return err({ kind: "remote", detail: `request body failed: ${messageOf(bodyFailure)}` });
       if (stalledMs !== null) {
         log.warn("transport.put-stalled", { to, idleMs: stalledMs, progressTimeoutMs });
@@ -147,6 +158,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     // as an 'error' (RequestAbortedError): with nobody listening, that crashed a storage node in CI. Readers
     // still see every error through their own listeners (pipeline); this one only records it.
     response.body.on("error", (error) => log.debug("transport.body-error", { to, kind: typed.kind, detail: messageOf(error) }));
+    let bodyHandedOn = false;
     try {
       if (response.statusCode !== 200) return err(await failureOfReply(response.statusCode, response.body));
       if (typed.kind === "get") {
@@ -155,6 +167,9 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           response.body.destroy();
           return err({ kind: "remote", detail: decoded.error });
         }
+        // The body outlives this call: the signal may still cut it while it streams.
+        bodyHandedOn = true;
+        response.body.once("close", stopListening);
         return decoded as Result<ReplicaResponse<Readable>[K], never>;
       }
       const bytes = await readAll(response.body, JSON_RESPONSE_BYTES_MAX);
@@ -163,7 +178,9 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       return decoded.ok ? decoded : err({ kind: "remote", detail: decoded.error });
     } catch (error) {
       response.body.destroy();
-      return err(failureOfError(error, to));
+      return err(signal?.aborted ? CANCELLED : failureOfError(error, to));
+    } finally {
+      if (!bodyHandedOn) stopListening();
     }
   }
 

@@ -55,6 +55,8 @@ const STATUS_OF_KIND: Record<TransportFailureKind, number> = {
   "not-found": 404,
   forbidden: 403,
   "stale-epoch": 421,
+  // Never sent by a node: the sender gave up. 499 is what proxies log for a client that closed the request.
+  cancelled: 499,
   remote: 500,
 };
 

@@ -212,6 +212,7 @@ describe("coordinator read path", () => {
         if (!read.ok) {
           // Handoffs are asked too when fewer than R primaries are live; none of them is a caught-up stand-in here.
           const primaries = cluster.primaries("b", "k");
+          if (read.error.kind !== "quorum-failed") throw new Error("no signal: a failed read is a quorum failure");
           expect(read.error.answered.filter((n) => primaries.includes(n)).length).toBeLessThan(l.readQuorum);
           return;
         }
@@ -257,7 +258,7 @@ describe("coordinator read path", () => {
     cluster.node(primaries[1]!).catchUp.markAllBehind();
     const strict = await readObject(cluster.coordinator(), "b", "k");
     expect(strict.ok).toBe(false);
-    if (!strict.ok) expect(strict.error.failures.filter((f) => f.failure.kind === "not-caught-up").length).toBe(2);
+    if (!strict.ok && strict.error.kind === "quorum-failed") expect(strict.error.failures.filter((f) => f.failure.kind === "not-caught-up").length).toBe(2);
     const sloppy = await readObject(cluster.coordinator({ sloppyQuorum: true }), "b", "k");
     expect(sloppy.ok).toBe(true);
     if (!sloppy.ok) return;
@@ -380,5 +381,61 @@ describe("coordinator body path", () => {
     expect(d.ok).toBe(true);
     const read = await readObject(deps, "b", "k");
     expect(read.ok && read.value.version?.deleted).toBe(true);
+  });
+});
+
+describe("a read whose reader goes away (CancelSignal)", () => {
+  /** The test cluster's transport, honouring the signal as the runtime's does: cancelled at once, in flight or before. */
+  function cancellable(deps: ReturnType<TestCluster["coordinator"]>, held: { release?: () => void }): ReturnType<TestCluster["coordinator"]> & { sent: string[] } {
+    const sent: string[] = [];
+    const inner = deps.transport;
+    return {
+      ...deps,
+      sent,
+      transport: {
+        send: (to, request, signal) => {
+          if (signal?.aborted) return Promise.resolve({ ok: false, error: { kind: "cancelled", detail: "before sending" } });
+          sent.push(`${request.kind} ${to}`);
+          return new Promise((resolve) => {
+            const onAbort = () => resolve({ ok: false, error: { kind: "cancelled", detail: "in flight" } });
+            signal?.addEventListener("abort", onAbort, { once: true });
+            // Heads wait until the test releases them (or the signal cuts them).
+            const go = () => void inner.send(to, request, signal).then(resolve);
+            if (request.kind === "head" && held.release === undefined) held.release = go;
+            else go();
+          });
+        },
+      } as typeof inner,
+      onQuorumFailed: () => sent.push("quorum-failed"),
+    };
+  }
+
+  it("a signal aborted before the read: no node is asked, the answer is cancelled (not a quorum failure)", async () => {
+    const cluster = new TestCluster({ nodes: 3 });
+    await write(cluster, cluster.coordinator(), "k", "hello");
+    const deps = cancellable(cluster.coordinator(), { release: () => {} });
+    const controller = new AbortController();
+    controller.abort();
+    const read = await readObject(deps, "b", "k", controller.signal);
+    expect(read.ok ? "ok" : read.error.kind).toBe("cancelled");
+    expect(deps.sent).toEqual([]);
+  });
+
+  it("a signal aborted while a head is in flight: the read answers cancelled at once, never a quorum failure", async () => {
+    const cluster = new TestCluster({ nodes: 3 });
+    await write(cluster, cluster.coordinator(), "k", "hello");
+    const held: { release?: () => void } = {};
+    const deps = cancellable(cluster.coordinator(), held);
+    const controller = new AbortController();
+    const reading = readObject(deps, "b", "k", controller.signal);
+    await new Promise((done) => setImmediate(done));
+    expect(held.release).toBeDefined(); // one head is held in flight
+    controller.abort();
+    const read = await reading;
+    expect(read.ok ? "ok" : read.error.kind).toBe("cancelled");
+    expect(deps.sent).not.toContain("quorum-failed");
+    // Without a signal the same read succeeds.
+    const plain = await readObject(cluster.coordinator(), "b", "k");
+    expect(plain.ok).toBe(true);
   });
 });

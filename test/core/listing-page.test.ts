@@ -234,3 +234,38 @@ describe("listing across nodes that jump past prefixes", () => {
     expect(fetches).toBe(1);
   });
 });
+
+describe("listPage over records named by a name and a suffix (upload records: key, NUL, upload id)", () => {
+  it("with nameEnd only the name folds under the delimiter, whatever the suffix holds", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.record({ key: keyArb, suffix: fc.array(fc.constantFrom("a", "-", "/", "0"), { minLength: 1, maxLength: 4 }).map((cs) => cs.join("")) }), { selector: (r) => `${r.key}\0${r.suffix}`, maxLength: 30 }),
+        prefixArb,
+        delimiterArb,
+        fc.integer({ min: 1, max: 7 }),
+        async (records, prefix, delimiter, maxKeys) => {
+          const versions = records.map((r) => version(`${r.key}\0${r.suffix}`, false));
+          const nameEnd = (key: string) => key.lastIndexOf("\0");
+          const got: ListEntry[] = [];
+          let start: ListCursor = { kind: "start" };
+          for (let pages = 0; pages < 100; pages++) {
+            const page = await listPage(fetchOver(versions, prefix, () => 0, { count: 0 }), { prefix, ...(delimiter ? { delimiter } : {}), start, maxKeys, nameEnd });
+            got.push(...page.entries);
+            if (!page.truncated) break;
+            start = page.next!;
+          }
+          // The model: every record whose name does not fold, and each folded prefix of a name once.
+          const expected: string[] = [];
+          for (const v of [...versions].sort((x, y) => compareKeys(x.key, y.key))) {
+            if (!v.key.startsWith(prefix)) continue;
+            const folded = foldedPrefix(v.key.slice(0, nameEnd(v.key)), prefix, delimiter);
+            const entry = folded === undefined ? `key ${v.key}` : `prefix ${folded}`;
+            if (expected[expected.length - 1] !== entry) expected.push(entry);
+          }
+          expect(got.map((e) => (e.kind === "key" ? `key ${e.version.key}` : `prefix ${e.prefix}`))).toEqual(expected);
+        },
+      ),
+      RUNS,
+    );
+  });
+});

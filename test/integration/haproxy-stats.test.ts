@@ -7,18 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haproxyConfig } from "../../runtime/launcher/haproxy.ts";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
 import { requireProgram } from "./support/system-programs.ts";
+import { sample } from "./support/metrics.ts";
 
 const runnable = requireProgram("haproxy", "HAProxy's stats and Prometheus exporter");
 let cluster: TestCluster;
-
-/** The sum of one metric's series whose labels include all of `labels`. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  return text
-    .split("\n")
-    .filter((line) => (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && wanted.every((pair) => line.includes(pair)))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
-}
 
 describe("generated HAProxy config", () => {
   it("binds the stats frontend to 127.0.0.1 whatever the S3 bind address", () => {

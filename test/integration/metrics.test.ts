@@ -13,6 +13,7 @@ import { changeCluster } from "../../runtime/cluster-admin.ts";
 import { ringstoreCommand, startChild, stopChild } from "../../runtime/launcher/processes.ts";
 import { blobsOfSize } from "./support/blobs.ts";
 import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
+import { sample } from "./support/metrics.ts";
 
 // Ports: 25700 (S3), 25701-25703 (nodes), 25710 (the joining node), 25801 (the router).
 const BASE_PORT = 25700;
@@ -41,17 +42,6 @@ afterAll(async ({}, suite) => {
 function keep(name: string, text: string): void {
   const dir = process.env.RINGSTORE_METRICS_DUMP;
   if (dir) writeFileSync(join(dir, `${name}.prom`), text);
-}
-
-/** The value of one series in Prometheus' text format (0 when absent). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let total = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (wanted.every((pair) => line.includes(pair))) total += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return total;
 }
 
 async function scrapeRouter(): Promise<string> {

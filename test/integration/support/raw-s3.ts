@@ -53,6 +53,8 @@ export async function signedRawRequest(target: RawTarget, raw: RawRequest): Prom
     });
     req.on("error", (error) => (raw.abortAfterMs !== undefined ? resolve({ aborted: true }) : reject(error)));
     if (body.length > 0) req.write(body);
+    // Node sends the headers only with the first body byte or end(): a request with no body must flush them.
+    if (raw.abortAfterMs !== undefined) req.flushHeaders();
     if (raw.abortAfterMs !== undefined) setTimeout(() => req.destroy(), raw.abortAfterMs);
     else req.end();
   });

@@ -55,12 +55,10 @@ describe("a part re-sent while its first upload still runs, the re-send finishin
     expect((await completeWith("same.bin", raced.uploadId, raced.firstEtag)).equals(bytes)).toBe(true);
   }, 60_000);
 
-  // Fails until versions are stamped when they complete (issue 8 §3, "last writer wins by completion"; the lead's
-  // change in core/coordinator.ts): the part's versions are stamped when each upload starts, so the re-send,
-  // which started later, holds the newer stamp although the first upload completed last; Complete with the
-  // first upload's ETag (the one S3 keeps) then answers InvalidPart, seen in this test (and Complete with the
-  // re-send's ETag makes an object of the re-send's bytes: checked by hand). Not InvalidPartOrder, as the issue said.
-  it.fails("with different bytes: Complete with the ETag of the upload that completed last makes the object of its bytes", async () => {
+  // The part's versions are stamped when each upload completes (last writer wins by completion,
+  // core/coordinator.ts), so the first upload, which completed last, is the part that stays; stamped at the start,
+  // the re-send would win and Complete with the first upload's ETag would answer InvalidPart (seen before the change).
+  it("with different bytes: Complete with the ETag of the upload that completed last makes the object of its bytes", async () => {
     const first = Buffer.alloc(PART_BYTES, 1);
     const second = Buffer.alloc(PART_BYTES, 2);
     const raced = await raceOnePart("different.bin", first, second);

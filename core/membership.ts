@@ -20,6 +20,7 @@ import { type ForeignReport, isNewerForeignReport } from "./foreign-holdings.ts"
 import { checksumHex, xxhash64 } from "./hash.ts";
 import { primariesOf } from "./placement.ts";
 import type { Epoch, NodeId, PartitionId } from "./ids.ts";
+import type { PlantedBugs } from "./planted-bugs.ts";
 import type { Log } from "./ports.ts";
 import { type Result, err, ok } from "./result.ts";
 import { type Ring, buildRing } from "./ring.ts";
@@ -87,6 +88,7 @@ export class Membership {
   private currentMap: ClusterMap;
   private currentHash: string;
   private ringView: RingView;
+  private readonly bugs: PlantedBugs | undefined;
   private readonly reports = new Map<NodeId, PeerReport>();
   /** Kept apart from `reports`: foreign holdings are ordered by their own (boot, seq), not by epochs. */
   private readonly foreignReports = new Map<NodeId, ForeignReport>();
@@ -94,8 +96,9 @@ export class Membership {
   constructor(
     map: ClusterMap,
     private readonly log?: Log,
-    options: { previousMap?: ClusterMap } = {},
+    options: { previousMap?: ClusterMap; bugs?: PlantedBugs } = {},
   ) {
+    this.bugs = options.bugs;
     const checked = validateClusterMap(map);
     assert(checked.ok, () => `invalid cluster map: ${checked.ok ? "" : checked.error}`);
     this.currentMap = map;
@@ -185,7 +188,7 @@ export class Membership {
 
   /** Retire the previous ring when every active node is synced under the current epoch. */
   retireIfComplete(): boolean {
-    if (!this.ringView.previous) return false;
+    if (!this.ringView.previous || this.bugs?.neverRetireTransition) return false;
     const waiting = this.nodesNotSynced();
     if (waiting.length > 0) return false;
     this.log?.info("membership.transition-retired", { epoch: this.epoch, previousEpoch: this.ringView.previous.epoch });

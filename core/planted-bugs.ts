@@ -29,8 +29,13 @@ export interface PlantedBugs {
    * minted when its body is durable, so a long upload begun first beats a short one begun after it and done first.
    */
   readonly stampAtStart?: boolean;
+  /**
+   * core/membership.ts, retireIfComplete: a ring change is never retired, so every process keeps writing to
+   * both rings and the departed node's copies are never let go.
+   */
+  readonly neverRetireTransition?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
 
-export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart"] as const satisfies readonly (keyof PlantedBugs)[];
+export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition"] as const satisfies readonly (keyof PlantedBugs)[];

@@ -38,7 +38,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
   const clock = ctx.process.clock;
   const self = ctx.process.id;
   const storedMap = ctx.storedMap();
-  const membership = new Membership(storedMap, ctx.log);
+  const membership = new Membership(storedMap, ctx.log, { bugs: ctx.bugs });
   // Heartbeats, map gossip, failure detection and ring-change retirement: core's driver, as in the runtime.
   const heartbeats = simHeartbeats(ctx, membership, {
     ownReport: () => heartbeatReport(nodeCtx),
@@ -168,6 +168,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     handle: (_from, request) => handleReplicaRequest(nodeCtx, request),
     installMap: (map) => void heartbeats.adopt(map),
     routesTo: (node) => ringsOf(membership.view).some((ring) => ring.indexOf.has(node)),
+    inTransition: () => membership.view.previous !== undefined,
   };
 }
 

@@ -42,7 +42,7 @@ export function simHeartbeats(ctx: LogicContext, membership: Membership, hooks: 
 
 export function startCoreRouter(ctx: LogicContext): RouterInstance {
   const clock = ctx.process.clock;
-  const membership = new Membership(ctx.storedMap(), ctx.log);
+  const membership = new Membership(ctx.storedMap(), ctx.log, { bugs: ctx.bugs });
   const heartbeats = simHeartbeats(ctx, membership);
   const deps: CoordinatorDeps<SimBody> = {
     transport: ctx.transport,
@@ -59,6 +59,7 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
 
   return {
     routesTo: (node) => ringsOf(membership.view).some((ring) => ring.indexOf.has(node)),
+    inTransition: () => membership.view.previous !== undefined,
     async put(bucket, key, body): Promise<WriteOutcome> {
       const outcome = await writeVersion(deps, {
         bucket,

@@ -48,7 +48,8 @@ export interface NodeInstance {
   /** The operator hands this process a new cluster map (join, decommission). */
   installMap(map: ClusterMap): void;
   /** True while a ring this process still routes by (current or previous) places data on `node`. */
-  routesTo?(node: NodeId): boolean;
+  routesTo?(node: NodeId): boolean;  /** True while this process still holds a ring change open (a previous ring beside the current one). */
+  inTransition?(): boolean;
 }
 
 export type WriteOutcome = { readonly ok: true; readonly stamp: VersionStamp } | { readonly ok: false; readonly reason: string };
@@ -71,7 +72,8 @@ export interface RouterInstance {
   /** Requests a router answers (heartbeat, get-map), if any. */
   readonly handle?: Handler;
   /** True while a ring this router still routes by (current or previous) places data on `node`. */
-  routesTo?(node: NodeId): boolean;
+  routesTo?(node: NodeId): boolean;  /** True while this process still holds a ring change open (a previous ring beside the current one). */
+  inTransition?(): boolean;
 }
 
 export interface Logic {

@@ -182,6 +182,14 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
     if (!stopped && loop.failure === undefined && convergedAtMs === null) {
       for (const p of world.replicationProblems(allKeys(), 5)) oracle.violate(p.split("@")[0] ?? "?", `not fully replicated ${scenario.settleMsMax} ms after faults and load ended: ${p}`);
     }
+    // Every ring change retires once its data has moved: a process left with an open transition writes to both
+    // rings for ever and keeps the departed node's ring (checked against the processes, not the oracle's model).
+    while (!stopped && loop.failure === undefined && world.openTransitions().length > 0 && loop.nowMs < settleEndMs) {
+      await loop.run({ untilMs: Math.min(settleEndMs, loop.nowMs + 2_000), stop });
+    }
+    if (!stopped && loop.failure === undefined && world.openTransitions().length > 0) {
+      oracle.violate("-", `ring change still open ${scenario.settleMsMax} ms after faults and load ended, on ${world.openTransitions().join(", ")}`);
+    }
     if (!stopped && loop.failure === undefined) {
       const index = world.copyIndex();
       oracle.checkNothingLost((key) => index.get(key) ?? []);

@@ -372,6 +372,16 @@ export class World {
     }
   }
 
+  /** The live processes that still hold a ring change open: once faults end and repair is done, none may. */
+  openTransitions(): string[] {
+    const open: string[] = [];
+    for (const [id, m] of this.members) {
+      if (m.retired || !m.process.up) continue;
+      if ((m.node?.inTransition?.() ?? false) || (m.router?.inTransition?.() ?? false)) open.push(id);
+    }
+    return open;
+  }
+
   private retireWhenEmpty(id: NodeId): void {
     const m = this.member(id);
     const check = (): void => {

@@ -13,6 +13,7 @@ const hunts: { bug: keyof PlantedBugs; scenarioPath: string; expect: RegExp }[] 
   { bug: "skipReadChecksum", scenarioPath: "test/sim/support/hunt-read-checksum.ts", expect: /corrupt bytes returned/ },
   { bug: "forgetTombstones", scenarioPath: "test/sim/support/hunt-tombstones.ts", expect: /delete .*(lost|acknowledged before the read)/ },
   { bug: "stampAtStart", scenarioPath: "scenarios/overlapping-writes.ts", expect: /completion order/ },
+  { bug: "neverRetireTransition", scenarioPath: "scenarios/join.ts", expect: /ring change still open|not fully replicated/ },
 ];
 
 describe("planted bugs are found", () => {

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { ClusterMap } from "../../../core/cluster-map.ts";
-import type { NodeId } from "../../../core/ids.ts";
+import { type NodeId, type PartitionId, nodeId as nodeIdOf } from "../../../core/ids.ts";
 import { partitionOf, primariesOf } from "../../../core/placement.ts";
 import { buildRing } from "../../../core/ring.ts";
 import { haproxyConfig } from "../../../runtime/launcher/haproxy.ts";
@@ -223,6 +223,8 @@ export interface NetnsCluster {
   waitSettled(timeoutMs: number): Promise<number>;
   /** Keys whose primaries (in the current map) do not all hold a version with the ETag `expected` gives. */
   keysShortOfCopies(bucket: string, expected: ReadonlyMap<string, string>): Promise<string[]>;
+  /** How many of `nodes` hold a committed version of each key with the ETag `etags` gives (handoffs count too). */
+  copiesOn(bucket: string, etags: ReadonlyMap<string, string>, nodes: readonly string[]): Promise<Map<string, number>>;
   /** HAProxy's view of each router: its status column (UP, DOWN, …) from the stats CSV. */
   haproxyServerStates(): Promise<Map<string, string>>;
   stop(suite?: SuiteLike): Promise<void>;
@@ -386,25 +388,34 @@ export async function startNetnsCluster(options: NetnsClusterOptions): Promise<N
       return Date.now() - started;
     },
     keysShortOfCopies: async (bucket, etags) => {
-      const map = cluster.map();
-      const ring = buildRing(map);
-      const transport = internalTransportOf(mapFile, secretFile);
+      const ring = buildRing(cluster.map());
       const short: string[] = [];
-      try {
+      await withTransport(mapFile, secretFile, async (transport) => {
         for (const [key, etag] of etags) {
           const partition = partitionOf(ring, bucket, key);
           for (const primary of primariesOf(ring, partition)) {
-            const answer = await transport.send(primary, { kind: "head", partition, bucket, key });
-            if (!answer.ok || answer.value.version?.etag !== etag) {
-              short.push(`${key}@${primary}: ${answer.ok ? (answer.value.version?.etag ?? "none") : answer.error.kind}`);
+            const held = await etagHeld(transport, primary, partition, bucket, key);
+            if (held !== etag) {
+              short.push(`${key}@${primary}: ${held}`);
               break;
             }
           }
         }
-      } finally {
-        await transport.close();
-      }
+      });
       return short;
+    },
+    copiesOn: async (bucket, etags, nodes) => {
+      const ring = buildRing(cluster.map());
+      const counts = new Map<string, number>();
+      await withTransport(mapFile, secretFile, async (transport) => {
+        for (const [key, etag] of etags) {
+          const partition = partitionOf(ring, bucket, key);
+          let count = 0;
+          for (const node of nodes) if ((await etagHeld(transport, nodeIdOf(node), partition, bucket, key)) === etag) count += 1;
+          counts.set(key, count);
+        }
+      });
+      return counts;
     },
     haproxyServerStates: async () => {
       const csv = await (await fetch(`http://127.0.0.1:${HAPROXY_STATS_PORT}/stats;csv`)).text();
@@ -438,6 +449,21 @@ export async function startNetnsCluster(options: NetnsClusterOptions): Promise<N
   await eventually(async () => (await fetch(`${endpoint}/-/health`).catch(() => undefined))?.status === 200, { timeoutMs: 90_000, what: "a router healthy behind HAProxy" });
   await cluster.waitSettled(90_000);
   return cluster;
+}
+
+async function withTransport(mapFile: string, secretFile: string, use: (transport: HttpTransport) => Promise<void>): Promise<void> {
+  const transport = internalTransportOf(mapFile, secretFile);
+  try {
+    await use(transport);
+  } finally {
+    await transport.close();
+  }
+}
+
+/** The ETag of the committed version `node` holds of a key, or what it answered instead. */
+async function etagHeld(transport: HttpTransport, node: NodeId, partition: PartitionId, bucket: string, key: string): Promise<string> {
+  const answer = await transport.send(node, { kind: "head", partition, bucket, key });
+  return answer.ok ? (answer.value.version?.etag ?? "none") : answer.error.kind;
 }
 
 function processByHost(processes: ReadonlyMap<string, Process>, host: Host): Process | undefined {

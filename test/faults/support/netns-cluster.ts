@@ -215,7 +215,9 @@ export interface NetnsCluster {
   /** Whether a TCP connection from `from`'s host to `to`'s port opens within a second and a half. */
   canConnect(from: string, to: string): boolean;
   heal(id: string): void;
-  /** A storage node not in the map yet, on a host of its own: `cluster join` first, then this. */
+  /** The id and address a storage node on node host `hostIndex` has (h<i>-node-1, 10.77.0.<10+i>:port): for `cluster join`. */
+  plannedNode(hostIndex: number): { id: string; address: string };
+  /** Starts a storage node not in the deployment, on a host of its own: `cluster join` first, then this. */
   startJoiningNode(hostIndex: number): { id: string; address: string; dataDir: string };
   /** `ringstore cluster …` (status, join, decommission) against this cluster's map and secret. */
   clusterCli(args: readonly string[], timeoutMs?: number): Promise<{ status: number | null; stdout: string; stderr: string }>;
@@ -371,8 +373,9 @@ export async function startNetnsCluster(options: NetnsClusterOptions): Promise<N
       else if (host.cut) run("ip", ["netns", "exec", host.namespace, "nft", "delete", "table", "inet", "rsf-cut"]);
       delete host.cut;
     },
+    plannedNode: (hostIndex) => ({ id: `h${hostIndex}-node-1`, address: `${nodeHost(hostIndex).address}:${NODE_PORT}` }),
     startJoiningNode: (hostIndex) => {
-      const host = makeHost(`h${hostIndex}`, `${SUBNET}.${10 + hostIndex}`);
+      const host = makeHost(nodeHost(hostIndex).name, nodeHost(hostIndex).address);
       hosts.set(host.name, host);
       const id = `h${hostIndex}-node-1`;
       const dataDir = join(dataRoot, id);

@@ -21,6 +21,8 @@ export interface WorkloadFigures {
   staleReads: string[];
   /** What refusals were, by S3 error code or client error name. */
   refusals: Map<string, number>;
+  /** Each refusal: when (Date.now()), which operation, what. */
+  refused: { atMs: number; op: "PUT" | "GET"; name: string }[];
 }
 
 export interface Workload {
@@ -51,7 +53,7 @@ export const md5Of = (bytes: Buffer): string => createHash("md5").update(bytes).
 
 export function refusalName(error: unknown): string {
   if (error instanceof S3ServiceException) return `${error.$metadata.httpStatusCode ?? "?"} ${error.name}`;
-  if (error instanceof Error) return error.name === "Error" ? error.message.slice(0, 60) : error.name;
+  if (error instanceof Error) return error.name === "Error" ? error.message.slice(0, 80) : `${error.name}: ${error.message.slice(0, 80)}`;
   return String(error);
 }
 
@@ -65,20 +67,23 @@ export function startWorkload(options: {
   readonly rng: () => number;
   /** Share of requests that are writes. */
   readonly writeShare?: number;
+  /** Prepended to every key, so that two workloads on one bucket never share a key. */
+  readonly keyPrefix?: string;
 }): Workload {
-  const figures: WorkloadFigures = { putsTotal: 0, putsRefused: 0, getsTotal: 0, getsRefused: 0, staleReads: [], refusals: new Map() };
+  const figures: WorkloadFigures = { putsTotal: 0, putsRefused: 0, getsTotal: 0, getsRefused: 0, staleReads: [], refusals: new Map(), refused: [] };
   const attempts = new Map<string, Attempt[]>();
   /** Per key, the seq of the newest acknowledged write. */
   const ackedSeq = new Map<string, number>();
   let stopped = false;
   const deadline = Date.now() + options.durationMs;
-  const refused = (error: unknown) => {
+  const refused = (op: "PUT" | "GET", error: unknown) => {
     const name = refusalName(error);
     figures.refusals.set(name, (figures.refusals.get(name) ?? 0) + 1);
+    figures.refused.push({ atMs: Date.now(), op, name });
   };
 
   const client = async (c: number): Promise<void> => {
-    const keys = Array.from({ length: options.keysPerClient }, (_, k) => `c${c}/k${k}`);
+    const keys = Array.from({ length: options.keysPerClient }, (_, k) => `${options.keyPrefix ?? ""}c${c}/k${k}`);
     let seq = 0;
     while (!stopped && Date.now() < deadline) {
       const key = keys[Math.floor(options.rng() * keys.length)]!;
@@ -95,7 +100,7 @@ export function startWorkload(options: {
           ackedSeq.set(key, seq);
         } catch (error) {
           figures.putsRefused += 1;
-          refused(error);
+          refused("PUT", error);
         }
       } else {
         const floor = ackedSeq.get(key) ?? -1;
@@ -106,7 +111,7 @@ export function startWorkload(options: {
           if (seen < floor) figures.staleReads.push(`${key}: read #${seen} after #${floor} was acknowledged`);
         } catch (error) {
           figures.getsRefused += 1;
-          refused(error);
+          refused("GET", error);
         }
       }
     }

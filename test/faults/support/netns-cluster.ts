@@ -321,7 +321,8 @@ export async function startNetnsCluster(options: NetnsClusterOptions): Promise<N
         forcePathStyle: true,
         credentials,
         maxAttempts: 1,
-        requestHandler: new NodeHttpHandler({ connectionTimeout: 3_000, requestTimeout: 20_000 }),
+        // An answer (its headers) within 30 s or the request fails: a case never waits on a hung request.
+        requestHandler: new NodeHttpHandler({ connectionTimeout: 3_000, requestTimeout: 30_000, throwOnRequestTimeout: true }),
         ...overrides,
       }),
     map: () => JSON.parse(readFileSync(mapFile, "utf8")) as ClusterMap,

@@ -199,7 +199,7 @@ export async function unreadableKeys(s3: S3Client, bucket: string, etags: Readon
         const body = Buffer.from(await got.Body!.transformToByteArray());
         if (md5Of(body) !== etags.get(key)) failed.push(`${key}: other bytes`);
       } catch (error) {
-        failed.push(`${key}: ${refusalName(error)}`);
+        failed.push(`${key}: ${refusalName(error)}${error instanceof S3ServiceException ? ` (${error.message.slice(0, 120)})` : ""}`);
       }
     }
   };

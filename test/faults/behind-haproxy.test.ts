@@ -3,11 +3,11 @@
 //   failures), and none after it;
 // - a node joined, then one decommissioned (and stopped once the cluster has settled): 0 failed reads, and
 //   HAProxy's stats show every router UP throughout.
-import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import seedrandom from "seedrandom";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../integration/support/cluster.ts";
-import { type NetnsCluster, namespacesAvailable, startNetnsCluster } from "./support/netns-cluster.ts";
+import { type NetnsCluster, namespacesAvailable, startWithBucket } from "./support/netns-cluster.ts";
 import { type Workload, percent, refusalSummary, startWorkload } from "./support/workload.ts";
 
 const BUCKET = "haproxy";
@@ -48,9 +48,7 @@ function underLoad(seed: string): { workload: Workload; notUp: string[]; polls: 
 
 describe.runIf(runnable)("behind HAProxy, under load", () => {
   beforeAll(async () => {
-    cluster = await startNetnsCluster({ nodes: 4, routers: 2 });
-    s3 = cluster.client();
-    await eventually(async () => s3.send(new CreateBucketCommand({ Bucket: BUCKET })).then(() => true), { timeoutMs: 30_000, what: "CreateBucket" });
+    ({ cluster, s3 } = await startWithBucket({ nodes: 4, routers: 2 }, BUCKET));
     await eventually(async () => [...(await cluster.haproxyServerStates()).values()].every((s) => s === "UP"), { timeoutMs: 20_000, what: "both routers UP in HAProxy" });
   });
 

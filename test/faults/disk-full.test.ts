@@ -1,11 +1,10 @@
 // A storage node's disk fills up (issue 10 item 9f): its data folder is a small tmpfs, and writes keep coming
 // until it is full. A write then goes to the other replicas (W=2 of N=3, a handoff for the full one) or fails
 // with an S3 error (never a dropped connection), and every acknowledged object reads back with its bytes.
-import { CreateBucketCommand, PutObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeId } from "../../core/ids.ts";
-import { eventually } from "../integration/support/cluster.ts";
-import { type NetnsCluster, namespacesAvailable, primariesOfKey, startNetnsCluster } from "./support/netns-cluster.ts";
+import { type NetnsCluster, namespacesAvailable, primariesOfKey, startWithBucket } from "./support/netns-cluster.ts";
 import { bodyOf, md5Of, refusalName, unreadableKeys } from "./support/workload.ts";
 
 const BUCKET = "full";
@@ -20,9 +19,7 @@ let s3: S3Client;
 
 describe.runIf(runnable)("a node's disk full", () => {
   beforeAll(async () => {
-    cluster = await startNetnsCluster({ nodes: 5, routers: 1, tmpfsBytes: { 1: DISK_BYTES } });
-    s3 = cluster.client();
-    await eventually(async () => s3.send(new CreateBucketCommand({ Bucket: BUCKET })).then(() => true), { timeoutMs: 30_000, what: "CreateBucket" });
+    ({ cluster, s3 } = await startWithBucket({ nodes: 5, routers: 1, tmpfsBytes: { 1: DISK_BYTES } }, BUCKET));
   });
 
   afterAll(async ({}, suite) => {

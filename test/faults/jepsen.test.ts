@@ -4,11 +4,11 @@
 // time. Then every fault is undone, and once `cluster status` says settled: no acknowledged write is lost,
 // every key's newest copy sits on all N of its primaries, and the share of refused requests is printed.
 // The seed (FAULTS_SEED, else the clock) decides the nemesis and the workload; it is printed.
-import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import seedrandom from "seedrandom";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../integration/support/cluster.ts";
-import { type Cut, type NetnsCluster, namespacesAvailable, startNetnsCluster } from "./support/netns-cluster.ts";
+import { type Cut, type NetnsCluster, namespacesAvailable, startWithBucket } from "./support/netns-cluster.ts";
 import { checkFinal, percent, refusalSummary, startWorkload } from "./support/workload.ts";
 
 /** How long the clients write and read under faults (the issue asks for 60 s; CI's time limit allows it). */
@@ -33,9 +33,7 @@ let s3: S3Client;
 
 describe.runIf(runnable)("jepsen-style: writes and reads while nodes die, hang and are cut off", () => {
   beforeAll(async () => {
-    cluster = await startNetnsCluster({ nodes: 5, routers: 2 });
-    s3 = cluster.client();
-    await eventually(async () => s3.send(new CreateBucketCommand({ Bucket: BUCKET })).then(() => true), { timeoutMs: 30_000, what: "CreateBucket" });
+    ({ cluster, s3 } = await startWithBucket({ nodes: 5, routers: 2 }, BUCKET));
   });
 
   afterAll(async ({}, suite) => {

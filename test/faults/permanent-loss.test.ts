@@ -2,10 +2,10 @@
 // N=3 and R=2 every object must stay readable, which holds only if the third copies re-made on handoffs count
 // toward the quorum in place of the dead primary. The re-replicate delay is shortened (RE_REPLICATE_AFTER_MS);
 // the figures printed: how long until every object had N live copies again, and reads after each loss.
-import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../integration/support/cluster.ts";
-import { type NetnsCluster, namespacesAvailable, startNetnsCluster } from "./support/netns-cluster.ts";
+import { type NetnsCluster, namespacesAvailable, startWithBucket } from "./support/netns-cluster.ts";
 import { unreadableKeys, writeObjects } from "./support/workload.ts";
 
 const BUCKET = "loss";
@@ -21,9 +21,7 @@ let s3: S3Client;
 
 describe.runIf(runnable)("two permanent losses, re-replication between them", () => {
   beforeAll(async () => {
-    cluster = await startNetnsCluster({ nodes: 5, routers: 1, env: { RINGSTORE_RE_REPLICATE_AFTER_MS: String(RE_REPLICATE_AFTER_MS) } });
-    s3 = cluster.client();
-    await eventually(async () => s3.send(new CreateBucketCommand({ Bucket: BUCKET })).then(() => true), { timeoutMs: 30_000, what: "CreateBucket" });
+    ({ cluster, s3 } = await startWithBucket({ nodes: 5, routers: 1, env: { RINGSTORE_RE_REPLICATE_AFTER_MS: String(RE_REPLICATE_AFTER_MS) } }, BUCKET));
   });
 
   afterAll(async ({}, suite) => {

@@ -13,7 +13,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NodeId, nodeId } from "../../core/ids.ts";
 import { partitionOf, primariesOf } from "../../core/placement.ts";
@@ -23,7 +23,7 @@ import { blobsOfSize } from "../integration/support/blobs.ts";
 import { eventually } from "../integration/support/cluster.ts";
 import { generatedBodyWithDigest } from "../integration/support/data.ts";
 import { signedHeadersOf } from "../integration/support/raw-s3.ts";
-import { type NetnsCluster, namespacesAvailable, startNetnsCluster } from "./support/netns-cluster.ts";
+import { type NetnsCluster, namespacesAvailable, startWithBucket } from "./support/netns-cluster.ts";
 
 const BUCKET = "faults";
 const runnable = namespacesAvailable("replicas that die, hang or drop off mid-request");
@@ -34,9 +34,7 @@ const restartedIds: string[] = [];
 
 beforeAll(async () => {
   if (!runnable) return;
-  cluster = await startNetnsCluster({ nodes: 5, routers: 1, partitionBits: 8 });
-  s3 = cluster.client();
-  await eventually(async () => s3.send(new CreateBucketCommand({ Bucket: BUCKET })).then(() => true), { timeoutMs: 30_000, what: "CreateBucket" });
+  ({ cluster, s3 } = await startWithBucket({ nodes: 5, routers: 1, partitionBits: 8 }, BUCKET));
 });
 
 afterAll(async ({}, suite) => {
@@ -211,6 +209,27 @@ describe.runIf(runnable)("receivers that die, hang or drop off mid-PUT", () => {
   }, 60_000);
 });
 
+/** A whole GET of a fresh object of `size` bytes, with `fault` applied to its primaries once 4 MiB have arrived. */
+async function readWithFaultMidBody(prefix: string, size: number, fault: (primaries: readonly NodeId[]) => Promise<void>): Promise<{ size: number; received: number; md5: string; expectedMd5: string; secondsAfterFault: number }> {
+  const { key, primaries } = keyWithPrimaries(prefix, restartedIds);
+  const data = generatedBodyWithDigest(size);
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: data.body(), ContentLength: size }));
+  await heldBy(key, primaries);
+  const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  const hash = createHash("md5");
+  let received = 0;
+  let faultAt = 0;
+  for await (const chunk of got.Body as Readable) {
+    hash.update(chunk as Buffer);
+    received += (chunk as Buffer).length;
+    if (faultAt === 0 && received >= 4 * 1024 * 1024) {
+      faultAt = Date.now();
+      await fault(primaries);
+    }
+  }
+  return { size, received, md5: hash.digest("hex"), expectedMd5: await data.md5, secondsAfterFault: (Date.now() - faultAt) / 1000 };
+}
+
 describe.runIf(runnable)("GET failover", () => {
   it("a byte flipped in the middle of one copy: 20 of 20 whole GETs return the right bytes", async () => {
     const { key, primaries } = keyWithPrimaries("rotten", restartedIds);
@@ -247,57 +266,27 @@ describe.runIf(runnable)("GET failover", () => {
   }, 60_000);
 
   it("the replicas serving a GET SIGSTOPped mid-body: the GET completes from the remaining one in seconds", async () => {
-    const { key, primaries } = keyWithPrimaries("stalled", restartedIds);
-    const size = 32 * 1024 * 1024;
-    const data = generatedBodyWithDigest(size);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: data.body(), ContentLength: size }));
-    await heldBy(key, primaries);
-    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    const hash = createHash("md5");
-    let received = 0;
-    let stoppedAt = 0;
-    const hung = [primaries[0]!, primaries[1]!];
+    const hung: NodeId[] = [];
     try {
-      for await (const chunk of got.Body as Readable) {
-        hash.update(chunk as Buffer);
-        received += (chunk as Buffer).length;
-        if (stoppedAt === 0 && received >= 4 * 1024 * 1024) {
-          // The body comes from one of the two primaries a read asks first: stop both.
-          stoppedAt = Date.now();
-          for (const node of hung) cluster.pause(node);
-        }
-      }
+      // The body comes from one of the two primaries a read asks first: stop both.
+      const read = await readWithFaultMidBody("stalled", 32 * 1024 * 1024, async (primaries) => {
+        hung.push(primaries[0]!, primaries[1]!);
+        for (const node of hung) cluster.pause(node);
+      });
+      console.log(`faults serving replicas hung: ${read.received} of ${read.size} B received, completed ${read.secondsAfterFault.toFixed(2)} s after SIGSTOP`);
+      expect(read.received).toBe(read.size);
+      expect(read.md5).toBe(read.expectedMd5);
+      expect(read.secondsAfterFault).toBeLessThan(15);
     } finally {
       for (const node of hung) cluster.resume(node);
     }
-    const seconds = (Date.now() - stoppedAt) / 1000;
-    console.log(`faults serving replicas hung: ${received} of ${size} B received, completed ${seconds.toFixed(2)} s after SIGSTOP`);
-    expect(received).toBe(size);
-    expect(hash.digest("hex")).toBe(await data.md5);
-    expect(seconds).toBeLessThan(15);
   }, 60_000);
 
   it("the replicas serving a GET killed mid-body: the GET completes from the remaining one", async () => {
-    const { key, primaries } = keyWithPrimaries("served", restartedIds);
-    const size = 64 * 1024 * 1024;
-    const data = generatedBodyWithDigest(size);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: data.body(), ContentLength: size }));
-    await heldBy(key, primaries);
-    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    const hash = createHash("md5");
-    let received = 0;
-    let killedAt = 0;
-    for await (const chunk of got.Body as Readable) {
-      hash.update(chunk as Buffer);
-      received += (chunk as Buffer).length;
-      if (killedAt === 0 && received >= 4 * 1024 * 1024) {
-        // A read's body comes from one of the two primaries it asked first: kill both.
-        killedAt = Date.now();
-        await Promise.all([cluster.kill(primaries[0]!), cluster.kill(primaries[1]!)]);
-      }
-    }
-    console.log(`faults serving replicas killed: ${received} of ${size} B received, completed ${((Date.now() - killedAt) / 1000).toFixed(2)} s after the kill`);
-    expect(received).toBe(size);
-    expect(hash.digest("hex")).toBe(await data.md5);
+    // A read's body comes from one of the two primaries it asked first: kill both.
+    const read = await readWithFaultMidBody("served", 64 * 1024 * 1024, (primaries) => Promise.all([cluster.kill(primaries[0]!), cluster.kill(primaries[1]!)]).then(() => undefined));
+    console.log(`faults serving replicas killed: ${read.received} of ${read.size} B received, completed ${read.secondsAfterFault.toFixed(2)} s after the kill`);
+    expect(read.received).toBe(read.size);
+    expect(read.md5).toBe(read.expectedMd5);
   }, 60_000);
 });

@@ -20,7 +20,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { ClusterMap } from "../../../core/cluster-map.ts";
 import { type NodeId, type PartitionId, nodeId as nodeIdOf } from "../../../core/ids.ts";
@@ -468,6 +468,14 @@ async function withTransport(mapFile: string, secretFile: string, use: (transpor
 async function etagHeld(transport: HttpTransport, node: NodeId, partition: PartitionId, bucket: string, key: string): Promise<string> {
   const answer = await transport.send(node, { kind: "head", partition, bucket, key });
   return answer.ok ? (answer.value.version?.etag ?? "none") : answer.error.kind;
+}
+
+/** A fault case's start: the cluster, an S3 client through HAProxy, and its bucket made (retried while the nodes catch up). */
+export async function startWithBucket(options: NetnsClusterOptions, bucket: string): Promise<{ cluster: NetnsCluster; s3: S3Client }> {
+  const cluster = await startNetnsCluster(options);
+  const s3 = cluster.client();
+  await eventually(async () => s3.send(new CreateBucketCommand({ Bucket: bucket })).then(() => true), { timeoutMs: 30_000, what: `CreateBucket ${bucket}` });
+  return { cluster, s3 };
 }
 
 function processByHost(processes: ReadonlyMap<string, Process>, host: Host): Process | undefined {

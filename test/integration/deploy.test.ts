@@ -17,6 +17,7 @@ import type { PartitionId } from "../../core/ids.ts";
 import { cliPath } from "../../runtime/launcher/processes.ts";
 import { eventually } from "./support/cluster.ts";
 import { runProgram } from "./support/run-program.ts";
+import { type Unit, environmentOf, readUnit, runPreStart } from "./support/deploy-units.ts";
 import { requireProgram } from "./support/system-programs.ts";
 
 const NODE_PORT = 27600;
@@ -34,46 +35,8 @@ const verifiable = requireProgram("systemd-analyze", "checking the generated uni
 let dir: string;
 const children: { name: string; child: ChildProcess }[] = [];
 
-interface Unit {
-  readonly name: string;
-  readonly host: string;
-  readonly pre: string[];
-  readonly exec: string[];
-  readonly environmentFile?: string;
-  readonly workingDirectory: string;
-}
-
-function readUnit(host: string, path: string): Unit {
-  const lines = readFileSync(path, "utf8").split("\n");
-  const values = (key: string) => lines.filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
-  // Our units quote nothing (every argument is a plain word), so splitting on spaces is what systemd does here.
-  const split = (command: string) => command.replace(/^\+/, "").split(" ");
-  return {
-    name: path.split("/").pop()!,
-    host,
-    pre: values("ExecStartPre"),
-    exec: split(values("ExecStart")[0]!),
-    ...(values("EnvironmentFile")[0] ? { environmentFile: values("EnvironmentFile")[0]! } : {}),
-    workingDirectory: values("WorkingDirectory")[0]!,
-  };
-}
-
-function environmentOf(path: string | undefined): Record<string, string> {
-  if (!path) return {};
-  return Object.fromEntries(
-    readFileSync(path, "utf8")
-      .split("\n")
-      .filter((l) => l.includes("="))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
-}
-
 function start(unit: Unit): void {
-  for (const command of unit.pre) {
-    const [program, ...args] = command.replace(/^\+/, "").split(" ");
-    const ran = spawnSync(program!, args, { encoding: "utf8" });
-    if (ran.status !== 0) throw new Error(`${unit.name}: ExecStartPre ${command} failed: ${ran.stderr}`);
-  }
+  runPreStart(unit);
   const log = createWriteStream(join(dir, "logs", `${unit.name}.log`), { flags: "a" });
   const child = spawn(unit.exec[0]!, unit.exec.slice(1), { cwd: unit.workingDirectory, env: { ...process.env, ...environmentOf(unit.environmentFile) }, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.pipe(log);

@@ -49,15 +49,7 @@ export async function startTestCluster(options: { basePort: number; nodes?: numb
         ...overrides,
       }),
     map: () => JSON.parse(readFileSync(join(dataDir, "cluster-map.json"), "utf8")) as ClusterMap,
-    internalTransport: () => {
-      const map = JSON.parse(readFileSync(join(dataDir, "cluster-map.json"), "utf8")) as ClusterMap;
-      return createHttpTransport({
-        resolveAddress: (node) => map.nodes.find((n) => n.id === node)?.address,
-        secret: readFileSync(join(dataDir, "cluster-secret"), "utf8").trim(),
-        timeoutMs: 5000,
-        log: silentLog,
-      });
-    },
+    internalTransport: () => internalTransportOf(join(dataDir, "cluster-map.json"), join(dataDir, "cluster-secret")),
     process: (id) => {
       const found = cluster.processes.find((p) => p.id === id);
       if (!found) throw new Error(`no process ${id} in the cluster`);
@@ -69,6 +61,17 @@ export async function startTestCluster(options: { basePort: number; nodes?: numb
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A signed internal-API client for the nodes of a map file (read once), with the cluster secret in `secretFile`. */
+export function internalTransportOf(mapFile: string, secretFile: string): HttpTransport {
+  const map = JSON.parse(readFileSync(mapFile, "utf8")) as ClusterMap;
+  return createHttpTransport({
+    resolveAddress: (node) => map.nodes.find((n) => n.id === node)?.address,
+    secret: readFileSync(secretFile, "utf8").trim(),
+    timeoutMs: 5000,
+    log: silentLog,
+  });
 }
 
 /** Polls until `check` returns a truthy value, or fails with the last error after the deadline. */
@@ -101,12 +104,12 @@ export interface SuiteLike {
   readonly tasks?: readonly SuiteLike[];
 }
 
-function failedIn(task: SuiteLike): boolean {
+export function failedIn(task: SuiteLike): boolean {
   return task.result?.state === "fail" || (task.tasks ?? []).some(failedIn);
 }
 
 /** A failed test's cluster logs are gone once cleanup removes them: print what a diagnosis needs (warn and above). */
-function printLogWarnings(logDir: string): void {
+export function printLogWarnings(logDir: string): void {
   if (!existsSync(logDir)) return;
   const WARN = 40;
   const LINES_PER_LOG_MAX = 40;

@@ -1,46 +1,45 @@
-// Replicas that die or hang in the middle of a request, on real processes (issue 10, items 6 and 7):
+// Replicas that die, hang or drop off the network in the middle of a request (issue 10, items 6 and 7; fault
+// case 9d and 9g), on the fault suite's hosts (test/faults/support/netns-cluster.ts: a namespace per process,
+// HAProxy in front):
 // - two of the three receivers of a PUT SIGKILLed mid-body: the client has its answer within 10 s, and the
 //   surviving receiver keeps no temp file of the abandoned write;
 // - one receiver SIGSTOPped mid-PUT: the other two acknowledge it (the hung one is cut by the progress timeout);
+// - one receiver's host cut off the network mid-PUT (its veth down: no reset, its packets vanish): the same;
 // - a byte flipped in the middle of stored copies: every whole GET still returns the right bytes, resumed
 //   from another replica at the byte where the bad block began, and later GETs start on the good copy;
 // - the serving replicas SIGSTOPped or SIGKILLed mid-GET: the GET completes from the remaining replica.
-import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NodeId, nodeId } from "../../core/ids.ts";
 import { partitionOf, primariesOf } from "../../core/placement.ts";
 import { buildRing } from "../../core/ring.ts";
-import { startChild, stopChild } from "../../runtime/launcher/processes.ts";
-import { blobsOfSize } from "./support/blobs.ts";
-import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
-import { generatedBodyWithDigest } from "./support/data.ts";
-import { signedHeadersOf } from "./support/raw-s3.ts";
+import { REPLICA_PROGRESS_TIMEOUT_MS } from "../../runtime/transport/progress-deadline.ts";
+import { blobsOfSize } from "../integration/support/blobs.ts";
+import { eventually } from "../integration/support/cluster.ts";
+import { generatedBodyWithDigest } from "../integration/support/data.ts";
+import { signedHeadersOf } from "../integration/support/raw-s3.ts";
+import { type NetnsCluster, namespacesAvailable, startWithBucket } from "./support/netns-cluster.ts";
 
 const BUCKET = "faults";
-let cluster: TestCluster;
+const runnable = namespacesAvailable("replicas that die, hang or drop off mid-request");
+let cluster: NetnsCluster;
 let s3: S3Client;
-const restarted: ChildProcess[] = [];
-/** Nodes killed and restarted by an earlier test: they may still be catching up, so later keys avoid them. */
+/** Nodes killed, hung or cut by an earlier test: they may still be catching up, so later keys avoid them. */
 const restartedIds: string[] = [];
-const stopped = new Set<number>();
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ basePort: 24000, nodes: 5, routers: 1 });
-  s3 = cluster.client({ maxAttempts: 1 });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  if (!runnable) return;
+  ({ cluster, s3 } = await startWithBucket({ nodes: 5, routers: 1, partitionBits: 8 }, BUCKET));
 });
 
 afterAll(async ({}, suite) => {
-  for (const pid of stopped) process.kill(pid, "SIGCONT");
   s3?.destroy();
-  await Promise.all(restarted.map((child) => stopChild(child)));
-  await cluster?.cleanup(suite);
+  await cluster?.stop(suite);
 });
 
 const md5 = (bytes: Buffer): string => createHash("md5").update(bytes).digest("hex");
@@ -57,13 +56,11 @@ function keyWithPrimaries(prefix: string, avoid: readonly string[] = []): { key:
   throw new Error(`no key avoiding ${avoid.join(",")}`);
 }
 
-const pidOf = (id: string): number => cluster.process(id).pid!;
-const tempFilesOf = (node: string): string[] => readdirSync(join(cluster.dataDir, node, "tmp"));
+const tempFilesOf = (node: string): string[] => readdirSync(join(cluster.dataDirOf(node), "tmp"));
 
-/** Restarts a node with the command cluster.json gives for it, and waits until the router counts it live. */
+/** Restarts a killed node on its old disk, and waits until it answers again. */
 async function restartNode(id: string): Promise<void> {
-  const record = cluster.process(id);
-  restarted.push(startChild(record.command, record.log).child);
+  cluster.restart(id);
   const transport = cluster.internalTransport();
   try {
     await eventually(async () => (await transport.send(nodeId(id), { kind: "list-bucket", bucket: BUCKET, prefix: "", after: "", limit: 1 })).ok, { timeoutMs: 20_000, what: `${id} answers again` });
@@ -79,7 +76,7 @@ async function restartNode(id: string): Promise<void> {
 async function pacedPut(key: string, size: number, chunkBytes: number, pauseMs: number, onProgress: (sentBytes: number) => void): Promise<{ status: number; body: string; seconds: number }> {
   const url = new URL(cluster.endpoint);
   const path = `/${BUCKET}/${key}`;
-  const headers = await signedHeadersOf(cluster, { method: "PUT", path, declaredLength: size });
+  const headers = await signedHeadersOf({ endpoint: cluster.endpoint, ...cluster.credentials }, { method: "PUT", path, declaredLength: size });
   const started = Date.now();
   return new Promise((resolve, reject) => {
     let answered = false;
@@ -135,14 +132,14 @@ async function heldBy(key: string, nodes: readonly NodeId[]): Promise<void> {
 
 /** The one blob file of exactly `size` bytes under a node's blob folder. */
 function blobOfSize(node: string, size: number): string {
-  const found = blobsOfSize(cluster.dataDir, node, size);
+  const found = blobsOfSize(dirname(cluster.dataDirOf(node)), node, size);
   expect(found).toHaveLength(1);
   return found[0]!;
 }
 
-const routerLog = (): string => readFileSync(join(cluster.dataDir, "logs", "router-1.log"), "utf8");
+const routerLog = (): string => readFileSync(cluster.logOf("router-1"), "utf8");
 
-describe("receivers that die or hang mid-PUT", () => {
+describe.runIf(runnable)("receivers that die, hang or drop off mid-PUT", () => {
   it("two receivers killed 150 ms apart: the client has its answer within 10 s, no temp file left on the survivor", async () => {
     const { key, primaries } = keyWithPrimaries("killed");
     const [first, second, survivor] = primaries as [NodeId, NodeId, NodeId];
@@ -151,12 +148,12 @@ describe("receivers that die or hang mid-PUT", () => {
     const answer = await pacedPut(key, size, 256 * 1024, 2, (sent) => {
       if (killedAt === 0 && sent >= 24 * 1024 * 1024) {
         killedAt = Date.now();
-        process.kill(pidOf(first), "SIGKILL");
-        setTimeout(() => process.kill(pidOf(second), "SIGKILL"), 150);
+        void cluster.kill(first);
+        setTimeout(() => void cluster.kill(second), 150);
       }
     });
     const secondsAfterKill = (Date.now() - killedAt) / 1000;
-    console.log(`killed receivers: answer ${answer.status} ${secondsAfterKill.toFixed(2)} s after the first kill (${answer.seconds.toFixed(2)} s in all)`);
+    console.log(`faults killed receivers: answer ${answer.status} ${secondsAfterKill.toFixed(2)} s after the first kill (${answer.seconds.toFixed(2)} s in all)`);
     expect(killedAt).toBeGreaterThan(0);
     expect(secondsAfterKill).toBeLessThan(10);
     expect([200, 503]).toContain(answer.status);
@@ -177,23 +174,63 @@ describe("receivers that die or hang mid-PUT", () => {
     const answer = await pacedPut(key, size, 256 * 1024, 2, (sent) => {
       if (stoppedAt === 0 && sent >= 8 * 1024 * 1024) {
         stoppedAt = Date.now();
-        process.kill(pidOf(hung), "SIGSTOP");
-        stopped.add(pidOf(hung));
+        cluster.pause(hung);
       }
     });
     const secondsAfterStop = (Date.now() - stoppedAt) / 1000;
-    process.kill(pidOf(hung), "SIGCONT");
-    stopped.delete(pidOf(hung));
-    console.log(`hung receiver: answer ${answer.status} ${secondsAfterStop.toFixed(2)} s after SIGSTOP (${answer.seconds.toFixed(2)} s in all)`);
+    cluster.resume(hung);
+    console.log(`faults hung receiver: answer ${answer.status} ${secondsAfterStop.toFixed(2)} s after SIGSTOP (${answer.seconds.toFixed(2)} s in all)`);
     expect(stoppedAt).toBeGreaterThan(0);
     expect(answer.status, answer.body).toBe(200);
     expect(secondsAfterStop).toBeLessThan(20);
     // The hung node, once running again, drops the temp file of the write it was cut from.
     await eventually(async () => tempFilesOf(hung).length === 0, { timeoutMs: 5000, what: `no temp file left on ${hung}` });
   }, 60_000);
+
+  it("one receiver's host cut off the network mid-PUT (its veth down): the other two acknowledge it", async () => {
+    const { key, primaries } = keyWithPrimaries("cut", restartedIds);
+    const lost = primaries[1]!;
+    const size = 64 * 1024 * 1024;
+    let cutAt = 0;
+    const answer = await pacedPut(key, size, 256 * 1024, 2, (sent) => {
+      if (cutAt === 0 && sent >= 8 * 1024 * 1024) {
+        cutAt = Date.now();
+        cluster.cut(lost, "link");
+      }
+    });
+    const secondsAfterCut = (Date.now() - cutAt) / 1000;
+    cluster.heal(lost);
+    console.log(`faults cut receiver: answer ${answer.status} ${secondsAfterCut.toFixed(2)} s after its link went down (${answer.seconds.toFixed(2)} s in all)`);
+    expect(cutAt).toBeGreaterThan(0);
+    expect(answer.status, answer.body).toBe(200);
+    expect(secondsAfterCut).toBeLessThan(20);
+    // The cut bit: with no reset from the lost host, the router waited for its progress deadline to drop it.
+    expect(secondsAfterCut).toBeGreaterThanOrEqual(REPLICA_PROGRESS_TIMEOUT_MS / 1000 - 0.5);
+  }, 60_000);
 });
 
-describe("GET failover", () => {
+/** A whole GET of a fresh object of `size` bytes, with `fault` applied to its primaries once 4 MiB have arrived. */
+async function readWithFaultMidBody(prefix: string, size: number, fault: (primaries: readonly NodeId[]) => Promise<void>): Promise<{ size: number; received: number; md5: string; expectedMd5: string; secondsAfterFault: number }> {
+  const { key, primaries } = keyWithPrimaries(prefix, restartedIds);
+  const data = generatedBodyWithDigest(size);
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: data.body(), ContentLength: size }));
+  await heldBy(key, primaries);
+  const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  const hash = createHash("md5");
+  let received = 0;
+  let faultAt = 0;
+  for await (const chunk of got.Body as Readable) {
+    hash.update(chunk as Buffer);
+    received += (chunk as Buffer).length;
+    if (faultAt === 0 && received >= 4 * 1024 * 1024) {
+      faultAt = Date.now();
+      await fault(primaries);
+    }
+  }
+  return { size, received, md5: hash.digest("hex"), expectedMd5: await data.md5, secondsAfterFault: (Date.now() - faultAt) / 1000 };
+}
+
+describe.runIf(runnable)("GET failover", () => {
   it("a byte flipped in the middle of one copy: 20 of 20 whole GETs return the right bytes", async () => {
     const { key, primaries } = keyWithPrimaries("rotten", restartedIds);
     const body = randomBytes(8 * 1024 * 1024 + 12_345);
@@ -219,7 +256,7 @@ describe("GET failover", () => {
       }
     }
     const resumes = routerLog().split("read.body-resumed").length - 1 - resumesBefore;
-    console.log(`rotten copies: ${good} of 20 whole GETs correct, ${resumes} resumes from another replica; ${failures.slice(0, 3).join(" | ")}`);
+    console.log(`faults rotten copies: ${good} of 20 whole GETs correct, ${resumes} resumes from another replica; ${failures.slice(0, 3).join(" | ")}`);
     expect(failures).toEqual([]);
     expect(good).toBe(20);
     expect(resumes).toBeGreaterThan(0);
@@ -229,65 +266,27 @@ describe("GET failover", () => {
   }, 60_000);
 
   it("the replicas serving a GET SIGSTOPped mid-body: the GET completes from the remaining one in seconds", async () => {
-    const { key, primaries } = keyWithPrimaries("stalled", restartedIds);
-    const size = 32 * 1024 * 1024;
-    const data = generatedBodyWithDigest(size);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: data.body(), ContentLength: size }));
-    await heldBy(key, primaries);
-    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    const hash = createHash("md5");
-    let received = 0;
-    let stoppedAt = 0;
-    const hung = [pidOf(primaries[0]!), pidOf(primaries[1]!)];
+    const hung: NodeId[] = [];
     try {
-      for await (const chunk of got.Body as Readable) {
-        hash.update(chunk as Buffer);
-        received += (chunk as Buffer).length;
-        if (stoppedAt === 0 && received >= 4 * 1024 * 1024) {
-          // The body comes from one of the two primaries a read asks first: stop both.
-          stoppedAt = Date.now();
-          for (const pid of hung) {
-            process.kill(pid, "SIGSTOP");
-            stopped.add(pid);
-          }
-        }
-      }
+      // The body comes from one of the two primaries a read asks first: stop both.
+      const read = await readWithFaultMidBody("stalled", 32 * 1024 * 1024, async (primaries) => {
+        hung.push(primaries[0]!, primaries[1]!);
+        for (const node of hung) cluster.pause(node);
+      });
+      console.log(`faults serving replicas hung: ${read.received} of ${read.size} B received, completed ${read.secondsAfterFault.toFixed(2)} s after SIGSTOP`);
+      expect(read.received).toBe(read.size);
+      expect(read.md5).toBe(read.expectedMd5);
+      expect(read.secondsAfterFault).toBeLessThan(15);
     } finally {
-      for (const pid of hung) {
-        process.kill(pid, "SIGCONT");
-        stopped.delete(pid);
-      }
+      for (const node of hung) cluster.resume(node);
     }
-    const seconds = (Date.now() - stoppedAt) / 1000;
-    console.log(`serving replicas hung: ${received} of ${size} B received, completed ${seconds.toFixed(2)} s after SIGSTOP`);
-    expect(received).toBe(size);
-    expect(hash.digest("hex")).toBe(await data.md5);
-    expect(seconds).toBeLessThan(15);
   }, 60_000);
 
   it("the replicas serving a GET killed mid-body: the GET completes from the remaining one", async () => {
-    const { key, primaries } = keyWithPrimaries("served", restartedIds);
-    const size = 64 * 1024 * 1024;
-    const data = generatedBodyWithDigest(size);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: data.body(), ContentLength: size }));
-    await heldBy(key, primaries);
-    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    const hash = createHash("md5");
-    let received = 0;
-    let killedAt = 0;
-    for await (const chunk of got.Body as Readable) {
-      hash.update(chunk as Buffer);
-      received += (chunk as Buffer).length;
-      if (killedAt === 0 && received >= 4 * 1024 * 1024) {
-        // A read's body comes from one of the two primaries it asked first: kill both.
-        killedAt = Date.now();
-        process.kill(pidOf(primaries[0]!), "SIGKILL");
-        process.kill(pidOf(primaries[1]!), "SIGKILL");
-        await sleep(200);
-      }
-    }
-    console.log(`serving replicas killed: ${received} of ${size} B received, completed ${((Date.now() - killedAt) / 1000).toFixed(2)} s after the kill`);
-    expect(received).toBe(size);
-    expect(hash.digest("hex")).toBe(await data.md5);
+    // A read's body comes from one of the two primaries it asked first: kill both.
+    const read = await readWithFaultMidBody("served", 64 * 1024 * 1024, (primaries) => Promise.all([cluster.kill(primaries[0]!), cluster.kill(primaries[1]!)]).then(() => undefined));
+    console.log(`faults serving replicas killed: ${read.received} of ${read.size} B received, completed ${read.secondsAfterFault.toFixed(2)} s after the kill`);
+    expect(read.received).toBe(read.size);
+    expect(read.md5).toBe(read.expectedMd5);
   }, 60_000);
 });

@@ -291,8 +291,11 @@ export async function runNode(options: NodeOptions): Promise<void> {
         repairTotals.objectsPulled += report.pulled;
         repairTotals.objectsPushed += report.pushed;
         if (!madeProgress(report)) return;
-        const { failuresByCause: _byCause, ...counts } = report;
-        log.info("repair.round", { ...counts, caughtUp: report.caughtUp.length, behind: catchUp.behindPartitions().length, ms: elapsedMs });
+        const { failuresByCause, ...counts } = report;
+        // What failed, by cause (`step:kind`) with the latest peer and partition; the repair.failure line (core's,
+        // at most once a minute per cause) carries the error itself.
+        const failed = Object.entries(failuresByCause).map(([cause, t]) => ({ cause, count: t.count, peer: t.latest.peer, partition: t.latest.partition }));
+        log.info("repair.round", { ...counts, ...(failed.length > 0 ? { failed } : {}), caughtUp: report.caughtUp.length, behind: catchUp.behindPartitions().length, ms: elapsedMs });
       },
       onThrow: (error) => log.error("repair.round-failed", { cause: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
     },

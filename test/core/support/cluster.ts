@@ -77,6 +77,8 @@ export class TestCluster {
   servesUnchecked = false;
   /** Requests delivered, by kind (for tests that count work). */
   readonly delivered = new Map<string, number>();
+  /** Where repair rounds log (tests of operator lines set a recording log). */
+  repairLog: Log = silentLog;
   readonly routerMembership: Membership;
 
   constructor(options: ClusterOptions) {
@@ -215,7 +217,7 @@ export class TestCluster {
       checkStoredBody: async (body, version) => (body.checksum === version.checksum ? ok(true) : err(`body ${body.checksum} != ${version.checksum}`)),
       verifyBody: (body, version) => verifyMemBody(body, version),
       settings: repairSettings({ tombstoneGraceMs: 10 * 24 * 3600_000, ...settings }),
-      log: silentLog,
+      log: this.repairLog,
       faults: this.bugs,
     };
   }

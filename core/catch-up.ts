@@ -10,7 +10,10 @@
 //   - A behind partition is "intact" when the node restarted with its own data and was already a primary of
 //     it: its copy holds every write it ever acknowledged there, it only lacks what it missed while down. With
 //     strict quorums, N-W+1 intact copies together hold every acknowledged write (core/repair.ts relies on it);
-//     a replaced (empty) disk or a partition gained by a ring change is never intact.
+//     a replaced (empty) disk or a partition gained by a ring change is never intact, and neither is a partition
+//     whose copy lost committed versions on this disk (start-up recovery dropped rows whose blob file was gone:
+//     `lostCopies`): it is behind, as on a replaced disk, until catch-up completes, however intact the rest is.
+//     The host keeps that set durable until then (lostBehind), since the next start no longer sees the loss.
 //   - A behind partition is marked caught up only as catchUpComplete (below) allows: its copy then holds every
 //     write acknowledged in the partition before the passes it synced from began (the rule says why).
 // Assumes: the host calls onRingChange after every Membership.adopt and retireIfComplete that changed the view.
@@ -29,24 +32,41 @@ import type { Ring } from "./ring.ts";
 export class CatchUpState {
   private readonly behind = new Set<PartitionId>();
   private readonly intact = new Set<PartitionId>();
+  /** Behind partitions whose copy lost acknowledged versions on this disk: never intact (see the header). */
+  private readonly lost = new Set<PartitionId>();
   private view: RingView;
   private synced: Epoch | undefined;
   private generationValue = 0;
 
-  /** @param start "new-cluster" only for a node of a brand-new cluster (nothing can have been missed). */
+  /**
+   * @param start "new-cluster" only for a node of a brand-new cluster (nothing can have been missed).
+   * @param lostCopies partitions whose copy on this disk lost committed versions (rows dropped for missing blob
+   *   files, at this start or one before it that did not catch up): behind and not intact, whatever `start` says.
+   */
   constructor(
     readonly self: NodeId,
     view: RingView,
     start: NodeStart,
+    lostCopies: Iterable<PartitionId> = [],
   ) {
     this.view = view;
-    if (start !== "new-cluster") {
-      for (const p of primaryPartitions(view, self)) {
+    const lost = new Set(lostCopies);
+    for (const p of primaryPartitions(view, self)) {
+      if (lost.has(p)) {
+        this.behind.add(p);
+        this.lost.add(p);
+      } else if (start !== "new-cluster") {
         this.behind.add(p);
         if (start === "restart-with-data") this.intact.add(p);
       }
     }
+    assert(![...this.lost].some((p) => this.intact.has(p)), "a copy that lost versions is never intact");
     this.updateSynced();
+  }
+
+  /** Partitions still behind whose copy lost versions on this disk: what the host must remember across a restart. */
+  lostBehind(): PartitionId[] {
+    return [...this.lost].sort((a, b) => a - b);
   }
 
   isCaughtUp(partition: PartitionId): boolean {
@@ -66,6 +86,7 @@ export class CatchUpState {
   markCaughtUp(partition: PartitionId): void {
     this.behind.delete(partition);
     this.intact.delete(partition);
+    this.lost.delete(partition);
     this.updateSynced();
   }
 
@@ -88,6 +109,7 @@ export class CatchUpState {
     for (const p of after) if (!before.has(p)) this.behind.add(p);
     for (const p of [...this.behind]) if (!afterSet.has(p)) this.behind.delete(p);
     for (const p of [...this.intact]) if (!afterSet.has(p)) this.intact.delete(p);
+    for (const p of [...this.lost]) if (!afterSet.has(p)) this.lost.delete(p);
     this.view = view;
     this.updateSynced();
   }

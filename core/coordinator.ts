@@ -113,6 +113,8 @@ export type WriteError =
       readonly needed: number;
       readonly acks: readonly NodeId[];
       readonly failures: readonly NodeFailure[];
+      /** The primaries whose copy the write lacks, and why (for the operator's log, never the client's answer). */
+      readonly missed: readonly MissedNode[];
       readonly detail: string;
     }
   | { readonly kind: "body-rejected"; readonly detail: string };
@@ -141,9 +143,33 @@ export type ReadError =
       readonly needed: number;
       readonly answered: readonly NodeId[];
       readonly failures: readonly NodeFailure[];
+      /** The primaries that gave no answer, and why (for the operator's log, never the client's answer). */
+      readonly missed: readonly MissedNode[];
     }
   /** The reader gave up (its client went away): what the nodes answered until then proves nothing. */
   | { readonly kind: "cancelled" };
+
+/** A primary a failed quorum went without: down in the coordinator's view, or what its request answered. */
+export interface MissedNode {
+  readonly node: NodeId;
+  readonly why: string;
+}
+
+/**
+ * The primaries (of every ring, each once) not `counted` that are down in the coordinator's view or whose request
+ * failed, each with why, for a quorum failure's log line. A live primary still answering when the quorum was
+ * given up (the others made it impossible) was not missed: it is not named.
+ */
+export function missedPrimaries(primaries: readonly NodeId[], counted: (node: NodeId) => boolean, isLive: (node: NodeId) => boolean, failures: readonly NodeFailure[]): MissedNode[] {
+  const missed: MissedNode[] = [];
+  for (const node of new Set(primaries)) {
+    if (counted(node)) continue;
+    const failed = failures.filter((f) => f.node === node);
+    if (failed.length > 0) missed.push({ node, why: failed.map((f) => `${f.request}: ${f.failure.kind} ${f.failure.detail}`).join("; ") });
+    else if (!isLive(node)) missed.push({ node, why: "down (no heartbeat within the failure timeout)" });
+  }
+  return missed;
+}
 
 export interface BodyAnswer<Body> {
   readonly version: ObjectVersion;
@@ -222,17 +248,19 @@ async function writeStamped<Body>(
   const failures: NodeFailure[] = [];
   /** The version, once the body is durable and its stamp minted (step 2). */
   let version: ObjectVersion | undefined;
-  const fail = (phase: "placement" | "put" | "commit", acks: readonly NodeId[], detail: string, background: Promise<void>): WriteOutcome => {
-    deps.log.warn("write.quorum-failed", { bucket: header.bucket, key: header.key, stamp: (version ?? header).stamp, partition, phase, detail, acks: acks.length, failures: describeFailures(failures) });
+  /** `counted`: the nodes whose copy counted in the phase that failed (none before the puts: only down primaries are missed). */
+  const fail = (phase: "placement" | "put" | "commit", acks: readonly NodeId[], detail: string, background: Promise<void>, counted: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>): WriteOutcome => {
+    const missed = missedPrimaries(sides.flatMap((s) => s.primaries), (n) => counted.has(n) || (phase === "placement" && deps.isLive(n)), (n) => deps.isLive(n), failures);
+    deps.log.warn("write.quorum-failed", { bucket: header.bucket, key: header.key, stamp: (version ?? header).stamp, partition, phase, detail, acks: acks.length, missed, failures: describeFailures(failures) });
     deps.onQuorumFailed?.({ operation: "write", phase });
     const needed = Math.max(...sides.map((s) => s.needed));
-    return { ...err({ kind: "quorum-failed", phase, needed, acks, failures, detail }), background };
+    return { ...err({ kind: "quorum-failed", phase, needed, acks, failures, missed, detail }), background };
   };
 
   // Too few nodes to try: fewer live primaries than W, and (when stand-ins may count) fewer live placements.
   const mayCount = (s: Side) => s.placements.filter((p) => p.role === "primary" || deps.settings.sloppyQuorum || standInsAllowed).length;
   const short = sides.find((s) => mayCount(s) < s.needed);
-  if (short) return fail("placement", [], `ring ${short.ring.epoch}: ${mayCount(short)} live placements, need ${short.needed}`, noBackground);
+  if (short) return fail("placement", [], `ring ${short.ring.epoch}: ${mayCount(short)} live placements, need ${short.needed}`, noBackground, new Set());
 
   const gate = new Gate();
   const putAcks = new Map<NodeId, { checksum: string; size: number }>();
@@ -279,7 +307,7 @@ async function writeStamped<Body>(
 
   // 1. The body has reached W replicas on every ring (so it has streamed through the caller's hashers).
   await gate.until(() => enough(putAcks) || !stillPossible());
-  if (!enough(putAcks)) return fail("put", [], `${putAcks.size} of ${targets.size} puts acknowledged`, background);
+  if (!enough(putAcks)) return fail("put", [], `${putAcks.size} of ${targets.size} puts acknowledged`, background, putAcks);
 
   // 2. The caller's digests: only copies whose checksum agrees with them count.
   const digest = await finish().catch((error: unknown) => err(`the body failed: ${error instanceof Error ? error.message : String(error)}`));
@@ -295,14 +323,14 @@ async function writeStamped<Body>(
   version = { ...header, stamp: completed, etag: digest.value.etag, checksum: digest.value.checksum };
   for (const [node, ack] of putAcks) onMatch(node, ack);
   await gate.until(() => enough(matched));
-  if (!enough(matched)) return fail("put", [], `${matched.size} copies with checksum ${version.checksum}`, background);
+  if (!enough(matched)) return fail("put", [], `${matched.size} copies with checksum ${version.checksum}`, background, matched);
 
   // 3. Commit on every matching copy (late ones too); success once W commits per ring.
   commitsOpen = true;
   for (const node of matched) sendCommit(node);
   await gate.until(() => enough(committed));
   const acks = [...committed];
-  if (!enough(committed)) return fail("commit", acks, `${committed.size} commits`, background);
+  if (!enough(committed)) return fail("commit", acks, `${committed.size} commits`, background, committed);
   assert(
     sides.every((s) => countOn(s, committed).counted >= s.needed),
     "an acknowledged write must be committed on the write quorum of every ring",
@@ -387,9 +415,10 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   if (signal?.aborted) return err({ kind: "cancelled" });
   const short = quorums.find((q) => q.got < q.needed);
   if (short) {
-    deps.log.warn("read.quorum-failed", { bucket, key, partition, needed: short.needed, got: short.got, failures: describeFailures(failures) });
+    const missed = missedPrimaries(ringsOf(view).flatMap((ring) => primariesOf(ring, partition)), (n) => answers.has(n), (n) => deps.isLive(n), failures);
+    deps.log.warn("read.quorum-failed", { bucket, key, partition, needed: short.needed, got: short.got, missed, failures: describeFailures(failures) });
     deps.onQuorumFailed?.({ operation: "read" });
-    return err({ kind: "quorum-failed", needed: short.needed, answered: [...answers.keys()], failures });
+    return err({ kind: "quorum-failed", needed: short.needed, answered: [...answers.keys()], failures, missed });
   }
 
   let version: ObjectVersion | null = null;

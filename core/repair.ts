@@ -42,6 +42,7 @@ import type { ObjectVersion, VersionStamp } from "./object-version.ts";
 import { handoffsOf, isPrimary, livePlacement, preferenceList, primariesOf } from "./placement.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
 import { type FailuresByCause, type RepairFailure, addFailures, noteFailure } from "./repair-failures.ts";
+import { ReReplicationProgress } from "./re-replication.ts";
 import { afterVersion, keyStart } from "./partition-cursor.ts";
 import type { BlobStore, ByteRange, DigestAnswer, Log, PartitionCursor, PartitionEntry, Transport, TransportFailure } from "./ports.ts";
 import { mapLimit, safeSend, writeQuorumNeeded } from "./quorum.ts";
@@ -89,6 +90,8 @@ interface TaskProgress {
   after: PartitionCursor | undefined;
   /** Something failed since this pass began: the pass does not count as a clean sync. */
   failed: boolean;
+  /** Re-replication passes only: keys confirmed on (or pushed to) the stand-in so far, and their body bytes. */
+  covered?: { objects: number; bytes: number };
   /** Pull passes only: what the peer's copy could vouch for when the pass began (its digest answer said so). */
   vouch?: Vouch;
 }
@@ -108,6 +111,8 @@ export class RepairState {
   readonly prefetchedDigests = new Map<string, DigestAnswer>();
   /** Per behind partition: peers synced cleanly in this catch-up generation, and whether one was a caught-up primary. */
   readonly syncedPeers = new Map<PartitionId, { generation: number; peers: Set<NodeId>; fromCaughtUpPrimary: boolean; intactPrimaries: Set<NodeId> }>();
+  /** This node's share of re-replicating each down node, for the operator's start and finish lines. */
+  readonly reReplication = new ReReplicationProgress();
   nextPartitionIndex = 0;
 }
 
@@ -115,6 +120,8 @@ export interface RepairReport {
   partitions: number;
   pulled: number;
   pushed: number;
+  /** Body bytes of the versions pushed. */
+  pushedBytes: number;
   handoffDropped: number;
   /** Copies dropped unpushed by a node that is in no ring of its view (see writeOffCopies). */
   writtenOff: number;
@@ -131,6 +138,7 @@ export const emptyRepairReport = (): RepairReport => ({
   partitions: 0,
   pulled: 0,
   pushed: 0,
+  pushedBytes: 0,
   handoffDropped: 0,
   writtenOff: 0,
   supersededDropped: 0,
@@ -151,6 +159,7 @@ const tombstoneListLimit = 8;
 export async function runRepairRound<Body>(ctx: RepairContext<Body>, state: RepairState): Promise<RepairReport> {
   const report = emptyRepairReport();
   const view = ctx.rings();
+  reviewReReplication(ctx, state, view.current);
   const census = ctx.foreign?.beginCensus();
   const held = await ctx.store.partitionsHeld();
   if (!held.ok) noteFailure(report, { step: "partitions-held", kind: held.error.kind, detail: held.error.detail });
@@ -593,7 +602,7 @@ async function pushOutOfPlace<Body>(ctx: RepairContext<Body>, state: RepairState
         if (dropped.ok && dropped.value) report.supersededDropped++;
       }
       const confirmed = await mapLimit(primaries, ctx.settings.concurrentCopiesMax, (primary) => confirmOrPush(ctx, partition, primary, newest, budget, report));
-      const allConfirmed = confirmed.every(Boolean);
+      const allConfirmed = confirmed.every((c) => c !== null);
       // PLANTED BUG dropHandoffBeforeConfirm: drop once the pushes were attempted, confirmed or not.
       if (allConfirmed || ctx.faults?.dropHandoffBeforeConfirm) {
         const dropped = await ctx.store.drop(newest.bucket, newest.key, newest.stamp);
@@ -611,27 +620,34 @@ async function pushOutOfPlace<Body>(ctx: RepairContext<Body>, state: RepairState
   }
 }
 
-/** Does `primary` hold `entry` (or newer)? If it does not, push it there; true once confirmed. */
-async function confirmOrPush<Body>(ctx: RepairContext<Body>, partition: PartitionId, primary: NodeId, entry: PartitionEntry, budget: Budget, report: RepairReport, hintFor?: NodeId): Promise<boolean> {
-  if (primary === ctx.self) return true;
-  if (!ctx.isLive(primary)) return false;
+/** A version confirmed on a node: the body bytes of what it holds (0 for a tombstone, or when that is this node). */
+type Confirmed = { readonly bytes: number } | null;
+
+/** Does `primary` hold `entry` (or newer)? If it does not, push it there; null until confirmed. */
+async function confirmOrPush<Body>(ctx: RepairContext<Body>, partition: PartitionId, primary: NodeId, entry: PartitionEntry, budget: Budget, report: RepairReport, hintFor?: NodeId): Promise<Confirmed> {
+  if (primary === ctx.self) return { bytes: 0 };
+  if (!ctx.isLive(primary)) return null;
   const there = await safeSend(ctx.transport, primary, { kind: "head", partition, bucket: entry.bucket, key: entry.key });
-  if (there.ok && there.value.version && there.value.version.stamp >= entry.stamp) return true;
+  if (there.ok && there.value.version && there.value.version.stamp >= entry.stamp) return { bytes: there.value.version.deleted ? 0 : there.value.version.size };
   // A node still catching up cannot answer head; pushing to it is safe (the commit confirms) and speeds it up.
   if (!there.ok && there.error.kind !== "not-caught-up") {
     noteFailure(report, { step: "head-peer", partition, peer: primary, kind: there.error.kind, detail: there.error.detail });
-    return false;
+    return null;
   }
-  if (budget.copiesLeft <= 0) return false;
+  if (budget.copiesLeft <= 0) return null;
   budget.copiesLeft--;
-  const failure = await pushLocalCopy(ctx, partition, primary, entry, hintFor);
-  if (failure === null) report.pushed++;
-  else noteFailure(report, failure);
-  return failure === null;
+  const pushed = await pushLocalCopy(ctx, partition, primary, entry, hintFor);
+  if ("bytes" in pushed) {
+    report.pushed++;
+    report.pushedBytes += pushed.bytes;
+    return pushed;
+  }
+  noteFailure(report, pushed);
+  return null;
 }
 
-/** Pushes one local copy to `to`; null once it is committed there, else what failed. */
-async function pushLocalCopy<Body>(ctx: RepairContext<Body>, partition: PartitionId, to: NodeId, entry: PartitionEntry, hintFor: NodeId | undefined): Promise<RepairFailure | null> {
+/** Pushes one local copy to `to`; its body's size once it is committed there, else what failed. */
+async function pushLocalCopy<Body>(ctx: RepairContext<Body>, partition: PartitionId, to: NodeId, entry: PartitionEntry, hintFor: NodeId | undefined): Promise<RepairFailure | { readonly bytes: number }> {
   const what = `${entry.bucket}/${entry.key}@${entry.stamp}`;
   const read = await ctx.store.readBody(entry.bucket, entry.key, entry.stamp);
   if (!read.ok) return { step: "push", partition, peer: to, kind: `read-${read.error.kind}`, detail: `${what}: ${read.error.detail}` };
@@ -639,24 +655,54 @@ async function pushLocalCopy<Body>(ctx: RepairContext<Body>, partition: Partitio
   const body = version.deleted ? ctx.emptyBody() : read.value.body;
   const pushed = await putAndCommit(ctx.transport, to, partition, version, body, hintFor);
   if (!pushed.ok) return { step: "push", partition, peer: to, kind: pushed.error.kind, detail: `${what}: ${pushed.error.detail}` };
-  return null;
+  return { bytes: version.deleted ? 0 : version.size };
 }
 
 // ---- re-replication --------------------------------------------------------------------------------------
 
-async function reReplicate<Body>(ctx: RepairContext<Body>, state: RepairState, ring: Ring, partition: PartitionId, budget: Budget, report: RepairReport): Promise<void> {
-  const now = ctx.nowMs();
-  const primaries = primariesOf(ring, partition);
-  const downLong = new Set(
-    primaries.filter((n) => {
+/** Primaries of `partition` down in this node's view for longer than reReplicateAfterMs. */
+function primariesDownLong<Body>(ctx: RepairContext<Body>, ring: Ring, partition: PartitionId, nowMs: number): Set<NodeId> {
+  return new Set(
+    primariesOf(ring, partition).filter((n) => {
       if (liveInView(ctx, n)) return false;
       const since = ctx.downSinceMs(n);
-      return since !== null && now - since >= ctx.settings.reReplicateAfterMs;
+      return since !== null && nowMs - since >= ctx.settings.reReplicateAfterMs;
     }),
   );
+}
+
+/** The live placements re-replication copies to: down-long primaries replaced by their live stand-in handoffs. */
+function reReplicationPlacements<Body>(ctx: RepairContext<Body>, ring: Ring, partition: PartitionId, downLong: ReadonlySet<NodeId>) {
+  const primaries = primariesOf(ring, partition);
+  return livePlacement(ring, partition, (n) => (primaries.includes(n) ? !downLong.has(n) : ctx.isLive(n)));
+}
+
+/**
+ * This node's share of re-replication (the partitions reReplicate copies: this node is their first live
+ * primary), by down node, handed to core/re-replication.ts for the operator's start and finish lines.
+ */
+function reviewReReplication<Body>(ctx: RepairContext<Body>, state: RepairState, ring: Ring): void {
+  const nowMs = ctx.nowMs();
+  const share = new Map<NodeId, Set<PartitionId>>();
+  const withoutHandoff = new Map<NodeId, number>();
+  for (const partition of primaryPartitions({ current: ring }, ctx.self)) {
+    if (firstLivePrimary(ctx, ring, partition) !== ctx.self) continue;
+    const downLong = primariesDownLong(ctx, ring, partition, nowMs);
+    if (downLong.size === 0) continue;
+    const covered = new Set(reReplicationPlacements(ctx, ring, partition, downLong).flatMap((p) => (p.role === "handoff" ? [p.hintFor] : [])));
+    for (const down of downLong) {
+      if (!share.has(down)) share.set(down, new Set());
+      share.get(down)!.add(partition);
+      if (!covered.has(down)) withoutHandoff.set(down, (withoutHandoff.get(down) ?? 0) + 1);
+    }
+  }
+  state.reReplication.review(ctx.self, nowMs, share, withoutHandoff, ctx.log);
+}
+
+async function reReplicate<Body>(ctx: RepairContext<Body>, state: RepairState, ring: Ring, partition: PartitionId, budget: Budget, report: RepairReport): Promise<void> {
+  const downLong = primariesDownLong(ctx, ring, partition, ctx.nowMs());
   if (downLong.size === 0) return;
-  const placements = livePlacement(ring, partition, (n) => (primaries.includes(n) ? !downLong.has(n) : ctx.isLive(n)));
-  for (const placement of placements) {
+  for (const placement of reReplicationPlacements(ctx, ring, partition, downLong)) {
     if (placement.role !== "handoff") continue;
     await copyPartitionTo(ctx, state, partition, placement.node, placement.hintFor, budget, report);
   }
@@ -665,28 +711,37 @@ async function reReplicate<Body>(ctx: RepairContext<Body>, state: RepairState, r
 /** One step of a pass copying the local partition to `to` as hinted data for `hintFor`. */
 async function copyPartitionTo<Body>(ctx: RepairContext<Body>, state: RepairState, partition: PartitionId, to: NodeId, hintFor: NodeId, budget: Budget, report: RepairReport): Promise<void> {
   const taskKey = `rereplicate:${partition}:${to}:${hintFor}`;
-  const progress = state.tasks.get(taskKey) ?? { after: undefined, failed: false };
+  const progress = state.tasks.get(taskKey) ?? { after: undefined, failed: false, covered: { objects: 0, bytes: 0 } };
   state.tasks.set(taskKey, progress);
+  const covered = progress.covered!;
+  const [pushedBefore, bytesBefore] = [report.pushed, report.pushedBytes];
+  const noteStep = (completeAndClean: boolean): void =>
+    state.reReplication.noteStep({ down: hintFor, partition, pushed: report.pushed - pushedBefore, pushedBytes: report.pushedBytes - bytesBefore, ...(completeAndClean ? { clean: { ...covered } } : {}) });
   for (let page = 0; page < ctx.settings.pagesPerTaskMax; page++) {
     const listed = await listPartitionCommitted(ctx.store, partition, progress.after, ctx.settings.listPageSize);
     if (!listed.ok) {
       noteFailure(report, { step: "list-local", partition, kind: listed.error.kind, detail: listed.error.detail });
-      return;
+      progress.failed = true;
+      return noteStep(false);
     }
     const { groups, next } = keyGroups(listed.value.entries, listed.value.done, progress.after);
     for (const group of groups) {
       if (budget.copiesLeft <= 0) {
         progress.after = keyStart(group[0]!.bucket, group[0]!.key);
-        return;
+        return noteStep(false);
       }
-      await confirmOrPush(ctx, partition, to, group[group.length - 1]!, budget, report, hintFor);
+      // A key neither confirmed nor pushed (a failure, or the budget ran out midway) leaves the pass unclean.
+      const confirmed = await confirmOrPush(ctx, partition, to, group[group.length - 1]!, budget, report, hintFor);
+      if (confirmed === null) progress.failed = true;
+      else [covered.objects, covered.bytes] = [covered.objects + 1, covered.bytes + confirmed.bytes];
     }
     if (next === undefined) {
       state.tasks.delete(taskKey);
-      return;
+      return noteStep(!progress.failed);
     }
     progress.after = next;
   }
+  noteStep(false);
 }
 
 // ---- tombstone collection --------------------------------------------------------------------------------
@@ -801,6 +856,7 @@ function addReport(into: RepairReport, from: RepairReport): void {
   into.partitions += from.partitions;
   into.pulled += from.pulled;
   into.pushed += from.pushed;
+  into.pushedBytes += from.pushedBytes;
   into.handoffDropped += from.handoffDropped;
   into.writtenOff += from.writtenOff;
   into.supersededDropped += from.supersededDropped;

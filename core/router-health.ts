@@ -20,6 +20,8 @@ export interface RouterHealth {
   /** Active nodes of the current ring this router counts as live. */
   readonly liveNodes: number;
   readonly activeNodes: number;
+  /** Active nodes of the current ring this router does not count as live: who the operator should look at. */
+  readonly downNodes: readonly NodeId[];
   /** Why not healthy; empty when healthy. */
   readonly reason: string;
 }
@@ -44,10 +46,11 @@ export function routerHealth(view: RingView, isLive: (node: NodeId) => boolean, 
     if (servable) servablePartitions += 1;
   }
   const activeNodes = view.current.nodes.length;
-  const liveNodes = view.current.nodes.filter((n) => isLive(n.id)).length;
+  const downNodes = view.current.nodes.filter((n) => !isLive(n.id)).map((n) => n.id).sort();
+  const liveNodes = activeNodes - downNodes.length;
   const healthy = servablePartitions > servableShareMin * partitionCount;
   const reason = healthy
     ? ""
     : `${servablePartitions} of ${partitionCount} partitions have ${settings.writeQuorum} live ${settings.sloppyQuorum ? "nodes" : "primaries"} (need more than ${Math.round(servableShareMin * 100)} %); ${liveNodes} of ${activeNodes} nodes live`;
-  return { healthy, servablePartitions, partitionCount, liveNodes, activeNodes, reason };
+  return { healthy, servablePartitions, partitionCount, liveNodes, activeNodes, downNodes, reason };
 }

@@ -100,7 +100,10 @@ cluster
     printChange(outcome);
     const [host, port] = [options.address.slice(0, options.address.lastIndexOf(":")), options.address.slice(options.address.lastIndexOf(":") + 1)];
     const dataDir = options.dataDir || join(dirname(options.clusterMap), options.id);
-    console.log(`start it (if not running yet): npx ringstore node --id ${options.id} --data-dir ${dataDir} --port ${port} --host ${host} --cluster-map ${options.clusterMap} --secret-file ${options.secretFile}`);
+    // Quoted for a POSIX shell, so that the line runs as printed whatever the paths hold (a test runs it so).
+    const { shellQuote } = await import("./launcher/processes.ts");
+    const start = ["node", "--id", options.id, "--data-dir", dataDir, "--port", port, "--host", host, "--cluster-map", options.clusterMap, "--secret-file", options.secretFile];
+    console.log(`start it (if not running yet): npx ringstore ${shellQuote(start)}`);
     console.log("its share of the data streams to it; `npx ringstore cluster status` shows when the cluster has settled");
     await waitIfAsked(options);
   });

@@ -48,7 +48,8 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
   const brandNewCluster = ctx.process.incarnation === 1 && storedMap.epoch === 1 && entry?.joinedEpoch === 1;
   const start: NodeStart = brandNewCluster ? "new-cluster" : ctx.disk.formatted ? "restart-with-data" : "empty";
   ctx.disk.formatted = true;
-  const catchUp = new CatchUpState(self, membership.view, start);
+  // Copies that lost versions on this disk vouch for nothing until caught up (core/catch-up.ts), as in the runtime.
+  const catchUp = new CatchUpState(self, membership.view, start, ctx.disk.lostPartitions);
   const liveness = heartbeats.livenessOn(() => clock.nowMs());
   const standIns = new StandInState(self, liveness);
   const repairState = new RepairState();
@@ -123,6 +124,10 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
         sleep: (ms) => ctx.process.sleep(ms),
         running: () => true, // a crash ends the incarnation and every loop of it with it
         behind: catchingUp,
+        // The disk forgets, durably, the lost partitions that have caught up (the runtime rewrites its file).
+        onRound: () => {
+          if (ctx.disk.lostPartitions.size > catchUp.lostBehind().length) ctx.disk.lostPartitions = new Set(catchUp.lostBehind());
+        },
         onThrow: (error) => {
           throw error; // a round that throws is a bug found: the run fails
         },

@@ -156,9 +156,17 @@ export class SimDisk implements BlobStore<SimBody> {
    */
   formatted = false;
 
+  /**
+   * Partitions that lost committed versions (loseBytes) and have not caught up since: what the runtime keeps in
+   * lost-partitions.json (runtime/node/lost-partitions.ts). Survives crashes; the node's start hands it to
+   * core/catch-up.ts (those copies are behind and not intact) and its repair rounds shrink it.
+   */
+  lostPartitions: ReadonlySet<PartitionId> = new Set();
+
   /** The disk is replaced by an empty one (the node must be down): everything it held is gone. */
   wipe(): number {
     this.formatted = false;
+    this.lostPartitions = new Set();
     assert(!this.process.up, () => `wipe ${this.node} while it is up`);
     let lost = 0;
     for (const versions of [...this.byKey.values()]) {
@@ -181,8 +189,16 @@ export class SimDisk implements BlobStore<SimBody> {
     const versions = this.byKey.get(keyOf(bucket, key));
     const record = versions?.get(stamp);
     if (versions === undefined || record === undefined || record.version.deleted) return false;
+    if (record.version.committed) this.lostPartitions = new Set([...this.lostPartitions, record.version.partition]);
     this.remove(versions, record, "wipe");
     return true;
+  }
+
+  /** loseBytes for every stored committed version `which` picks; returns how many were lost. */
+  loseBytesOf(which: (version: StoredVersion) => boolean): number {
+    const picked: StoredVersion[] = [];
+    for (const versions of this.byKey.values()) for (const r of versions.values()) if (r.version.committed && which(r.version)) picked.push(r.version);
+    return picked.filter((v) => this.loseBytes(v.bucket, v.key, v.stamp)).length;
   }
 
   /** Flip bits in one stored committed body, chosen at random; returns what was hit. */

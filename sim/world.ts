@@ -9,7 +9,7 @@ import { assert } from "../core/assert.ts";
 import { type ClusterMap, activeNodes, createClusterMap, decommissionNode, joinNode } from "../core/cluster-map.ts";
 import { type NodeId, nodeId, zoneId } from "../core/ids.ts";
 import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
-import type { Log, LogFields } from "../core/ports.ts";
+import type { Log, LogFields, StoredVersion } from "../core/ports.ts";
 import { partitionOf, primariesOf } from "../core/placement.ts";
 import { type Ring, buildRing } from "../core/ring.ts";
 import type { SimBody } from "./body.ts";
@@ -234,6 +234,24 @@ export class World {
 
   /** The node crashes and its disk is replaced by an empty one (a lost disk); it restarts when told to. */
   wipeDisk(id: NodeId): void {
+    const lost = this.crashedDiskOf(id).wipe();
+    this.fault(`wipe-disk ${id} (${lost} records lost)`);
+    this.onDiskWiped?.();
+  }
+
+  /**
+   * Partial disk loss: `id` crashes if up, and the bytes of the committed versions `which` picks are gone from its
+   * disk (blob files lost); its next start drops their records and knows which partitions lost copies.
+   */
+  loseBlobs(id: NodeId, which: (version: StoredVersion) => boolean): number {
+    const disk = this.crashedDiskOf(id);
+    const lost = disk.loseBytesOf(which);
+    this.fault(`lose-blobs ${id} (${lost} versions lost, partitions ${[...disk.lostPartitions].join(",")})`);
+    return lost;
+  }
+
+  /** The disk of node `id`, which crashes first if it is up (a disk is damaged only while its node is down). */
+  private crashedDiskOf(id: NodeId): SimDisk {
     const m = this.member(id);
     assert(m.disk !== undefined, () => `${id} has no disk`);
     if (m.process.up) {
@@ -241,9 +259,7 @@ export class World {
       m.disk.crash();
       m.node = undefined;
     }
-    const lost = m.disk.wipe();
-    this.fault(`wipe-disk ${id} (${lost} records lost)`);
-    this.onDiskWiped?.();
+    return m.disk;
   }
 
   restart(id: NodeId): void {

@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const cliPath = join(repoRoot, "runtime", "cli.ts");
 
 /**

@@ -55,6 +55,11 @@ export interface FsBlobStoreOptions {
   readonly onCorruptWhileStreaming?: (version: StoredVersion, detail: string) => void;
   /** Told how long each index statement and fsync took (store-timings.ts). */
   readonly timings?: StoreTimings;
+  /**
+   * Told, during open's start-up recovery and before their rows are removed, the partitions that lost committed
+   * versions (blob files gone): the node must record them durably (startup.ts).
+   */
+  readonly recordLostPartitions?: (partitions: readonly PartitionId[]) => void;
 }
 
 /** The error a body stream is destroyed with when a block fails its checksum. */
@@ -110,7 +115,7 @@ export class FsBlobStore implements BlobStore<Readable> {
     await mkdir(join(dataDir, "tmp"), { recursive: true });
     const index = MetadataIndex.open(join(dataDir, "index.sqlite"), options.timings);
     try {
-      await recoverDataDir({ blobsDir: join(dataDir, "blobs"), tmpDir: join(dataDir, "tmp"), index, log });
+      await recoverDataDir({ blobsDir: join(dataDir, "blobs"), tmpDir: join(dataDir, "tmp"), index, log, recordLost: options.recordLostPartitions });
     } catch (error) {
       index.close();
       throw error;

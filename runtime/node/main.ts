@@ -33,6 +33,7 @@ import { realClock } from "../real-clock.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { startReplicaServer } from "../transport/http-server.ts";
 import { CorruptBlobError, FsBlobStore } from "./fs-blob-store.ts";
+import { LostPartitionsFile } from "./lost-partitions.ts";
 import { verifyPulledBody } from "./verified-body.ts";
 import { type ScrubPacing, runScrubLoop } from "../../core/scrub-loop.ts";
 import { type Result, err, ok } from "../../core/result.ts";
@@ -135,9 +136,11 @@ export async function runNode(options: NodeOptions): Promise<void> {
   const queueCorrupt = (source: "scrub" | "read" | "stream", partition: PartitionId, version: ObjectVersion): void => {
     if (corruptQueue.add(partition, version, Date.now())) nodeMetrics?.corruptFound.inc({ source });
   };
+  const lostPartitions = new LostPartitionsFile(options.dataDir);
   const fsStore = await FsBlobStore.open({
     dataDir: options.dataDir,
     log,
+    recordLostPartitions: (partitions) => lostPartitions.add(partitions),
     onCorruptWhileStreaming: (version) => queueCorrupt("stream", version.partition, toObjectVersion(version)),
     timings: {
       statement: (name, seconds) => nodeMetrics?.statementSeconds.observe({ statement: name }, seconds),
@@ -146,7 +149,19 @@ export async function runNode(options: NodeOptions): Promise<void> {
   });
   const store = new DigestCachingStore(fsStore, membership.map.partitionBits);
   writeFileAtomic(markerPath, `${JSON.stringify({ id: self, firstStartEpoch: membership.epoch })}\n`);
-  const catchUp = new CatchUpState(self, membership.view, start);
+  // Copies that lost versions on this disk (at this start, or at one that did not catch up on them) vouch for
+  // nothing until caught up (core/catch-up.ts); the file forgets each once it is.
+  let lostRecorded = lostPartitions.read();
+  const catchUp = new CatchUpState(self, membership.view, start, lostRecorded);
+  if (lostRecorded.length > 0) log.warn("catch-up.lost-copies", { partitions: catchUp.lostBehind(), recorded: lostRecorded });
+  const forgetCaughtUpLosses = (): void => {
+    if (lostRecorded.length === 0) return;
+    const still = catchUp.lostBehind(); // a subset of what is recorded
+    if (still.length === lostRecorded.length) return;
+    lostPartitions.write(still);
+    log.info("catch-up.lost-copies-forgotten", { partitions: lostRecorded.filter((p) => !still.includes(p)), stillBehind: still });
+    lostRecorded = still;
+  };
   // Boot: this start's wall time orders its foreign-holdings reports after the previous incarnation's.
   const foreign = new ForeignHoldings(Date.now());
   const heartbeatClock = livenessClock();
@@ -288,11 +303,15 @@ export async function runNode(options: NodeOptions): Promise<void> {
       running: () => !stopping,
       behind: () => catchUp.behindPartitions().length > 0,
       onRound: (report, elapsedMs) => {
+        forgetCaughtUpLosses();
         repairTotals.objectsPulled += report.pulled;
         repairTotals.objectsPushed += report.pushed;
         if (!madeProgress(report)) return;
-        const { failuresByCause: _byCause, ...counts } = report;
-        log.info("repair.round", { ...counts, caughtUp: report.caughtUp.length, behind: catchUp.behindPartitions().length, ms: elapsedMs });
+        const { failuresByCause, ...counts } = report;
+        // What failed, by cause (`step:kind`) with the latest peer and partition; the repair.failure line (core's,
+        // at most once a minute per cause) carries the error itself.
+        const failed = Object.entries(failuresByCause).map(([cause, t]) => ({ cause, count: t.count, peer: t.latest.peer, partition: t.latest.partition }));
+        log.info("repair.round", { ...counts, ...(failed.length > 0 ? { failed } : {}), caughtUp: report.caughtUp.length, behind: catchUp.behindPartitions().length, ms: elapsedMs });
       },
       onThrow: (error) => log.error("repair.round-failed", { cause: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
     },

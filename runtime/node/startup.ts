@@ -2,11 +2,14 @@
 // Guarantees: afterwards tmp/ is empty; every row that names a blob file has that file; every blob file is named
 // by a row. A committed row whose blob is missing is data loss on this replica: it is logged as an error (one line
 // each, with bucket, key and stamp) and removed, so repair sees the copy missing and restores it from a
-// replica. Ends with one log line counting what was removed.
+// replica. Before any such row is removed, `recordLost` is told the partitions they belong to (the node keeps
+// them durable: those copies must not vouch for themselves until caught up, core/catch-up.ts), and one line
+// counts them per partition. Ends with one log line counting what was removed.
 // Assumes: nothing else writes to the folder while this runs (FsBlobStore.open calls it before returning).
 
 import { access, readdir, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import type { PartitionId } from "../../core/ids.ts";
 import type { Log } from "../../core/ports.ts";
 import type { IndexedVersion, MetadataIndex } from "./metadata-index.ts";
 
@@ -15,6 +18,15 @@ export interface RecoveryReport {
   readonly pendingRowsRemoved: number;
   readonly committedRowsLost: number;
   readonly orphanBlobsRemoved: number;
+  /** Partitions with committed rows removed, in ascending order. */
+  readonly partitionsLost: readonly PartitionId[];
+}
+
+/** Committed rows lost in one partition, and the bytes of their bodies. */
+export interface PartitionLoss {
+  readonly partition: PartitionId;
+  readonly rows: number;
+  readonly bytes: number;
 }
 
 /** File-existence checks in flight at once while scanning the index. */
@@ -22,7 +34,7 @@ const STAT_CONCURRENCY = 32;
 const blobNamePattern = /^[0-9a-f]{32}$/;
 const shardPattern = /^[0-9a-f]{2}$/;
 
-export async function recoverDataDir(options: { blobsDir: string; tmpDir: string; index: MetadataIndex; log: Log }): Promise<RecoveryReport> {
+export async function recoverDataDir(options: { blobsDir: string; tmpDir: string; index: MetadataIndex; log: Log; recordLost?: (partitions: readonly PartitionId[]) => void }): Promise<RecoveryReport> {
   const { blobsDir, tmpDir, index, log } = options;
 
   // 1. Temp files: writes a crash interrupted. No row names them.
@@ -46,6 +58,19 @@ export async function recoverDataDir(options: { blobsDir: string; tmpDir: string
     if (batch.length >= STAT_CONCURRENCY) await checkBatch();
   }
   await checkBatch();
+  const losses = new Map<PartitionId, { rows: number; bytes: number }>();
+  for (const row of missing) {
+    if (!row.committed) continue;
+    const loss = losses.get(row.partition as PartitionId) ?? { rows: 0, bytes: 0 };
+    losses.set(row.partition as PartitionId, { rows: loss.rows + 1, bytes: loss.bytes + row.size });
+  }
+  const partitionsLost = [...losses.keys()].sort((a, b) => a - b);
+  if (partitionsLost.length > 0) {
+    // Durable before the rows go: a crash after their removal must not make the next start look intact.
+    options.recordLost?.(partitionsLost);
+    const byPartition: PartitionLoss[] = partitionsLost.map((partition) => ({ partition, ...losses.get(partition)! }));
+    log.error("store.partitions-lost-copies", { partitions: byPartition, rows: missing.filter((r) => r.committed).length, bytes: byPartition.reduce((sum, l) => sum + l.bytes, 0) });
+  }
   let committedRowsLost = 0;
   for (const row of missing) {
     if (row.committed) {
@@ -85,6 +110,7 @@ export async function recoverDataDir(options: { blobsDir: string; tmpDir: string
     pendingRowsRemoved: missing.length - committedRowsLost,
     committedRowsLost,
     orphanBlobsRemoved,
+    partitionsLost,
   };
   const fields = { ...report, rowsKept: index.rowCount() };
   if (committedRowsLost > 0) log.error("store.startup-recovery", fields);

@@ -85,6 +85,7 @@ export class ReplicatedObjects implements ObjectService {
         bucket: input.bucket,
         key: input.key,
         phase: outcome.error.phase,
+        missed: outcome.error.missed,
         failures: describeFailures(outcome.error.failures),
       });
     }
@@ -177,7 +178,7 @@ export class ReplicatedObjects implements ObjectService {
     }
     const health = routerHealth(this.deps.rings(), (n) => this.deps.isLive(n), this.deps.settings);
     if (health.healthy !== this.wasHealthy) {
-      const fields = { servablePartitions: health.servablePartitions, partitionCount: health.partitionCount, liveNodes: health.liveNodes, activeNodes: health.activeNodes };
+      const fields = { servablePartitions: health.servablePartitions, partitionCount: health.partitionCount, liveNodes: health.liveNodes, activeNodes: health.activeNodes, downNodes: health.downNodes };
       if (health.healthy) this.deps.log.info("router.healthy", fields);
       // Not yet healthy after start is the normal state until the first heartbeats land: not worth a warning.
       else if (this.wasHealthy !== undefined) this.deps.log.warn("router.unhealthy", { ...fields, reason: health.reason });

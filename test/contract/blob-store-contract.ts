@@ -44,8 +44,11 @@ export interface StoreHarness<Body> {
    * again; for a store whose crash the test can place there.
    */
   readonly crashDuring?: (start: (store: BlobStore<Body>) => void) => Promise<void>;
-  /** The bytes of one committed copy are lost while the process is down (a blob file gone), then it starts again. */
-  readonly loseBytesAndRestart?: (version: { bucket: string; key: string; stamp: VersionStamp }) => Promise<void>;
+  /**
+   * The bytes of one committed copy are lost while the process is down (a blob file gone), then it starts again;
+   * resolves to the partitions the start says lost copies (what the node hands core/catch-up.ts as lostCopies).
+   */
+  readonly loseBytesAndRestart?: (version: { bucket: string; key: string; stamp: VersionStamp }) => Promise<readonly PartitionId[]>;
   close(): Promise<void>;
 }
 
@@ -649,7 +652,7 @@ export function blobStoreContract<Body>(factory: StoreFactory<Body>): void {
         const lost = await putCommitted(h, partition, bucket, "k", bytesOf(6, 2));
         const other = await putCommitted(h, partition, bucket, "\u{10000}", bytesOf(6, 3));
         const t = await putTombstone(h, partition, bucket, "t");
-        await h.loseBytesAndRestart(lost);
+        expect(await h.loseBytesAndRestart(lost)).toEqual([partition]);
         expect((await listAll(h.store, partition, 10)).map(placeOf)).toEqual([older, t, other].map(placeOf));
         const head = await h.store.headCommitted(bucket, "k");
         expect(head.ok && head.value?.stamp).toBe(older.stamp);

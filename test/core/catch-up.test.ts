@@ -7,7 +7,7 @@ import type { NodeId, PartitionId } from "../../core/ids.ts";
 import { buildRing } from "../../core/ring.ts";
 import { primariesOf } from "../../core/placement.ts";
 import { mapOf, newNodes } from "./support/maps.ts";
-import { writeVersion } from "../../core/coordinator.ts";
+import { readObject, writeVersion } from "../../core/coordinator.ts";
 import { ok } from "../../core/result.ts";
 import { runRepairRound } from "../../core/repair.ts";
 import { DIGESTS_PER_REQUEST_MAX } from "../../core/storage-node.ts";
@@ -138,4 +138,54 @@ describe("fast catch-up after a restart (core/repair.ts catchUpWhereDigestsMatch
       expect(cluster.delivered.get("list-partition") ?? 0).toBe(0);
     });
   }
+});
+
+describe("partial disk loss (issue 9 item 8): a copy that lost some versions vouches for nothing until caught up", () => {
+  /**
+   * F5's history with a partial loss instead of a replaced disk: primaries [a, b, c] of k; c misses v2 while it
+   * counts as live (its put is lost, so no hint exists); a loses v2's blob file while down and restarts on the
+   * rest of its disk; b is down. `rule` false starts a as the old runtime did, as if its copy were intact.
+   */
+  async function history(rule: boolean) {
+    const cluster = new TestCluster({ nodes: 5, partitionBits: 2 });
+    const deps = cluster.coordinator();
+    const [a, b, c] = cluster.primaries("b", "k") as [NodeId, NodeId, NodeId];
+    const put = async (content: string) => {
+      const body = bodyOf(content);
+      const w = await writeVersion<MemBody>(deps, { bucket: "b", key: "k", size: body.size, contentType: "", userMeta: {}, body, finish: async () => ok({ etag: "e", checksum: body.checksum, size: body.size }) });
+      await w.background;
+      expect(w.ok).toBe(true);
+      return w.ok ? w.value.version.stamp : "";
+    };
+    await put("v1");
+    cluster.faultFor = (to, request) => (to === c && request.kind === "put" ? "lose-request" : "deliver");
+    const v2 = await put("v2");
+    cluster.faultFor = () => "deliver";
+    expect(cluster.node(c).store.hasCommitted("b", "k", v2)).toBe(false);
+    cluster.crash(a);
+    cluster.restartAfterLosing(a, [{ bucket: "b", key: "k", stamp: v2 }], rule);
+    cluster.crash(b);
+    await cluster.repairUntilQuiet();
+    const read = await readObject(cluster.coordinator(), "b", "k");
+    return { cluster, a, b, v2, read, partition: cluster.partitionOf("b", "k") };
+  }
+
+  it("with one other primary down, the partition stays behind and a read at R=2 is refused, never older; once it is back, it catches up and serves the newest", async () => {
+    const { cluster, a, b, v2, read, partition } = await history(true);
+    expect(cluster.node(a).catchUp.isCaughtUp(partition)).toBe(false);
+    expect(cluster.node(a).catchUp.lostBehind()).toEqual([partition]);
+    expect(read.ok).toBe(false);
+    cluster.restart(b);
+    await cluster.repairUntilQuiet();
+    expect(cluster.node(a).catchUp.isCaughtUp(partition)).toBe(true);
+    expect(cluster.node(a).catchUp.lostBehind()).toEqual([]);
+    const after = await readObject(cluster.coordinator(), "b", "k");
+    expect(after.ok && after.value.version?.stamp).toBe(v2);
+  });
+
+  it("the same history without the rule serves the older version at R=2 (the scenario has teeth)", async () => {
+    const { v2, read } = await history(false);
+    expect(read.ok).toBe(true);
+    expect(read.ok && read.value.version?.stamp).not.toBe(v2);
+  });
 });

@@ -115,6 +115,9 @@ describe("coordinator write path", () => {
     const outcome = await write(cluster, cluster.coordinator(), "k", "x");
     expect(outcome.ok).toBe(false);
     if (!outcome.ok) expect(outcome.error).toMatchObject({ kind: "quorum-failed", phase: "placement" });
+    if (outcome.ok || outcome.error.kind !== "quorum-failed") return;
+    expect(outcome.error.missed.map((m) => m.node).sort()).toEqual(["n0", "n1"]);
+    expect(outcome.error.missed.every((m) => m.why.startsWith("down"))).toBe(true);
     expect(cluster.delivered.get("put") ?? 0).toBe(0);
   });
 
@@ -258,7 +261,12 @@ describe("coordinator read path", () => {
     cluster.node(primaries[1]!).catchUp.markAllBehind();
     const strict = await readObject(cluster.coordinator(), "b", "k");
     expect(strict.ok).toBe(false);
-    if (!strict.ok && strict.error.kind === "quorum-failed") expect(strict.error.failures.filter((f) => f.failure.kind === "not-caught-up").length).toBe(2);
+    expect(strict.ok || strict.error.kind).toBe("quorum-failed");
+    if (!strict.ok && strict.error.kind === "quorum-failed") {
+      expect(strict.error.failures.filter((f) => f.failure.kind === "not-caught-up").length).toBe(2);
+      // The operator's line names the primaries it went without, and why.
+      expect(strict.error.missed.map((m) => [m.node, m.why.startsWith("head: not-caught-up")])).toEqual([[primaries[0], true], [primaries[1], true]]);
+    }
     const sloppy = await readObject(cluster.coordinator({ sloppyQuorum: true }), "b", "k");
     expect(sloppy.ok).toBe(true);
     if (!sloppy.ok) return;

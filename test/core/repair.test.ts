@@ -7,6 +7,7 @@ import { ok } from "../../core/result.ts";
 import type { RepairSettings } from "../../core/settings.ts";
 import { TestCluster, bodyOf, stampFor, versionOf } from "./support/cluster.ts";
 import type { MemBody } from "./support/memory-store.ts";
+import { recordingLog } from "../runtime/support/storage.ts";
 
 // Searches that must find a planted bug's failing case start from a fixed seed, so that they
 // find it on every run rather than on most.
@@ -239,6 +240,53 @@ describe("repair", () => {
         cluster.restart(victim);
         await cluster.repairUntilQuiet(settings);
         expectConverged(cluster, stamps);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("each node logs its share of a down node's re-replication once started and once finished, and the finished lines add up to every copy made for it", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 4, max: 6 }), fc.nat(5), fc.uniqueArray(fc.constantFrom(...KEYS), { minLength: 1 }), async (nodes, victimIndex, keys) => {
+        const cluster = new TestCluster({ nodes, partitionBits: 2 });
+        const log = recordingLog();
+        cluster.repairLog = log;
+        const deps = cluster.coordinator();
+        let bytesOfVictim = 0;
+        let keysOfVictim = 0;
+        const victim = `n${victimIndex % nodes}` as NodeId;
+        for (const key of keys) {
+          const body = bodyOf(`${key}! ${"x".repeat(keys.indexOf(key))}`);
+          const w = await writeVersion<MemBody>(deps, { bucket: "b", key, size: body.size, contentType: "", userMeta: {}, body, finish: async () => ok({ etag: "e", checksum: body.checksum, size: body.size }) });
+          await w.background;
+          expect(w.ok).toBe(true);
+          if (cluster.primaries("b", key).includes(victim)) [keysOfVictim, bytesOfVictim] = [keysOfVictim + 1, bytesOfVictim + body.size];
+        }
+        cluster.crash(victim);
+        // One copy per round: a node's share takes several rounds, so a finish could come too early.
+        const settings = { reReplicateAfterMs: 60_000, copiesPerRoundMax: 1 };
+        await cluster.repairUntilQuiet(settings, 200);
+        expect(log.events().filter((e) => e.startsWith("rereplication."))).toEqual([]); // not down long enough
+        cluster.nowMs += 61_000;
+        // Rounds that change nothing still advance the rotation: run a fixed number, not until quiet.
+        for (let round = 0; round < 40; round++) await cluster.repairRound(settings);
+        const lines = (event: string) => log.lines.filter((l) => l.event === event && l.fields.down === victim);
+        const started = lines("rereplication.started");
+        const finished = lines("rereplication.finished");
+        // Every node with a share started and finished once; with 4 or more nodes every partition has a handoff.
+        expect(started.map((l) => l.fields.node).sort()).toEqual(finished.map((l) => l.fields.node).sort());
+        expect(new Set(started.map((l) => l.fields.node)).size).toBe(started.length);
+        expect(started.every((l) => l.fields.withoutHandoff === 0)).toBe(true);
+        expect(finished.reduce((sum, l) => sum + (l.fields.objects as number), 0)).toBe(keysOfVictim);
+        expect(finished.reduce((sum, l) => sum + (l.fields.bytes as number), 0)).toBe(bytesOfVictim);
+        expect(finished.every((l) => l.fields.seconds === 0 && (l.fields.partitions as number) > 0)).toBe(true); // no simulated time passed
+        expect(finished.every((l) => (l.fields.pushed as number) <= (l.fields.objects as number))).toBe(true);
+        expect(lines("rereplication.stopped")).toEqual([]);
+        // Back before anything else: no new line; a second loss that never finishes would say "stopped".
+        cluster.restart(victim);
+        await cluster.repairUntilQuiet(settings);
+        expect(lines("rereplication.started").length).toBe(started.length);
+        expect(lines("rereplication.stopped")).toEqual([]);
       }),
       { numRuns: RUNS },
     );

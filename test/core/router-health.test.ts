@@ -34,6 +34,7 @@ describe("router health", () => {
     const health = routerHealth({ current: ring }, (n) => live.has(n), settings);
     expect(health.healthy).toBe(false);
     expect(health.reason).toContain("2 of 5 nodes live");
+    expect(health.downNodes).toEqual(map.nodes.slice(2).map((n) => n.id).sort()); // the operator's line names them
     expect(routerHealth({ current: ring }, () => true, settings).healthy).toBe(true);
     expect(routerHealth({ current: ring }, () => false, settings).servablePartitions).toBe(0);
   });
@@ -42,6 +43,6 @@ describe("router health", () => {
     const map = mapOf(newNodes(5), 8);
     const down = map.nodes[2]!.id;
     const health = routerHealth({ current: buildRing(map) }, (n) => n !== down, settings);
-    expect(health).toMatchObject({ healthy: true, servablePartitions: 256, partitionCount: 256, liveNodes: 4 });
+    expect(health).toMatchObject({ healthy: true, servablePartitions: 256, partitionCount: 256, liveNodes: 4, downNodes: [down] });
   });
 });

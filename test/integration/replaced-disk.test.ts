@@ -14,7 +14,7 @@ import { type NodeId, type PartitionId, nodeId } from "../../core/ids.ts";
 import { partitionOf, primariesOf } from "../../core/placement.ts";
 import { buildRing } from "../../core/ring.ts";
 import { startChild, stopChild } from "../../runtime/launcher/processes.ts";
-import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
+import { type TestCluster, eventually, exited, startTestCluster } from "./support/cluster.ts";
 
 const PARTITION_BITS = 4;
 const OBJECT_COUNT = 2000;
@@ -49,18 +49,6 @@ async function writeObjects(keys: readonly string[]): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: WRITERS }, writer));
-}
-
-async function exited(child: ChildProcess | number): Promise<void> {
-  const pid = typeof child === "number" ? child : child.pid!;
-  await eventually(async () => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true; // no such process any more
-    }
-  }, { timeoutMs: 15_000, what: `process ${pid} exited` });
 }
 
 /** True once `node` is behind on no partition; throws with the count until then (eventually reports the last). */

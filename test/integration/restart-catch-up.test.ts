@@ -10,7 +10,7 @@ import { type NodeId, type PartitionId, nodeId } from "../../core/ids.ts";
 import { primariesOf } from "../../core/placement.ts";
 import { buildRing } from "../../core/ring.ts";
 import { startChild, stopChild } from "../../runtime/launcher/processes.ts";
-import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
+import { type TestCluster, eventually, exited, startTestCluster } from "./support/cluster.ts";
 
 /** Issue 10's target: a restarted node counts toward quorums again within this long when nothing changed. */
 const CAUGHT_UP_TARGET_MS = 5_000;
@@ -30,17 +30,6 @@ async function healthOf(cluster: TestCluster, node: NodeId): Promise<Health | nu
   } catch {
     return null; // not listening yet
   }
-}
-
-async function exited(pid: number): Promise<void> {
-  await eventually(async () => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, { timeoutMs: 15_000, what: `process ${pid} exited` });
 }
 
 for (const [partitionBits, basePort] of [[4, 26500], [6, 26600]] as const) {

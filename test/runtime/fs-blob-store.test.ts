@@ -23,9 +23,9 @@ import {
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
-async function openStore(dataDir: string, blockBytes?: number) {
+async function openStore(dataDir: string, blockBytes?: number, recordLostPartitions?: (partitions: readonly PartitionId[]) => void) {
   const log = recordingLog();
-  const store = await FsBlobStore.open({ dataDir, log, ...(blockBytes !== undefined ? { blockBytes } : {}) });
+  const store = await FsBlobStore.open({ dataDir, log, ...(blockBytes !== undefined ? { blockBytes } : {}), ...(recordLostPartitions ? { recordLostPartitions } : {}) });
   return { store, log };
 }
 
@@ -339,8 +339,20 @@ describe("FsBlobStore", () => {
       await unlink(first.store.blobFilePath("b", "lost", lost.header.stamp));
       await unlink(first.store.blobFilePath("b", "pending-missing", pendingHeader.stamp));
 
-      const second = await openStore(dir);
+      // The partitions that lost committed rows are told before any row goes (the node records them durably).
+      const told: { partitions: readonly PartitionId[]; lostRowStillThere: boolean }[] = [];
+      const { MetadataIndex } = await import("../../runtime/node/metadata-index.ts");
+      const second = await openStore(dir, undefined, (partitions) => {
+        const peek = MetadataIndex.open(join(dir, "index.sqlite"));
+        try {
+          told.push({ partitions, lostRowStillThere: [...peek.allRows()].some((r) => r.key === "lost") });
+        } finally {
+          peek.close();
+        }
+      });
       try {
+        expect(told).toEqual([{ partitions: [partition7], lostRowStillThere: true }]);
+        expect(second.log.lines.find((l) => l.event === "store.partitions-lost-copies")).toMatchObject({ level: "error", fields: { partitions: [{ partition: partition7, rows: 1, bytes: lost.header.size }], rows: 1 } });
         expect(await readdir(join(dir, "tmp"))).toEqual([]);
         expect(existsSync(orphanPath)).toBe(false);
         expect(await second.store.headCommitted("b", "lost")).toEqual({ ok: true, value: null });

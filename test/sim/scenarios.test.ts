@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runPool, type SeedSummary } from "../../sim/pool.ts";
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 100);
-const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss", "missed-writes-disk-loss", "remove", "overlapping-writes"];
+const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss", "missed-writes-disk-loss", "missed-writes-partial-loss", "remove", "overlapping-writes"];
 
 /** What a scenario's runs must show besides passing: that they reached the state the scenario is about. */
 const reached: Record<string, (r: SeedSummary) => string | null> = {
@@ -22,6 +22,14 @@ const reached: Record<string, (r: SeedSummary) => string | null> = {
     for (const kind of ["wipe-disk", "crash", "restart"]) if (!labels.includes(kind)) return `no ${kind} fault`;
     if (!labels.includes("full-disk") && !labels.includes("one-way")) return "X never missed writes";
     return r.figures.readsFailed > 0 ? null : "no read was refused while B was down";
+  },
+  // X missed writes, then A lost some blob files and restarted on the rest of its disk, and B crashed.
+  "missed-writes-partial-loss": (r) => {
+    const labels = r.faultMarks.map((m) => m.label.split(" ")[0]);
+    for (const kind of ["lose-blobs", "crash", "restart"]) if (!labels.includes(kind)) return `no ${kind} fault`;
+    if (!labels.includes("full-disk") && !labels.includes("one-way")) return "X never missed writes";
+    const lost = r.faultMarks.find((m) => m.label.startsWith("lose-blobs "))!.label;
+    return /\((\d+) versions lost/.exec(lost)?.[1] !== "0" ? null : `nothing lost: ${lost}`;
   },
 };
 

@@ -5,14 +5,15 @@ import { mkdtemp, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import type { PartitionId } from "../../../core/ids.ts";
 import { FsBlobStore } from "../../../runtime/node/fs-blob-store.ts";
 import { collect, recordingLog, streamOf } from "../../runtime/support/storage.ts";
 import type { StoreFactory } from "../blob-store-contract.ts";
 
 const BLOCK_BYTES = 4096;
 
-export async function openFs(dataDir: string, log = recordingLog()): Promise<FsBlobStore> {
-  return FsBlobStore.open({ dataDir, log, blockBytes: BLOCK_BYTES });
+export async function openFs(dataDir: string, log = recordingLog(), recordLostPartitions?: (partitions: readonly PartitionId[]) => void): Promise<FsBlobStore> {
+  return FsBlobStore.open({ dataDir, log, blockBytes: BLOCK_BYTES, ...(recordLostPartitions ? { recordLostPartitions } : {}) });
 }
 
 export const fsStoreFactory: StoreFactory<Readable> = {
@@ -42,7 +43,9 @@ export const fsStoreFactory: StoreFactory<Readable> = {
         const path = store.blobFilePath(version.bucket, version.key, version.stamp);
         crashed.push(store);
         await unlink(path);
-        store = await openFs(dataDir);
+        const lost: PartitionId[] = [];
+        store = await openFs(dataDir, recordingLog(), (partitions) => lost.push(...partitions));
+        return lost;
       },
       async close() {
         for (const s of [...crashed, store]) await s.close();

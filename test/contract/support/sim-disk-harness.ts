@@ -86,6 +86,7 @@ export const simDiskFactory: StoreFactory<SimBody> = {
         disk.crash();
         if (!disk.loseBytes(version.bucket, version.key, version.stamp)) throw new Error(`no bytes of ${version.key}@${version.stamp} to lose`);
         process.start();
+        return [...disk.lostPartitions];
       },
       async close() {},
     };

@@ -77,6 +77,8 @@ export class TestCluster {
   servesUnchecked = false;
   /** Requests delivered, by kind (for tests that count work). */
   readonly delivered = new Map<string, number>();
+  /** Where repair rounds log (tests of operator lines set a recording log). */
+  repairLog: Log = silentLog;
   readonly routerMembership: Membership;
 
   constructor(options: ClusterOptions) {
@@ -215,7 +217,7 @@ export class TestCluster {
       checkStoredBody: async (body, version) => (body.checksum === version.checksum ? ok(true) : err(`body ${body.checksum} != ${version.checksum}`)),
       verifyBody: (body, version) => verifyMemBody(body, version),
       settings: repairSettings({ tombstoneGraceMs: 10 * 24 * 3600_000, ...settings }),
-      log: silentLog,
+      log: this.repairLog,
       faults: this.bugs,
     };
   }
@@ -248,6 +250,28 @@ export class TestCluster {
     const node = this.node(id);
     node.up = true;
     node.catchUp = new CatchUpState(node.id, node.membership.view, "restart-with-data");
+    node.standIns = this.standInState(node.id);
+    node.repair = new RepairState();
+    node.foreign = new ForeignHoldings(node.foreign.boot + 1);
+  }
+
+  /**
+   * A down node lost the blob files of some committed versions; its start-up drops their rows (the runtime's
+   * runtime/node/startup.ts) and it restarts on the rest of its disk. `rule`: the start tells catch-up which
+   * partitions lost copies (core/catch-up.ts lostCopies); false starts it as if nothing was lost (the old runtime).
+   */
+  restartAfterLosing(id: NodeId | string, lost: readonly { bucket: string; key: string; stamp: string }[], rule = true): void {
+    const node = this.node(id);
+    assert(!node.up, `${id} loses files only while it is down`);
+    const partitions = new Set<PartitionId>();
+    for (const v of lost) {
+      const entry = node.store.entries.get(`${v.bucket}\u0000${v.key}\u0000${v.stamp}`) ?? [...node.store.entries.values()].find((e) => e.version.bucket === v.bucket && e.version.key === v.key && e.version.stamp === v.stamp);
+      assert(entry?.version.committed === true, `${id} holds ${v.bucket}/${v.key}@${v.stamp} committed`);
+      partitions.add(entry.version.partition);
+      for (const [k, e] of node.store.entries) if (e === entry) node.store.entries.delete(k);
+    }
+    node.up = true;
+    node.catchUp = new CatchUpState(node.id, node.membership.view, "restart-with-data", rule ? partitions : []);
     node.standIns = this.standInState(node.id);
     node.repair = new RepairState();
     node.foreign = new ForeignHoldings(node.foreign.boot + 1);

@@ -90,6 +90,18 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
   }
 }
 
+/** Resolves once process `pid` is gone (signal 0 fails), within 15 s. */
+export async function exited(pid: number): Promise<void> {
+  await eventually(async () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true; // no such process any more
+    }
+  }, { timeoutMs: 15_000, what: `process ${pid} exited` });
+}
+
 /** Resident memory of a process in bytes, from /proc. */
 export function residentBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");

@@ -662,5 +662,14 @@ function decodeURIComponentSafe(text: string): string {
 
 export function describe(error: unknown): string {
   if (error instanceof Error) return error.cause ? `${error.message} (cause: ${describe(error.cause)})` : error.message;
+  // A core error value (a quorum failure with its nodes and failures): its fields, not "[object Object]".
+  if (typeof error === "object" && error !== null) {
+    try {
+      const text = JSON.stringify(error);
+      return text.length > 2_000 ? `${text.slice(0, 2_000)}…` : text;
+    } catch {
+      return Object.prototype.toString.call(error);
+    }
+  }
   return String(error);
 }

@@ -37,6 +37,9 @@ import { verifyPulledBody } from "./verified-body.ts";
 import { type ScrubPacing, runScrubLoop } from "../../core/scrub-loop.ts";
 import { type Result, err, ok } from "../../core/result.ts";
 import { DigestCachingStore } from "../../core/digest-cache.ts";
+import { BucketWriteGate } from "../../core/bucket-write-gate.ts";
+import type { NodeBuckets } from "../../core/storage-node.ts";
+import { loadBucketTable, persistBucketTable } from "./bucket-file.ts";
 
 export interface NodeOptions {
   readonly id: string;
@@ -147,6 +150,16 @@ export async function runNode(options: NodeOptions): Promise<void> {
   const store = new DigestCachingStore(fsStore, membership.map.partitionBits);
   writeFileAtomic(markerPath, `${JSON.stringify({ id: self, firstStartEpoch: membership.epoch })}\n`);
   const catchUp = new CatchUpState(self, membership.view, start);
+  // The bucket table this node keeps and gossips (core/bucket-table.ts); written whole on every change.
+  const bucketTable = loadBucketTable(options.dataDir);
+  const buckets: NodeBuckets = {
+    table: bucketTable,
+    gate: new BucketWriteGate(bucketTable),
+    persist: async (changed) => {
+      persistBucketTable(options.dataDir, bucketTable);
+      log.info("buckets.changed", { entries: changed.map((e) => ({ bucket: e.name, state: e.state, stamp: e.stamp })) });
+    },
+  };
   // Boot: this start's wall time orders its foreign-holdings reports after the previous incarnation's.
   const foreign = new ForeignHoldings(Date.now());
   const heartbeatClock = livenessClock();
@@ -187,6 +200,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     ownReport: () => heartbeatReport(context),
     onMap: (map) => writeClusterMap(options.clusterMap, map),
     onViewChange: (view) => onRingViewChange(context, view),
+    buckets: { table: bucketTable, onLearned: (changed) => buckets.persist(changed) },
   });
   const liveness = heartbeats.livenessOn(() => Date.now());
   const standIns = new StandInState(self, liveness);
@@ -197,6 +211,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     standIns,
     membership,
     foreign,
+    buckets,
     log,
     onHeartbeat: (from, report) => heartbeats.onHeartbeat(from, report),
     onCorrupt: (partition, version) => {

@@ -183,10 +183,10 @@ async function mergeBuckets<Body>(ctx: StorageNodeContext<Body>, entries: readon
   const buckets = ctx.buckets;
   if (!buckets) return err({ kind: "remote", detail: `${ctx.self} keeps no bucket table` });
   const changed = buckets.table.merge(entries);
-  if (changed.length > 0) {
-    await buckets.persist(changed);
-    await Promise.all(changed.filter((e) => !takesWrites(e)).map((e) => buckets.gate.settled(e.name)));
-  }
+  if (changed.length > 0) await buckets.persist(changed);
+  // Every bucket named that now takes no writes, not only those this request changed: the mark may have come
+  // by gossip a moment ago while a commit it let in before is still running.
+  await Promise.all(entries.filter((e) => !takesWrites(buckets.table.get(e.name))).map((e) => buckets.gate.settled(e.name)));
   return ok({ entries: buckets.table.entries() });
 }
 

@@ -2,10 +2,21 @@
 //   - every node of the partition holding a bucket's record killed, a router restarted (so it never saw the
 //     bucket) still serves PUT and GET to it: it learns the bucket table from the surviving nodes;
 //   - DeleteBucket racing PUTs whose bodies are in flight: either the delete succeeds and no PUT is
-//     acknowledged, or it answers BucketNotEmpty and every acknowledged PUT reads back.
+//     acknowledged, or it answers BucketNotEmpty and every acknowledged PUT reads back;
+//   - a bucket's CORS rules set through one router reach the other by gossip (the time is printed).
 // Ports: 28500-28505 and 28550-28555, 28652 (the second router sits at base + 101 + 1).
 import type { ChildProcess } from "node:child_process";
-import { CreateBucketCommand, DeleteBucketCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  GetBucketCorsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  PutBucketCorsCommand,
+  PutObjectCommand,
+  type S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BucketEntry } from "../../core/bucket-table.ts";
 import { type NodeId, type PartitionId } from "../../core/ids.ts";
@@ -107,7 +118,7 @@ describe("a bucket whose record's partition lost all its nodes", () => {
   }, 120_000);
 });
 
-describe("DeleteBucket racing PUTs", () => {
+describe("two routers and DeleteBucket racing PUTs", () => {
   let cluster: TestCluster;
   let s3: S3Client;
   const DELETE_DELAYS_MS = [20, 60, 150, 400, 1000, 3000];
@@ -124,6 +135,26 @@ describe("DeleteBucket racing PUTs", () => {
     s3?.destroy();
     await cluster?.cleanup(suite);
   });
+
+  it("CORS rules set through one router reach the other within 2 s, and so does the bucket's deletion", async () => {
+    const other = cluster.client({ maxAttempts: 1, endpoint: `http://127.0.0.1:${cluster.process("router-2").port}` });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: "shared" }));
+      await other.send(new HeadBucketCommand({ Bucket: "shared" })); // router-2 knows the bucket and has no rules
+      await expect(other.send(new GetBucketCorsCommand({ Bucket: "shared" }))).rejects.toMatchObject({ name: "NoSuchCORSConfiguration" });
+      const rules = [{ AllowedOrigins: ["http://example.test"], AllowedMethods: ["GET"] }];
+      await s3.send(new PutBucketCorsCommand({ Bucket: "shared", CORSConfiguration: { CORSRules: rules } }));
+      const setMs = Date.now();
+      await eventually(async () => (await other.send(new GetBucketCorsCommand({ Bucket: "shared" })).catch(() => null))?.CORSRules?.length === 1, { timeoutMs: 2000, what: "router-2 serves the new rules", intervalMs: 20 });
+      const rulesMs = Date.now() - setMs;
+      await s3.send(new DeleteBucketCommand({ Bucket: "shared" }));
+      const deletedMs = Date.now();
+      await eventually(async () => statusOf(await other.send(new HeadBucketCommand({ Bucket: "shared" })).catch((e: unknown) => e)) === 404, { timeoutMs: 2000, what: "router-2 answers 404 for the deleted bucket", intervalMs: 20 });
+      console.log(`router-2 served the new CORS rules ${rulesMs} ms after PutBucketCors on router-1, and 404 ${Date.now() - deletedMs} ms after DeleteBucket`);
+    } finally {
+      other.destroy();
+    }
+  }, 60_000);
 
   it("a PUT in flight when DeleteBucket starts either lands in its listing (BucketNotEmpty) or is refused", async () => {
     const figures = { deleted: 0, notEmpty: 0, putsAcknowledged: 0, putsRefused: 0, inFlightAtDelete: 0 };

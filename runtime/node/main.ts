@@ -157,7 +157,8 @@ export async function runNode(options: NodeOptions): Promise<void> {
     gate: new BucketWriteGate(bucketTable),
     persist: async (changed) => {
       persistBucketTable(options.dataDir, bucketTable);
-      log.info("buckets.changed", { entries: changed.map((e) => ({ bucket: e.name, state: e.state, stamp: e.stamp })) });
+      // The first few by name: a node that learns a whole table at once writes one line, not thousands.
+      log.info("buckets.changed", { count: changed.length, entries: changed.slice(0, 20).map((e) => ({ bucket: e.name, state: e.state, stamp: e.stamp })) });
     },
   };
   // Boot: this start's wall time orders its foreign-holdings reports after the previous incarnation's.

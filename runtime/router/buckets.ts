@@ -76,6 +76,8 @@ export interface BucketRegistryDeps {
   readonly nowMs?: () => number;
   /** A push that did not reach every node (gossip finishes it), or a delete that could not mark enough nodes. */
   onPushIncomplete?(bucket: string, state: BucketState, missing: readonly NodeId[]): void;
+  /** A background push that threw (a bug, not a node's failure: those are answers); gossip still carries the entry. */
+  onPushFailed?(bucket: string, state: BucketState, cause: unknown): void;
 }
 
 export class BucketRegistry {
@@ -210,7 +212,7 @@ export class BucketRegistry {
       return outcome;
     });
     if (options.wait) return pushing;
-    void pushing.catch((error: unknown) => this.deps.onPushIncomplete?.(name, entry.state, [`(${error instanceof Error ? error.message : String(error)})` as NodeId]));
+    void pushing.catch((error: unknown) => this.deps.onPushFailed?.(name, entry.state, error));
     return { held: [], missing: [] };
   }
 

@@ -103,6 +103,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
       push: (entries) => pushBucketEntries(http, viewNodes(), entries),
       writeQuorum: replication.writeQuorum,
       onPushIncomplete: (bucket, state, missing) => log.warn("bucket.push-incomplete", { bucket, state, missing, then: "gossip carries it on heartbeats" }),
+      onPushFailed: (bucket, state, cause) => log.error("bucket.push-failed", { bucket, state, cause: cause instanceof Error ? cause.message : String(cause), then: "gossip carries it on heartbeats" }),
     }),
     lookupSecret: (accessKey) => (accessKey === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     metrics: { router: routerMetrics, token: loadOrCreateMetricsToken(options.dataDir) },

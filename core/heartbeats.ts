@@ -12,12 +12,17 @@
 //   - Ring-change retirement is decided by Membership.retireIfComplete alone; this driver asks it after its own
 //     report and after every report it hears. Every change of the ring view, by adoption or retirement, is
 //     passed to onViewChange exactly once, and a newly adopted map to onMap (to persist it).
+//   - With a bucket table (core/bucket-table.ts): every heartbeat carries its hash; an answer naming another
+//     hash starts one exchange with that peer (at most one in flight per peer): read its table, merge it, send
+//     back what it lacks. The side that sends heartbeats starts it, so a router (which no node can call) pulls
+//     and pushes; two nodes each start one, and either is enough.
 //   - Each change of a peer's liveness in this view is logged once (node.down: warn, node.up: info); a peer
 //     that never answered is logged once as unreachable.
 // Assumes: clock.nowMs is the failure detector's scale (the runtime's awake clock, the simulator's process
 // clock); clock.sleep ends with its process (a crashed simulated incarnation never wakes).
 
 import { assert } from "./assert.ts";
+import { type BucketEntry, type BucketTable, entriesNewerThan } from "./bucket-table.ts";
 import type { ClusterMap } from "./cluster-map.ts";
 import { FailureDetector, type FailureDetectorSettings } from "./failure-detector.ts";
 import type { NodeId } from "./ids.ts";
@@ -43,6 +48,36 @@ export interface HeartbeatHost<Body> {
   onMap?(map: ClusterMap): void;
   /** The ring view changed (a map adopted, or a transition retired). */
   onViewChange?(view: RingView): void;
+  /** This process's bucket table, gossiped with every peer it beats to. */
+  readonly buckets?: BucketGossipHost;
+}
+
+export interface BucketGossipHost {
+  readonly table: BucketTable;
+  /** Entries learned from a peer changed the table (a node persists them); resolves once done. */
+  onLearned?(changed: readonly BucketEntry[]): Promise<void> | void;
+}
+
+/** Characters of entries sent in one `buckets` request: well under the wire's request bound (1 MiB). */
+const BUCKET_BATCH_CHARS_MAX = 256 * 1024;
+
+/** Entries cut into batches of at most BUCKET_BATCH_CHARS_MAX characters of JSON (one entry alone may exceed it). */
+export function bucketBatches(entries: readonly BucketEntry[]): BucketEntry[][] {
+  const batches: BucketEntry[][] = [];
+  let batch: BucketEntry[] = [];
+  let chars = 0;
+  for (const entry of entries) {
+    const size = JSON.stringify(entry).length;
+    if (batch.length > 0 && chars + size > BUCKET_BATCH_CHARS_MAX) {
+      batches.push(batch);
+      batch = [];
+      chars = 0;
+    }
+    batch.push(entry);
+    chars += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
 export class Heartbeats<Body> {
@@ -52,6 +87,7 @@ export class Heartbeats<Body> {
   private readonly settled = new Set<NodeId>();
   private readonly failuresInARow = new Map<NodeId, number>();
   private readonly seenDown = new Set<NodeId>();
+  private readonly bucketExchanges = new Set<NodeId>();
   private fetching = false;
   private running = false;
   private viewSeen: RingView;
@@ -145,7 +181,8 @@ export class Heartbeats<Body> {
     const own = this.host.ownReport?.();
     if (own !== undefined) membership.observe(self, own);
     this.retireIfComplete();
-    const report: PeerReport = own ?? { epoch: membership.epoch, mapHash: membership.hash };
+    const buckets = this.host.buckets;
+    const report: PeerReport = { ...(own ?? { epoch: membership.epoch, mapHash: membership.hash }), ...(buckets ? { bucketsHash: buckets.table.hash } : {}) };
     for (const peer of this.peers()) {
       this.noteLiveness(peer);
       if (this.inFlight.has(peer)) continue;
@@ -170,6 +207,7 @@ export class Heartbeats<Body> {
           this.heard(peer);
           this.noteLiveness(peer);
           this.observe(peer, answer.value);
+          if (buckets && answer.value.bucketsHash !== undefined && answer.value.bucketsHash !== buckets.table.hash) void this.exchangeBuckets(peer, buckets);
         })
         .catch((error: unknown) => {
           this.host.log.error("heartbeat.failed", { node: peer, cause: error instanceof Error ? error.message : String(error) });
@@ -207,6 +245,32 @@ export class Heartbeats<Body> {
       if (!adopted.ok) this.host.log.error("membership.bad-map", { from, cause: adopted.error });
     } finally {
       this.fetching = false;
+    }
+  }
+
+  /** Read a peer's bucket table, merge it, and send it what it lacks. One exchange per peer at a time. */
+  private async exchangeBuckets(peer: NodeId, buckets: BucketGossipHost): Promise<void> {
+    if (this.bucketExchanges.has(peer)) return;
+    this.bucketExchanges.add(peer);
+    try {
+      const theirs = await this.host.transport.send(peer, { kind: "buckets", entries: [] });
+      if (!theirs.ok) {
+        this.host.log.debug("buckets.exchange-failed", { node: peer, failure: `${theirs.error.kind}: ${theirs.error.detail}` });
+        return;
+      }
+      const changed = buckets.table.merge(theirs.value.entries);
+      if (changed.length > 0) await buckets.onLearned?.(changed);
+      for (const batch of bucketBatches(entriesNewerThan(buckets.table.entries(), theirs.value.entries))) {
+        const sent = await this.host.transport.send(peer, { kind: "buckets", entries: batch });
+        if (!sent.ok) {
+          this.host.log.debug("buckets.exchange-failed", { node: peer, failure: `${sent.error.kind}: ${sent.error.detail}` });
+          return;
+        }
+      }
+    } catch (error: unknown) {
+      this.host.log.error("buckets.exchange-failed", { node: peer, cause: error instanceof Error ? error.message : String(error) });
+    } finally {
+      this.bucketExchanges.delete(peer);
     }
   }
 

@@ -77,6 +77,8 @@ export interface PeerReport {
   readonly syncedEpoch?: Epoch;
   /** Storage nodes: the partitions the sender holds data of without being a primary (core/foreign-holdings.ts). */
   readonly foreign?: ForeignReport;
+  /** The hash of the sender's bucket table (core/bucket-table.ts): a different one starts a bucket gossip exchange. */
+  readonly bucketsHash?: string;
 }
 
 /** What the host should do after a heartbeat: fetch the sender's map (get-map) and `adopt` it. */

@@ -4,6 +4,7 @@
 // Bodies are a type parameter: the runtime passes streams, the simulator sizes with a content hash, and
 // core never looks inside one. That is what lets the same coordinator run in both worlds.
 
+import type { BucketEntry } from "./bucket-table.ts";
 import type { ForeignReport } from "./foreign-holdings.ts";
 import type { ClusterMap } from "./cluster-map.ts";
 import type { Epoch, NodeId, PartitionId } from "./ids.ts";
@@ -107,7 +108,12 @@ export type ReplicaRequest<Body> =
    */
   | { readonly kind: "list-bucket"; readonly bucket: string; readonly prefix: string; readonly after: string; readonly limit: number; readonly delimiter?: string }
   /** Liveness and map gossip. */
-  | { readonly kind: "heartbeat"; readonly from: NodeId; readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch; readonly foreign?: ForeignReport }
+  | { readonly kind: "heartbeat"; readonly from: NodeId; readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch; readonly foreign?: ForeignReport; readonly bucketsHash?: string }
+  /**
+   * Bucket-table gossip (core/bucket-table.ts): the receiver merges `entries` (none: a plain read) and answers
+   * with its whole table once the merge is durable and commits it stopped have finished (core/bucket-write-gate.ts).
+   */
+  | { readonly kind: "buckets"; readonly entries: readonly BucketEntry[] }
   | { readonly kind: "get-map" }
   /** The operator's new map (a join, a decommission): the node adopts it if newer; gossip spreads it from there. */
   | { readonly kind: "install-map"; readonly map: ClusterMap };
@@ -134,7 +140,8 @@ export type ReplicaResponse<Body> = {
   digests: { readonly digests: readonly (DigestAnswer & { readonly partition: PartitionId })[] };
   "list-bucket": { readonly versions: readonly ObjectVersion[]; readonly done: boolean };
   /** syncedEpoch: the newest epoch at which the node had synced every partition it is a primary of (core/catch-up.ts); ring transitions retire on it. */
-  heartbeat: { readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch; readonly foreign?: ForeignReport };
+  heartbeat: { readonly epoch: Epoch; readonly mapHash: string; readonly syncedEpoch?: Epoch; readonly foreign?: ForeignReport; readonly bucketsHash?: string };
+  buckets: { readonly entries: readonly BucketEntry[] };
   "get-map": { readonly map: ClusterMap };
   "install-map": { readonly outcome: "adopted-with-transition" | "adopted" | "ignored-not-newer" };
 };

@@ -13,9 +13,14 @@
 //   - listings and digests cover committed versions only, never pending ones; a digest covers the newest
 //     version of each key (tombstones included), so two replicas with the same live content agree whatever
 //     superseded versions each still keeps.
+//   - with a bucket table (core/bucket-table.ts), `put` and `commit` of a version of a bucket the table marks
+//     deleting or deleted are refused, and a `buckets` change that stops writes to a bucket is answered only
+//     once it is durable and the commits to that bucket already admitted have finished (core/bucket-write-gate.ts).
 // Assumes: the BlobStore's writePending/writeCommitted of a stamp it already holds succeed (idempotent), and
 // its listPartition orders by (bucket, key, stamp) and resumes from a PartitionCursor as core/ports.ts defines it.
 
+import { type BucketEntry, type BucketTable, takesWrites } from "./bucket-table.ts";
+import type { BucketWriteGate } from "./bucket-write-gate.ts";
 import { DigestCachingStore } from "./digest-cache.ts";
 import type { ForeignHoldings } from "./foreign-holdings.ts";
 import { type PartitionDigest, computeDigestSum, renderDigest } from "./partition-digest.ts";
@@ -67,8 +72,17 @@ export interface StorageNodeContext<Body> {
   onCorrupt?(partition: PartitionId, version: ObjectVersion, detail: string): void;
   readonly log: Log;
   readonly faults?: PlantedBugs;
+  /** This node's copy of the bucket table and its commit gate. Absent (the simulator): no bucket is refused. */
+  readonly buckets?: NodeBuckets;
   /** Cap on `limit` of list requests; default 1000. */
   readonly listLimitMax?: number;
+}
+
+export interface NodeBuckets {
+  readonly table: BucketTable;
+  readonly gate: BucketWriteGate;
+  /** Make changed entries durable (the runtime writes the table file); resolves once they are. */
+  persist(changed: readonly BucketEntry[]): Promise<void>;
 }
 
 export type HandlerResult<Body, K extends RequestKind> = Result<ReplicaResponse<Body>[K], TransportFailure>;
@@ -125,6 +139,8 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
     case "heartbeat":
       ctx.onHeartbeat?.(r.from, { epoch: r.epoch, mapHash: r.mapHash, ...(r.syncedEpoch !== undefined ? { syncedEpoch: r.syncedEpoch } : {}), ...(r.foreign ? { foreign: r.foreign } : {}) });
       return ok(heartbeatReport(ctx));
+    case "buckets":
+      return mergeBuckets(ctx, r.entries);
     case "get-map":
       return ok({ map: ctx.membership.map });
     case "install-map": {
@@ -148,14 +164,44 @@ export function onRingViewChange<Body>(ctx: Pick<StorageNodeContext<Body>, "catc
   ctx.foreign?.forget();
 }
 
-export function heartbeatReport<Body>(ctx: Pick<StorageNodeContext<Body>, "membership" | "catchUp" | "foreign">): PeerReport {
+export function heartbeatReport<Body>(ctx: Pick<StorageNodeContext<Body>, "membership" | "catchUp" | "foreign" | "buckets">): PeerReport {
   const synced = ctx.catchUp.syncedEpoch;
-  return { epoch: ctx.membership.epoch, mapHash: ctx.membership.hash, ...(synced !== undefined ? { syncedEpoch: synced } : {}), ...(ctx.foreign ? { foreign: ctx.foreign.report() } : {}) };
+  return {
+    epoch: ctx.membership.epoch,
+    mapHash: ctx.membership.hash,
+    ...(synced !== undefined ? { syncedEpoch: synced } : {}),
+    ...(ctx.foreign ? { foreign: ctx.foreign.report() } : {}),
+    ...(ctx.buckets ? { bucketsHash: ctx.buckets.table.hash } : {}),
+  };
+}
+
+/**
+ * Bucket gossip and DeleteBucket's mark: merge, make it durable, and wait out the commits of every bucket the
+ * change stopped, before answering with the whole table.
+ */
+async function mergeBuckets<Body>(ctx: StorageNodeContext<Body>, entries: readonly BucketEntry[]): Promise<HandlerResult<Body, "buckets">> {
+  const buckets = ctx.buckets;
+  if (!buckets) return err({ kind: "remote", detail: `${ctx.self} keeps no bucket table` });
+  const changed = buckets.table.merge(entries);
+  if (changed.length > 0) await buckets.persist(changed);
+  // Every bucket named that now takes no writes, not only those this request changed: the mark may have come
+  // by gossip a moment ago while a commit it let in before is still running.
+  await Promise.all(entries.filter((e) => !takesWrites(buckets.table.get(e.name))).map((e) => buckets.gate.settled(e.name)));
+  return ok({ entries: buckets.table.entries() });
+}
+
+/** A write to a bucket this node's table marks deleting or deleted: refused, so DeleteBucket's listing is complete. */
+function refusedBucket<Body>(ctx: StorageNodeContext<Body>, bucket: string): TransportFailure | null {
+  const entry = ctx.buckets?.table.get(bucket);
+  if (takesWrites(entry)) return null;
+  return { kind: "remote", detail: `bucket ${bucket} is ${entry!.state} on ${ctx.self}: no new versions` };
 }
 
 async function put<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"put", Body>): Promise<HandlerResult<Body, "put">> {
   const expected = partitionOf(ctx.membership.view.current, r.header.bucket, r.header.key);
   if (expected !== r.partition) return err({ kind: "remote", detail: `key ${r.header.bucket}/${r.header.key} is in partition ${expected}, not ${r.partition}` });
+  const refused = r.header.deleted ? null : refusedBucket(ctx, r.header.bucket);
+  if (refused) return err(refused);
   // Noted before the write, so no heartbeat can report this partition clean while the copy exists.
   if (ctx.foreign && !ringsOf(ctx.membership.view).some((ring) => isPrimary(ring, r.partition, ctx.self))) ctx.foreign.noteForeignWrite(r.partition);
   const written = await ctx.store.writePending(r.partition, r.header, r.body, r.hintFor);
@@ -173,6 +219,19 @@ function standInClaim<Body>(ctx: StorageNodeContext<Body>, partition: PartitionI
 }
 
 async function commit<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"commit", Body>): Promise<HandlerResult<Body, "commit">> {
+  const gate = ctx.buckets?.gate;
+  if (!gate) return commitAdmitted(ctx, r);
+  // A tombstone (a DELETE of a key) may still land: it adds nothing a listing could miss.
+  if (!r.version.deleted && !gate.admit(r.version.bucket)) return err(refusedBucket(ctx, r.version.bucket) ?? { kind: "remote", detail: `bucket ${r.version.bucket} takes no writes` });
+  if (r.version.deleted) return commitAdmitted(ctx, r);
+  try {
+    return await commitAdmitted(ctx, r);
+  } finally {
+    gate.done(r.version.bucket);
+  }
+}
+
+async function commitAdmitted<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"commit", Body>): Promise<HandlerResult<Body, "commit">> {
   const done = await ctx.store.commit(r.partition, r.version, r.hintFor, r.written);
   if (done.ok) return ok({ committed: true });
   if (done.error.kind === "not-found") {

@@ -269,6 +269,8 @@ export function describe(request: ReplicaRequest<SimBody>): string {
       return `list-bucket ${request.bucket}`;
     case "heartbeat":
       return `heartbeat e${request.epoch}`;
+    case "buckets":
+      return `buckets ${request.entries.length}`;
     case "get-map":
       return "get-map";
     case "install-map":

@@ -38,6 +38,9 @@ import { verifyPulledBody } from "./verified-body.ts";
 import { type ScrubPacing, runScrubLoop } from "../../core/scrub-loop.ts";
 import { type Result, err, ok } from "../../core/result.ts";
 import { DigestCachingStore } from "../../core/digest-cache.ts";
+import { BucketWriteGate } from "../../core/bucket-write-gate.ts";
+import type { NodeBuckets } from "../../core/storage-node.ts";
+import { loadBucketTable, persistBucketTable } from "./bucket-file.ts";
 
 export interface NodeOptions {
   readonly id: string;
@@ -162,6 +165,17 @@ export async function runNode(options: NodeOptions): Promise<void> {
     log.info("catch-up.lost-copies-forgotten", { partitions: lostRecorded.filter((p) => !still.includes(p)), stillBehind: still });
     lostRecorded = still;
   };
+  // The bucket table this node keeps and gossips (core/bucket-table.ts); written whole on every change.
+  const bucketTable = loadBucketTable(options.dataDir);
+  const buckets: NodeBuckets = {
+    table: bucketTable,
+    gate: new BucketWriteGate(bucketTable),
+    persist: async (changed) => {
+      persistBucketTable(options.dataDir, bucketTable);
+      // The first few by name: a node that learns a whole table at once writes one line, not thousands.
+      log.info("buckets.changed", { count: changed.length, entries: changed.slice(0, 20).map((e) => ({ bucket: e.name, state: e.state, stamp: e.stamp })) });
+    },
+  };
   // Boot: this start's wall time orders its foreign-holdings reports after the previous incarnation's.
   const foreign = new ForeignHoldings(Date.now());
   const heartbeatClock = livenessClock();
@@ -202,6 +216,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     ownReport: () => heartbeatReport(context),
     onMap: (map) => writeClusterMap(options.clusterMap, map),
     onViewChange: (view) => onRingViewChange(context, view),
+    buckets: { table: bucketTable, onLearned: (changed) => buckets.persist(changed) },
   });
   const liveness = heartbeats.livenessOn(() => Date.now());
   const standIns = new StandInState(self, liveness);
@@ -212,6 +227,7 @@ export async function runNode(options: NodeOptions): Promise<void> {
     standIns,
     membership,
     foreign,
+    buckets,
     log,
     onHeartbeat: (from, report) => heartbeats.onHeartbeat(from, report),
     onCorrupt: (partition, version) => {

@@ -17,6 +17,8 @@ import { realClock } from "../real-clock.ts";
 import { createHttpTransport } from "../transport/http-transport.ts";
 import { DOMAINS_DEFAULT, createRouterApp } from "./app.ts";
 import { BucketRegistry } from "./buckets.ts";
+import { BucketTable } from "../../core/bucket-table.ts";
+import { pushBucketEntries } from "./bucket-push.ts";
 import { emptyBody } from "../empty-body.ts";
 import { ReplicatedObjects, verifyRouterBody } from "./replicated-objects.ts";
 import { teeingTransport } from "./tee-transport.ts";
@@ -56,6 +58,8 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   const registry = createRegistry("router", options.id);
   const routerMetrics = createRouterMetrics(registry);
   const transport = countingTransport(teeingTransport(http), routerMetrics.replicaRequests);
+  // The bucket table: learned from the nodes on heartbeats (core/heartbeats.ts), never read from a disk of its own.
+  const bucketTable = new BucketTable();
   // Heartbeats, map gossip and failure detection: core's driver, as in the simulator and the storage nodes.
   // Until a node has answered once, this router does not count it as live: a fresh router must not report
   // healthy, or route writes, on the strength of nodes it has never reached.
@@ -67,11 +71,14 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     settings: runtimeFailureDetectorSettings,
     log,
     onMap: (map) => writeClusterMap(options.clusterMap, map),
+    buckets: { table: bucketTable },
   });
   heartbeats.start();
   const isLive = (node: NodeId) => heartbeats.isLive(node);
   livenessGauge(registry, () => Object.fromEntries(membership.map.nodes.map((n) => [n.id, isLive(n.id)])));
   ringGauges(registry, () => membership.view);
+  const replication = replicationSettings({ replicas: membership.map.replicas });
+  const viewNodes = () => [...new Set(ringsOf(membership.view).flatMap((ring) => ring.nodes.map((n) => n.id)))];
   const objects = new ReplicatedObjects({
     coordinator: {
       transport,
@@ -79,18 +86,25 @@ export async function runRouter(options: RouterOptions): Promise<void> {
       isLive,
       hlc: new HybridLogicalClock(realClock, options.id),
       log,
-      settings: replicationSettings({ replicas: membership.map.replicas }),
+      settings: replication,
       emptyBody,
       verifyBody: verifyRouterBody,
       onQuorumFailed: (failure) => countQuorumFailure(routerMetrics.quorumFailures, failure),
     },
     startedUp: () => heartbeats.firstRoundDone(),
-    listTargets: () => [...new Set(ringsOf(membership.view).flatMap((ring) => ring.nodes.map((n) => n.id)))],
+    listTargets: viewNodes,
   });
   const app = createRouterApp({
     log,
     objects,
-    buckets: new BucketRegistry(objects, Date.now, (bucket, cause) => log.warn("bucket.record-unreadable", { bucket, cause: cause instanceof Error ? cause.message : String(cause), serving: "the record last read" })),
+    buckets: new BucketRegistry({
+      objects,
+      table: bucketTable,
+      push: (entries) => pushBucketEntries(http, viewNodes(), entries),
+      writeQuorum: replication.writeQuorum,
+      onPushIncomplete: (bucket, state, missing) => log.warn("bucket.push-incomplete", { bucket, state, missing, then: "gossip carries it on heartbeats" }),
+      onPushFailed: (bucket, state, cause) => log.error("bucket.push-failed", { bucket, state, cause: cause instanceof Error ? cause.message : String(cause), then: "gossip carries it on heartbeats" }),
+    }),
     lookupSecret: (accessKey) => (accessKey === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     metrics: { router: routerMetrics, token: loadOrCreateMetricsToken(options.dataDir) },
     status: new StatusReporter({ routerId: options.id, map: () => membership.map, view: () => membership.view, isLive, healthy: () => objects.healthy(), warnings }),

@@ -42,11 +42,13 @@ export const S3_ERRORS = {
   NoSuchLifecycleConfiguration: { status: 404, message: "The lifecycle configuration does not exist" },
   NoSuchUpload: { status: 404, message: "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed." },
   NotImplemented: { status: 501, message: "A header you provided implies functionality that is not implemented." },
+  OperationAborted: { status: 409, message: "A conflicting conditional operation is currently in progress against this resource. Try again." },
   PreconditionFailed: { status: 412, message: "At least one of the pre-conditions you specified did not hold" },
   RequestTimeTooSkewed: { status: 403, message: "The difference between the request time and the current time is too large." },
   ServiceUnavailable: { status: 503, message: "Please reduce your request rate." },
   SignatureDoesNotMatch: { status: 403, message: "The request signature we calculated does not match the signature you provided. Check your key and signing method." },
   SlowDown: { status: 503, message: "Please reduce your request rate." },
+  TooManyBuckets: { status: 400, message: "You have attempted to create more buckets than allowed" },
   XAmzContentSHA256Mismatch: { status: 400, message: "The provided 'x-amz-content-sha256' header does not match what was computed." },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -12,6 +12,7 @@
 // Assumes: both sides run the same version of this file (a rolling upgrade would add /v2 routes).
 
 import { isStamp } from "../../core/version.ts";
+import { BUCKET_ENTRIES_MAX, BUCKET_SETTINGS_CHARS_MAX, BUCKET_STATES, type BucketEntry } from "../../core/bucket-table.ts";
 import { type ClusterMap, validateClusterMap } from "../../core/cluster-map.ts";
 import type { ForeignReport } from "../../core/foreign-holdings.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
@@ -43,7 +44,7 @@ const USER_META_ENTRIES_MAX = 256;
 
 export const pathOfKind = (kind: Exclude<RequestKind, "put" | "get">): string => `/v1/${kind}`;
 
-export const JSON_KINDS = ["commit", "head", "drop", "list-partition", "digest", "digests", "list-bucket", "heartbeat", "get-map", "install-map"] as const satisfies readonly Exclude<RequestKind, "put" | "get">[];
+export const JSON_KINDS = ["commit", "head", "drop", "list-partition", "digest", "digests", "list-bucket", "heartbeat", "buckets", "get-map", "install-map"] as const satisfies readonly Exclude<RequestKind, "put" | "get">[];
 
 const STATUS_OF_KIND: Record<TransportFailureKind, number> = {
   unreachable: 502,
@@ -191,6 +192,15 @@ const clusterMap: Decoder = (v) => {
   }
 };
 
+const bucketSettings: Decoder = (v) => (typeof v === "string" && v.length <= BUCKET_SETTINGS_CHARS_MAX ? v : INVALID);
+const bucketEntries = arrayOf(object<BucketEntry>({ name: str, stamp, state: literal(...BUCKET_STATES), createdMs: count, settings: bucketSettings }), BUCKET_ENTRIES_MAX);
+
+/** Bucket entries from untrusted JSON (a node's table file uses the wire's own check); null if malformed. */
+export function decodeBucketEntries(value: unknown): BucketEntry[] | null {
+  const decoded = bucketEntries(value);
+  return decoded === INVALID ? null : (decoded as BucketEntry[]);
+}
+
 type Params<K extends RequestKind> = Omit<RequestOf<K, unknown>, "kind" | "body">;
 
 const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
@@ -203,7 +213,8 @@ const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
   digest: object<Params<"digest">>({ partition: count }),
   digests: object<Params<"digests">>({ partitions: partitionList }),
   "list-bucket": object<Params<"list-bucket">>({ bucket: str, prefix: str, after: str, limit, delimiter: str }, ["delimiter"]),
-  heartbeat: object<Params<"heartbeat">>({ from: str, epoch: count, mapHash: str, syncedEpoch: count, foreign: foreignReport }, ["syncedEpoch", "foreign"]),
+  heartbeat: object<Params<"heartbeat">>({ from: str, epoch: count, mapHash: str, syncedEpoch: count, foreign: foreignReport, bucketsHash: str }, ["syncedEpoch", "foreign", "bucketsHash"]),
+  buckets: object<Params<"buckets">>({ entries: bucketEntries }),
   "get-map": object<Params<"get-map">>({}),
   "install-map": object<Params<"install-map">>({ map: clusterMap }),
 };
@@ -224,7 +235,8 @@ const REPLY_DECODERS: { readonly [K in RequestKind]: Decoder } = {
   digest: object<DigestAnswer>(digestFields),
   digests: object<Reply<"digests">>({ digests: arrayOf(object<DigestAnswer & { partition: number }>({ partition: count, ...digestFields }), PARTITIONS_PER_REQUEST_MAX) }),
   "list-bucket": object<Reply<"list-bucket">>({ versions: arrayOf(objectVersion, LIST_LIMIT_MAX), done: bool }),
-  heartbeat: object<Reply<"heartbeat">>({ epoch: count, mapHash: str, syncedEpoch: count, foreign: foreignReport }, ["syncedEpoch", "foreign"]),
+  heartbeat: object<Reply<"heartbeat">>({ epoch: count, mapHash: str, syncedEpoch: count, foreign: foreignReport, bucketsHash: str }, ["syncedEpoch", "foreign", "bucketsHash"]),
+  buckets: object<Reply<"buckets">>({ entries: bucketEntries }),
   "get-map": object<Reply<"get-map">>({ map: clusterMap }),
   "install-map": object<Reply<"install-map">>({ outcome: literal("adopted-with-transition", "adopted", "ignored-not-newer") }),
 };

@@ -2,6 +2,7 @@
 // the runtime's transport and the simulated network both carry exactly this text. The generators are typed
 // against the port types (core/ports.ts), one per kind, so a kind or field added there fails the typecheck here
 // until it is generated. Strictness has teeth too: a message with a required field missing is refused.
+import { BUCKET_STATES, type BucketEntry } from "../../core/bucket-table.ts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type ClusterMap, createClusterMap } from "../../core/cluster-map.ts";
@@ -69,6 +70,8 @@ const clusterMap: fc.Arbitrary<ClusterMap> = fc
   .map(({ partitionBits, replicas, nodes }) =>
     createClusterMap({ partitionBits, replicas, nodes: Array.from({ length: nodes }, (_, i) => ({ id: nodeId(`node-${i + 1}`), address: `127.0.0.1:${9000 + i}`, zone: zoneId(`z${i % 3}`) })) }),
   );
+const bucketEntry: fc.Arbitrary<BucketEntry> = fc.record({ name, stamp, state: fc.constantFrom(...BUCKET_STATES), createdMs: fc.maxSafeNat(), settings: text });
+const bucketEntries = fc.array(bucketEntry, { maxLength: 6 });
 const body: fc.Arbitrary<Body> = fc.record({ size: fc.nat(), contentHash: checksum });
 
 const REQUESTS: { readonly [K in RequestKind]: fc.Arbitrary<RequestOf<K, Body>> } = {
@@ -81,7 +84,8 @@ const REQUESTS: { readonly [K in RequestKind]: fc.Arbitrary<RequestOf<K, Body>> 
   digest: fc.record({ kind: fc.constant("digest" as const), partition }),
   digests: fc.record({ kind: fc.constant("digests" as const), partitions }),
   "list-bucket": fc.record({ kind: fc.constant("list-bucket" as const), bucket: name, prefix: text, after: text, limit, delimiter: text }, { requiredKeys: ["kind", "bucket", "prefix", "after", "limit"] }),
-  heartbeat: fc.record({ kind: fc.constant("heartbeat" as const), from: node, epoch: epochOf, mapHash: text, syncedEpoch: epochOf, foreign }, { requiredKeys: ["kind", "from", "epoch", "mapHash"] }),
+  heartbeat: fc.record({ kind: fc.constant("heartbeat" as const), from: node, epoch: epochOf, mapHash: text, syncedEpoch: epochOf, foreign, bucketsHash: text }, { requiredKeys: ["kind", "from", "epoch", "mapHash"] }),
+  buckets: fc.record({ kind: fc.constant("buckets" as const), entries: bucketEntries }),
   "get-map": fc.record({ kind: fc.constant("get-map" as const) }),
   "install-map": fc.record({ kind: fc.constant("install-map" as const), map: clusterMap }),
 };
@@ -99,7 +103,8 @@ const REPLIES: { readonly [K in RequestKind]: fc.Arbitrary<ReplicaResponse<Body>
   digest: digestAnswer,
   digests: fc.record({ digests: fc.array(fc.tuple(partition, digestAnswer).map(([p, d]) => ({ ...d, partition: p })), { maxLength: 12 }) }),
   "list-bucket": fc.record({ versions: fc.array(version, { maxLength: 8 }), done: fc.boolean() }),
-  heartbeat: fc.record({ epoch: epochOf, mapHash: text, syncedEpoch: epochOf, foreign }, { requiredKeys: ["epoch", "mapHash"] }),
+  heartbeat: fc.record({ epoch: epochOf, mapHash: text, syncedEpoch: epochOf, foreign, bucketsHash: text }, { requiredKeys: ["epoch", "mapHash"] }),
+  buckets: fc.record({ entries: bucketEntries }),
   "get-map": fc.record({ map: clusterMap }),
   "install-map": fc.record({ outcome: fc.constantFrom("adopted-with-transition" as const, "adopted" as const, "ignored-not-newer" as const) }),
 };
@@ -124,7 +129,7 @@ function requiredPaths(value: Record<string, unknown>, optional: ReadonlySet<str
   return Object.keys(value).filter((k) => !optional.has(k) && k !== "kind" && k !== "body");
 }
 
-const OPTIONAL_REQUEST_FIELDS = new Set(["hintFor", "range", "from", "syncedEpoch", "foreign", "delimiter", "written"]);
+const OPTIONAL_REQUEST_FIELDS = new Set(["hintFor", "range", "from", "syncedEpoch", "foreign", "delimiter", "written", "bucketsHash"]);
 
 describe("wire codec round trips", () => {
   it("every request core can build, of every kind and with either cursor, decodes to the request it encoded", () => {
@@ -176,7 +181,7 @@ describe("wire codec round trips", () => {
       fc.property(anyReply, fc.nat(), ({ kind, value }, pick) => {
         fc.pre(kind !== "get");
         const parsed = JSON.parse(encodeReply(kind, value)) as Record<string, unknown>;
-        const optional = kind === "heartbeat" ? ["syncedEpoch", "foreign"] : kind === "put" || kind === "head" ? ["standInFor"] : [];
+        const optional = kind === "heartbeat" ? ["syncedEpoch", "foreign", "bucketsHash"] : kind === "put" || kind === "head" ? ["standInFor"] : [];
         const required = Object.keys(parsed).filter((k) => !optional.includes(k));
         fc.pre(required.length > 0);
         delete parsed[required[pick % required.length]!];

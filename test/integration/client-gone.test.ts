@@ -11,8 +11,8 @@ import { type TestCluster, eventually, startTestCluster } from "./support/cluste
 import { sample, scrapeRouter } from "./support/metrics.ts";
 import { signedRawRequest } from "./support/raw-s3.ts";
 
-// Ports: 28950 (S3) and up.
-const BASE_PORT = 28950;
+// Ports: 30000 (S3) and up; router at 30101.
+const BASE_PORT = 30000;
 const BUCKET = "gone";
 const NODE_IDS = ["node-1", "node-2", "node-3"];
 /** The client gives up this long after sending its request. */

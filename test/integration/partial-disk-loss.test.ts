@@ -19,7 +19,7 @@ import { blobsOfSize } from "./support/blobs.ts";
 import { type TestCluster, eventually, exited, startTestCluster } from "./support/cluster.ts";
 import { presignV4 } from "./support/raw-s3.ts";
 
-const BASE_PORT = 28800;
+const BASE_PORT = 30600;
 const BUCKET = "disks";
 /** Sizes no other object has, to find the blob files on disk. */
 const V1_BYTES = 60_001;

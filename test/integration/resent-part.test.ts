@@ -6,8 +6,8 @@ import { CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUpl
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
 
-// Ports: 29050 (S3) and up.
-const BASE_PORT = 29050;
+// Ports: 30400 (S3) and up; routers at 30501 and up.
+const BASE_PORT = 30400;
 const BUCKET = "parts";
 const PART_BYTES = 64 * 1024;
 let cluster: TestCluster;

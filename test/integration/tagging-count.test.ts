@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestCluster, startTestCluster } from "./support/cluster.ts";
 import { sample, scrapeRouter } from "./support/metrics.ts";
 
-// Ports: 29000 (S3) and up.
-const BASE_PORT = 29000;
+// Ports: 30200 (S3) and up; routers at 30301 and up.
+const BASE_PORT = 30200;
 let cluster: TestCluster;
 let s3: S3Client;
 /** The raw headers of the last response the client read. */

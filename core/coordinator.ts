@@ -236,6 +236,8 @@ async function writeStamped<Body>(
   });
   // Handoffs that said, in their put reply, which down primary they stand in for, caught up (core/stand-in.ts).
   const claims = new Map<NodeId, NodeId>();
+  // Nodes that refused this write's connection: down for this write (core/quorum.ts, "down for this request").
+  const refused = new Set<NodeId>();
   /** Does `replied` make W on this side? Sloppy: any placement counts; strict: the rule of core/quorum.ts. */
   const countOn = (s: Side, replied: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>): QuorumCount => {
     if (deps.settings.sloppyQuorum) {
@@ -243,7 +245,7 @@ async function writeStamped<Body>(
       return { met: counted >= s.needed, counted, standIns: new Map() };
     }
     const replies = s.placements.filter((p) => replied.has(p.node)).map((p) => ({ node: p.node, standInFor: claims.get(p.node) }));
-    return countTowardQuorum(s.primaries, s.needed, (n) => !deps.isLive(n), replies, standInsAllowed);
+    return countTowardQuorum(s.primaries, s.needed, (n) => !deps.isLive(n) || refused.has(n), replies, standInsAllowed);
   };
   const failures: NodeFailure[] = [];
   /** The version, once the body is durable and its stamp minted (step 2). */
@@ -274,7 +276,10 @@ async function writeStamped<Body>(
     const rekeyed = version.stamp === header.stamp ? {} : { written: header.stamp };
     gate.track(safeSend(deps.transport, node, { kind: "commit", partition, version, ...(hintFor ? { hintFor } : {}), ...rekeyed }), (r) => {
       if (r.ok) committed.add(node);
-      else failures.push({ node, request: "commit", failure: r.error });
+      else {
+        failures.push({ node, request: "commit", failure: r.error });
+        if (r.error.kind === "unreachable") refused.add(node);
+      }
     });
   };
   const onMatch = (node: NodeId, ack: { checksum: string; size: number }): void => {
@@ -289,6 +294,7 @@ async function writeStamped<Body>(
       if (!r.ok) {
         putsFailed.add(node);
         failures.push({ node, request: "put", failure: r.error });
+        if (r.error.kind === "unreachable") refused.add(node);
         return;
       }
       if (r.value.standInFor !== undefined) claims.set(node, r.value.standInFor);
@@ -363,6 +369,11 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   const standInsAllowed = standInsApply(view, deps.settings.sloppyQuorum);
   const standIns = new Map<NodeId, NodeId>();
 
+  // Primaries that refused this request's connection are down for this request (core/quorum.ts, "down for
+  // this request"), before the failure detector has noticed: their slot may then be filled by a stand-in.
+  const refused = new Set<NodeId>();
+  const liveNow = (node: NodeId): boolean => deps.isLive(node) && !refused.has(node);
+
   const ask = (node: NodeId): Promise<boolean> => {
     let pending = asked.get(node);
     if (!pending) {
@@ -370,7 +381,10 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
         if (r.ok) {
           answers.set(node, r.value.version);
           if (r.value.standInFor !== undefined) claims.set(node, r.value.standInFor);
-        } else failures.push({ node, request: "head", failure: r.error });
+        } else {
+          failures.push({ node, request: "head", failure: r.error });
+          if (r.error.kind === "unreachable") refused.add(node);
+        }
         return r.ok;
       });
       asked.set(node, pending);
@@ -381,32 +395,32 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   /**
    * R lanes, each walking the candidates until it gets one answer that may count: the live primaries (the whole
    * preference list with sloppy quorums); with fewer live primaries than R, then also the handoffs writes go
-   * to, whose answers count only as stand-ins (core/quorum.ts decides, once every lane is done).
+   * to, whose answers count only as stand-ins (core/quorum.ts decides, once every lane is done). The candidates
+   * are recomputed at each step, so a primary that refuses the connection brings in the handoffs at once.
    */
   const quorumOn = async (ring: Ring): Promise<{ needed: number; got: number }> => {
     const needed = readQuorumNeeded(ring, deps.settings.readQuorum);
     const primaries = primariesOf(ring, partition);
-    const livePrimaries = primaries.filter((n) => deps.isLive(n));
-    const withStandIns = standInsAllowed && livePrimaries.length < needed;
-    const candidates = (
-      deps.settings.sloppyQuorum
-        ? preferenceList(ring, partition).filter((n) => deps.isLive(n))
-        : withStandIns
-          ? livePlacement(ring, partition, (n) => deps.isLive(n)).map((p) => p.node)
-          : livePrimaries
-    ).slice(0, deps.settings.readWalkMax);
+    const candidatesNow = (): readonly NodeId[] => {
+      if (deps.settings.sloppyQuorum) return preferenceList(ring, partition).filter(liveNow);
+      const livePrimaries = primaries.filter(liveNow);
+      return standInsAllowed && livePrimaries.length < needed ? livePlacement(ring, partition, liveNow).map((p) => p.node) : livePrimaries;
+    };
     const mayCount = (node: NodeId): boolean => deps.settings.sloppyQuorum || primaries.includes(node) || claims.has(node);
-    let next = 0;
+    const taken = new Set<NodeId>();
     const lane = async (): Promise<void> => {
-      while (next < candidates.length && signal?.aborted !== true) {
-        const node = candidates[next++]!;
+      while (signal?.aborted !== true && taken.size < deps.settings.readWalkMax) {
+        const node = candidatesNow().find((n) => !taken.has(n));
+        if (node === undefined) return;
+        taken.add(node);
         if ((await ask(node)) && mayCount(node)) return;
       }
     };
     await Promise.all(Array.from({ length: needed }, lane));
-    if (deps.settings.sloppyQuorum) return { needed, got: candidates.filter((n) => answers.has(n)).length };
-    const replies = candidates.filter((n) => answers.has(n)).map((n) => ({ node: n, standInFor: claims.get(n) }));
-    const count = countTowardQuorum(primaries, needed, (n) => !deps.isLive(n), replies, standInsAllowed);
+    const repliedNodes = [...taken].filter((n) => answers.has(n));
+    if (deps.settings.sloppyQuorum) return { needed, got: repliedNodes.length };
+    const replies = repliedNodes.map((n) => ({ node: n, standInFor: claims.get(n) }));
+    const count = countTowardQuorum(primaries, needed, (n) => !liveNow(n), replies, standInsAllowed);
     for (const [node, primary] of count.standIns) standIns.set(node, primary);
     return { needed, got: count.counted };
   };

@@ -40,10 +40,18 @@ export function readQuorumNeeded(ring: Ring, readQuorum: number): number {
 //        reReplicateAfter, is one of the handoffs the partition's writes go to, and has since then pulled
 //        everything EVERY other primary of the partition holds, in a clean pass over each that began after
 //        that moment while that primary was itself caught up);
-//     2. P is down in the coordinator's own view, and P did not reply itself;
-//     3. every primary that is live in the coordinator's view replied too (stand-ins only fill the gap left
-//        by down primaries; they never replace a live one); and
+//     2. P is down for this request, and P did not reply itself;
+//     3. every primary that is not down for this request replied too (stand-ins only fill the gap left by
+//        down primaries; they never replace a live one); and
 //     4. no other stand-in already counts for P, and no ring transition is open (both rings are strict).
+//   "Down for this request" is the coordinator's own view: down in its failure detector, or it refused this
+//   request's connection ("unreachable": connection refused or reset, the process is gone). The detector
+//   needs seconds to agree with a refused connection; in between, a partition whose third copy sits on a
+//   stand-in would refuse every request for a reason the coordinator already knows. Treating the refusal as
+//   down is what the detector will conclude a moment later, for this one request only; the argument below
+//   already lets two coordinators see a primary differently (one of them may have detected it, the other
+//   not), so it holds unchanged. A timeout is not a refusal (the node may be slow and still act on the
+//   request), so it does not make a primary down.
 //
 // Why this keeps read-your-writes where F1 broke it:
 //   - (1) is the catch-up a restarted primary meets (core/catch-up.ts), made stricter: a restarted primary has

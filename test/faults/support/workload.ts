@@ -23,6 +23,8 @@ export interface WorkloadFigures {
   refusals: Map<string, number>;
   /** Each refusal: when (Date.now()), which operation, what. */
   refused: { atMs: number; op: "PUT" | "GET"; name: string }[];
+  /** Every request: when it began (Date.now()), which operation, whether it succeeded. */
+  requests: { startMs: number; op: "PUT" | "GET"; ok: boolean }[];
 }
 
 export interface Workload {
@@ -70,7 +72,7 @@ export function startWorkload(options: {
   /** Prepended to every key, so that two workloads on one bucket never share a key. */
   readonly keyPrefix?: string;
 }): Workload {
-  const figures: WorkloadFigures = { putsTotal: 0, putsRefused: 0, getsTotal: 0, getsRefused: 0, staleReads: [], refusals: new Map(), refused: [] };
+  const figures: WorkloadFigures = { putsTotal: 0, putsRefused: 0, getsTotal: 0, getsRefused: 0, staleReads: [], refusals: new Map(), refused: [], requests: [] };
   const attempts = new Map<string, Attempt[]>();
   /** Per key, the seq of the newest acknowledged write. */
   const ackedSeq = new Map<string, number>();
@@ -94,24 +96,30 @@ export function startWorkload(options: {
         const attempt = { key, seq, acked: false };
         list.push(attempt);
         figures.putsTotal += 1;
+        const startMs = Date.now();
         try {
           await options.s3.send(new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: bodyOf(key, seq, options.bodyBytes(options.rng)) }));
           list[list.indexOf(attempt)] = { ...attempt, acked: true };
           ackedSeq.set(key, seq);
+          figures.requests.push({ startMs, op: "PUT", ok: true });
         } catch (error) {
           figures.putsRefused += 1;
           refused("PUT", error);
+          figures.requests.push({ startMs, op: "PUT", ok: false });
         }
       } else {
         const floor = ackedSeq.get(key) ?? -1;
         figures.getsTotal += 1;
+        const startMs = Date.now();
         try {
           const got = await options.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }));
           const seen = seqOf(key, Buffer.from(await got.Body!.transformToByteArray()));
           if (seen < floor) figures.staleReads.push(`${key}: read #${seen} after #${floor} was acknowledged`);
+          figures.requests.push({ startMs, op: "GET", ok: true });
         } catch (error) {
           figures.getsRefused += 1;
           refused("GET", error);
+          figures.requests.push({ startMs, op: "GET", ok: false });
         }
       }
     }

@@ -477,9 +477,31 @@ export class SimDisk implements BlobStore<SimBody> {
     return Promise.resolve(effect());
   }
 
+  /** Probability that an operation fails with an I/O error (EIO): nothing of it is applied. */
+  ioErrorProbability = 0;
+  /** Completions held back while the disk hangs (a dead controller, a stuck NFS mount). */
+  private hungCompletions: (() => void)[] | undefined;
+
+  get hung(): boolean {
+    return this.hungCompletions !== undefined;
+  }
+
+  /** The disk stops completing operations until `unhang`; they then complete, in order. */
+  hang(): void {
+    this.hungCompletions ??= [];
+  }
+
+  unhang(): void {
+    const held = this.hungCompletions ?? [];
+    this.hungCompletions = undefined;
+    for (const complete of held) this.loop.after(0, complete);
+  }
+
   /**
-   * One disk operation: resolves after its latency if the process is still the same incarnation; `effect`
-   * runs at completion (a mutation becomes durable then). A mutation in flight at a crash is applied or lost.
+   * One disk operation: resolves after its latency if the process is still the same incarnation (once it is
+   * awake, if paused); `effect` runs at completion (a mutation becomes durable then). A mutation in flight at
+   * a crash is applied or lost. While the disk hangs, completions wait for it to recover; an I/O error
+   * applies nothing.
    */
   private operation<T>(bytes: number, mutates: boolean, effect: () => Result<T, StoreFailure>): Promise<Result<T, StoreFailure>> {
     const process = this.process;
@@ -493,15 +515,18 @@ export class SimDisk implements BlobStore<SimBody> {
         },
       };
       if (mutates) this.inFlight.add(op);
-      this.loop.after(latencyMs, () => {
-        if (!mutates) {
-          if (process.isCurrent(incarnation)) resolve(effect());
+      const complete = (): void => {
+        if (this.hungCompletions !== undefined) {
+          this.hungCompletions.push(complete);
           return;
         }
-        if (!this.inFlight.delete(op)) return; // applied or lost by a crash already
-        const result = effect();
-        if (process.isCurrent(incarnation)) resolve(result);
-      });
+        if (mutates && !this.inFlight.delete(op)) return; // applied or lost by a crash already
+        if (!process.isCurrent(incarnation)) return;
+        const result: Result<T, StoreFailure> =
+          this.ioErrorProbability > 0 && this.rng.chance(this.ioErrorProbability) ? err({ kind: "io", detail: `${this.node}: I/O error` }) : effect();
+        process.whenAwake(incarnation, () => resolve(result));
+      };
+      this.loop.after(latencyMs, complete);
     });
   }
 }

@@ -5,7 +5,9 @@
 // any request with no answer fails "timeout" after the timeout; every draw comes from the network's own RNG
 // stream, so the same seed gives the same deliveries. Partitions are directed (one-way) blocks; a symmetric
 // partition blocks both directions. A request whose signal aborts settles "cancelled" at once; one not yet
-// arrived is dropped on the way (never delivered), one being handled has its reply dropped.
+// arrived is dropped on the way (never delivered), one being handled has its reply dropped. A paused
+// receiver handles what reached it once it resumes, and a paused sender hears its answers then. A get reply's
+// body may be damaged on the way back (replyCorruptProbability), as a put's may on the way there.
 // Every request and reply crosses as the runtime's transport carries it (runtime/transport/wire.ts): parameters
 // as the header or JSON text, decoded by the same decoders on the receiving side, replies and failures as their
 // JSON (a get reply's version as its header text). Only bodies cross as values (sim/body.ts). A request or reply
@@ -16,7 +18,7 @@
 import { AssertionError, assert } from "../core/assert.ts";
 import type { NodeId } from "../core/ids.ts";
 import type { CancelSignal, ReplicaRequest, ReplicaResponse, RequestKind, RequestOf, Transport, TransportFailure } from "../core/ports.ts";
-import { type Result, err } from "../core/result.ts";
+import { type Result, err, ok } from "../core/result.ts";
 import { decodeFailure, decodeReply, decodeRequestParams, encodeFailure, encodeReply, encodeRequestParams } from "../runtime/transport/wire.ts";
 import { type SimBody, flipped } from "./body.ts";
 import type { EventLoop } from "./event-loop.ts";
@@ -37,6 +39,8 @@ export interface NetworkSettings {
   readonly lossProbability: number;
   /** Probability that a body is damaged on the wire (the receiver's checksum catches it). */
   readonly bodyCorruptProbability: number;
+  /** Probability that the body of a get reply is damaged on its way back to the reader. */
+  readonly replyCorruptProbability: number;
   /** A request with no response fails "timeout" after this plus twice its body's transfer time. */
   readonly requestTimeoutMs: number;
 }
@@ -48,6 +52,7 @@ export const defaultNetwork: NetworkSettings = {
   bytesPerMs: 1_000_000,
   lossProbability: 0,
   bodyCorruptProbability: 0,
+  replyCorruptProbability: 0,
   requestTimeoutMs: 1_000,
 };
 
@@ -157,7 +162,7 @@ export class SimNetwork {
         settled = true;
         timeout.cancelled = true;
         signal?.removeEventListener("abort", onCancel);
-        if (sender.isCurrent(incarnation)) resolve(result);
+        sender.whenAwake(incarnation, () => resolve(result));
       };
       const onCancel = (): void => {
         if (settled) return;
@@ -197,32 +202,42 @@ export class SimNetwork {
         }
         const receiver = endpoint.process;
         const receiverIncarnation = receiver.incarnation;
+        const handler = endpoint.handler;
         let body = request.kind === "put" ? request.body : undefined;
         if (body !== undefined && this.rng.chance(this.settings.bodyCorruptProbability)) {
           body = flipped(body, `wire${this.loop.nowMs}`);
           this.trace.add(`net corrupt-body ${from}>${to} ${describe(request)}`);
         }
         const delivered = decodeRequestParams(request.kind, params, body);
-        const handled = delivered.ok ? endpoint.handler(from, delivered.value) : Promise.resolve(err(this.refused(`${from}>${to} ${describe(request)}: ${delivered.error}`)));
-        handled.then(
-          (answer) => {
-            const result = this.replyOverTheWire(request.kind, answer, `${to}>${from} reply to ${describe(request)}`);
-            if (!receiver.isCurrent(receiverIncarnation)) return; // the answer dies with the receiver
-            if (this.rng.chance(this.settings.lossProbability)) {
-              this.counters.lost += 1;
-              return;
-            }
-            const replyBytes = result.ok && request.kind === "get" ? (result.value as { body: SimBody }).body.size : 0;
-            this.loop.after(this.latencyMs(replyBytes), () => {
-              if (!this.isOpen(to, from)) {
-                this.counters.blocked += 1;
+        // A paused receiver reads the message when it resumes (the kernel queued it).
+        receiver.whenAwake(receiverIncarnation, () => {
+          const handled = delivered.ok ? handler(from, delivered.value) : Promise.resolve(err(this.refused(`${from}>${to} ${describe(request)}: ${delivered.error}`)));
+          handled.then(
+            (answer) => {
+              let result = this.replyOverTheWire(request.kind, answer, `${to}>${from} reply to ${describe(request)}`);
+              if (!receiver.isCurrent(receiverIncarnation)) return; // the answer dies with the receiver
+              if (result.ok && request.kind === "get" && this.settings.replyCorruptProbability > 0 && this.rng.chance(this.settings.replyCorruptProbability)) {
+                // Bytes damaged on the way back: the reader's check must catch them and ask another replica.
+                const reply = result.value as { body: SimBody };
+                result = ok({ ...reply, body: flipped(reply.body, `wire-reply${this.loop.nowMs}`) });
+                this.trace.add(`net corrupt-reply ${to}>${from} ${describe(request)}`);
+              }
+              if (this.rng.chance(this.settings.lossProbability)) {
+                this.counters.lost += 1;
                 return;
               }
-              settle(result);
-            });
-          },
-          (error: unknown) => this.loop.fail(error),
-        );
+              const replyBytes = result.ok && request.kind === "get" ? (result.value as { body: SimBody }).body.size : 0;
+              this.loop.after(this.latencyMs(replyBytes), () => {
+                if (!this.isOpen(to, from)) {
+                  this.counters.blocked += 1;
+                  return;
+                }
+                settle(result);
+              });
+            },
+            (error: unknown) => this.loop.fail(error),
+          );
+        });
       });
     });
   }

@@ -2,6 +2,8 @@
 // crash, and its own clock skew. Guarantees: a promise handed out by a port of this process (a timer, a disk
 // operation, a network reply) resolves only if the same incarnation is still up when the event fires, so code
 // of a crashed incarnation never runs again and never touches the world; a crash forgets all volatile state.
+// A paused process (SIGSTOP) runs nothing until it resumes: its timers, disk completions and the messages
+// that reach it wait, then run in order at the moment it resumes, its clock having jumped.
 // Assumes: every port of the process routes its completions through `deliver` or checks `isCurrent`.
 
 import type { NodeId } from "../core/ids.ts";
@@ -42,13 +44,33 @@ export class SimProcess {
     return new Promise((resolve) => this.deliver(Math.max(0, ms), () => resolve()));
   }
 
-  /** Schedule fn after delayMs, to run only if this incarnation is still up then. */
+  /** Schedule fn after delayMs, to run only if this incarnation is still up then (and once it is awake). */
   deliver(delayMs: number, fn: () => void): void {
     if (!this.up) return;
     const incarnation = this.incarnation;
-    this.loop.after(delayMs, () => {
-      if (this.up && this.incarnation === incarnation) fn();
-    });
+    this.loop.after(delayMs, () => this.whenAwake(incarnation, fn));
+  }
+
+  /** Virtual time until which the process is paused; 0 when it runs. */
+  private pausedUntilMs = 0;
+
+  /** SIGSTOP until `untilMs` of virtual time (a later pause extends it); a crash or restart ends it. */
+  pause(untilMs: number): void {
+    if (this.up) this.pausedUntilMs = Math.max(this.pausedUntilMs, untilMs);
+  }
+
+  get paused(): boolean {
+    return this.up && this.loop.nowMs < this.pausedUntilMs;
+  }
+
+  /** Run fn now if this incarnation is current and running; once it resumes if it is paused; never if it crashed. */
+  whenAwake(incarnation: number, fn: () => void): void {
+    if (!this.isCurrent(incarnation)) return;
+    if (this.loop.nowMs < this.pausedUntilMs) {
+      this.loop.after(this.pausedUntilMs - this.loop.nowMs, () => this.whenAwake(incarnation, fn));
+      return;
+    }
+    fn();
   }
 
   isCurrent(incarnation: number): boolean {
@@ -58,10 +80,12 @@ export class SimProcess {
   start(): void {
     this.up = true;
     this.incarnation += 1;
+    this.pausedUntilMs = 0;
   }
 
   crash(): void {
     this.up = false;
     this.incarnation += 1;
+    this.pausedUntilMs = 0;
   }
 }

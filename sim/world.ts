@@ -335,6 +335,44 @@ export class World {
     this.fault(`bit-flip ${id} ${hit.length} bodies${hit.length > 0 ? ` (${hit.slice(0, 3).join(" ")}${hit.length > 3 ? " ..." : ""})` : ""}`);
   }
 
+  /** SIGSTOP for `ms` of virtual time: the process runs nothing until then, its peers see it go silent. */
+  pause(id: NodeId, ms: number): void {
+    const m = this.member(id);
+    if (!m.process.up) return;
+    m.process.pause(this.loop.nowMs + ms);
+    this.fault(`pause ${id} ${Math.round(ms)}ms`);
+  }
+
+  /** The node's disk stops completing operations (they wait, none fails) until unhangDisk. */
+  hangDisk(id: NodeId): void {
+    const disk = this.member(id).disk;
+    assert(disk !== undefined, () => `${id} has no disk`);
+    disk.hang();
+    this.fault(`hang-disk ${id}`);
+  }
+
+  unhangDisk(id: NodeId): void {
+    const disk = this.member(id).disk;
+    assert(disk !== undefined, () => `${id} has no disk`);
+    if (!disk.hung) return;
+    disk.unhang();
+    this.fault(`unhang-disk ${id}`);
+  }
+
+  /** A share of the node's disk operations fail with an I/O error (0 ends it). */
+  ioErrors(id: NodeId, probability: number): void {
+    const disk = this.member(id).disk;
+    assert(disk !== undefined, () => `${id} has no disk`);
+    disk.ioErrorProbability = probability;
+    this.fault(`io-errors ${id} ${probability}`);
+  }
+
+  /** Get replies' bodies are damaged on the way back with this probability (0 ends it). */
+  corruptReplies(probability: number): void {
+    this.network.settings = { ...this.network.settings, replyCorruptProbability: probability };
+    this.fault(`corrupt-replies ${probability}`);
+  }
+
   /** Operator: a new node joins (epoch + 1); it starts empty and the map is handed to it and one live node. */
   join(): NodeId {
     const id = nodeId(`n${this.nextNodeNumber++}`);
@@ -421,14 +459,21 @@ export class World {
 
   /** End of faults: open every link, stop loss, restart crashed nodes, disks back to normal. */
   healEverything(): void {
-    const anythingToHeal = this.network.blockedLinks > 0 || this.network.settings.lossProbability > 0 || [...this.members.values()].some((m) => (!m.process.up && !m.retired) || (m.disk !== undefined && (m.disk.slowFactor !== 1 || m.disk.capacityBytes !== this.diskSettings.capacityBytes)));
+    const diskFaulty = (d: SimDisk): boolean => d.slowFactor !== 1 || d.capacityBytes !== this.diskSettings.capacityBytes || d.hung || d.ioErrorProbability > 0;
+    const anythingToHeal =
+      this.network.blockedLinks > 0 ||
+      this.network.settings.lossProbability > 0 ||
+      this.network.settings.replyCorruptProbability > 0 ||
+      [...this.members.values()].some((m) => (!m.process.up && !m.retired) || m.process.paused || (m.disk !== undefined && diskFaulty(m.disk)));
     if (anythingToHeal) this.lastFaultMs = this.loop.nowMs;
     this.network.healAll();
-    this.network.settings = { ...this.network.settings, lossProbability: 0, bodyCorruptProbability: 0 };
+    this.network.settings = { ...this.network.settings, lossProbability: 0, bodyCorruptProbability: 0, replyCorruptProbability: 0 };
     for (const [id, m] of this.members) {
       if (m.disk !== undefined) {
         m.disk.slowFactor = 1;
         m.disk.capacityBytes = this.diskSettings.capacityBytes;
+        m.disk.ioErrorProbability = 0;
+        m.disk.unhang();
       }
       if (!m.process.up && !m.retired) this.start(id);
     }

@@ -5,10 +5,16 @@ import { describe, expect, it } from "vitest";
 import { runPool, type SeedSummary } from "../../sim/pool.ts";
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 100);
-const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss", "missed-writes-disk-loss", "missed-writes-partial-loss", "remove", "overlapping-writes"];
+const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss", "missed-writes-disk-loss", "missed-writes-partial-loss", "remove", "overlapping-writes", "stalls"];
 
 /** What a scenario's runs must show besides passing: that they reached the state the scenario is about. */
 const reached: Record<string, (r: SeedSummary) => string | null> = {
+  // A node paused past the failure timeout, a hung disk, I/O errors and damaged replies all happened.
+  stalls: (r) => {
+    const labels = new Set(r.faultMarks.map((m) => m.label.split(" ")[0]));
+    const missing = ["pause", "hang-disk", "unhang-disk", "io-errors", "corrupt-replies"].filter((kind) => !labels.has(kind));
+    return missing.length === 0 ? null : `no ${missing.join(", ")} fault`;
+  },
   // Re-replication had restored 3 live copies of every acknowledged object before the second node died.
   "second-loss": (r) => {
     const crashes = r.faultMarks.filter((m) => m.label.startsWith("crash "));

@@ -87,5 +87,20 @@ export class SimProcess {
     this.up = false;
     this.incarnation += 1;
     this.pausedUntilMs = 0;
+    const listeners = [...this.crashListeners];
+    this.crashListeners.clear();
+    for (const listener of listeners) listener();
+  }
+
+  private readonly crashListeners = new Set<() => void>();
+
+  /**
+   * `listener` is called once if the current incarnation crashes (what a client sees as its connection
+   * reset); the returned function takes it back.
+   */
+  onCrash(listener: () => void): () => void {
+    if (!this.up) return () => {};
+    this.crashListeners.add(listener);
+    return () => this.crashListeners.delete(listener);
   }
 }

@@ -203,8 +203,9 @@ export class World {
       m.node = this.logic.startNode({ ...ctx, disk: m.disk });
       this.network.serve(id, m.node.handle);
     } else {
-      m.router = this.logic.startRouter(ctx);
-      if (m.router.handle !== undefined) this.network.serve(id, m.router.handle);
+      const router = this.logic.startRouter(ctx);
+      if (router.handle !== undefined) this.network.serve(id, router.handle);
+      m.router = clientSide(router, m.process, () => this.onRouterRequest(id));
     }
     this.trace.add(`proc start ${id} inc=${m.process.incarnation}`);
   }
@@ -335,6 +336,27 @@ export class World {
     this.fault(`bit-flip ${id} ${hit.length} bodies${hit.length > 0 ? ` (${hit.slice(0, 3).join(" ")}${hit.length > 3 ? " ..." : ""})` : ""}`);
   }
 
+  /** Routers armed to crash `afterMs` after their next request begins (crashMidRequest). */
+  private readonly crashArmed = new Map<NodeId, { afterMs: number; downMs: number }>();
+
+  /**
+   * The router crashes `afterMs` after its next client request begins (so that one is mid-flight: its body
+   * on some replicas, pending or committed, or not yet), and restarts `downMs` later.
+   */
+  crashMidRequest(router: NodeId, afterMs: number, downMs: number): void {
+    this.crashArmed.set(router, { afterMs, downMs });
+  }
+
+  private onRouterRequest(router: NodeId): void {
+    const armed = this.crashArmed.get(router);
+    if (armed === undefined) return;
+    this.crashArmed.delete(router);
+    this.loop.after(armed.afterMs, () => {
+      this.crash(router);
+      this.loop.after(armed.downMs, () => this.restart(router));
+    });
+  }
+
   /** SIGSTOP for `ms` of virtual time: the process runs nothing until then, its peers see it go silent. */
   pause(id: NodeId, ms: number): void {
     const m = this.member(id);
@@ -414,9 +436,16 @@ export class World {
     this.handOutMap(id);
   }
 
-  /** The operator's map goes to the changed node and to one live node and every router; gossip does the rest. */
+  /**
+   * Routers the operator hands a new map to: every one (false), or only the first, the others learning it by
+   * gossip, so that routers hold different maps while a change spreads.
+   */
+  mapToOneRouter = false;
+
+  /** The operator's map goes to the changed node and to one live node and the routers; gossip does the rest. */
   private handOutMap(changed: NodeId): void {
-    const receivers = [changed, ...this.upNodeIds().filter((n) => n !== changed).slice(0, 1), ...this.routerIds()];
+    const routers = this.mapToOneRouter ? this.routerIds().slice(0, 1) : this.routerIds();
+    const receivers = [changed, ...this.upNodeIds().filter((n) => n !== changed).slice(0, 1), ...routers];
     for (const id of receivers) {
       const m = this.member(id);
       this.storedMaps.set(id, this.adminMap);
@@ -583,4 +612,36 @@ function safeJson(fields: LogFields): string {
   } catch {
     return "{unserializable}";
   }
+}
+
+/**
+ * A router as its clients see it: if the router crashes while a request is in flight, the client's connection
+ * is reset and the request fails ("router crashed"), whatever the crashed incarnation had done with it by then
+ * (a crashed incarnation's promises never settle, sim/process.ts). Methods that answer at once pass through.
+ */
+function clientSide(router: RouterInstance, process: SimProcess, onRequest: () => void): RouterInstance {
+  return new Proxy(router, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const answer = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(answer instanceof Promise)) return answer;
+        onRequest();
+        return new Promise((resolve, reject) => {
+          const forget = process.onCrash(() => resolve({ ok: false, reason: "router crashed" }));
+          answer.then(
+            (value) => {
+              forget();
+              resolve(value);
+            },
+            (error: unknown) => {
+              forget();
+              reject(error);
+            },
+          );
+        });
+      };
+    },
+  });
 }

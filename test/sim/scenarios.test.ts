@@ -5,10 +5,17 @@ import { describe, expect, it } from "vitest";
 import { runPool, type SeedSummary } from "../../sim/pool.ts";
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 100);
-const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss", "missed-writes-disk-loss", "missed-writes-partial-loss", "remove", "overlapping-writes", "stalls"];
+const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss", "missed-writes-disk-loss", "missed-writes-partial-loss", "remove", "overlapping-writes", "stalls", "router-faults"];
 
 /** What a scenario's runs must show besides passing: that they reached the state the scenario is about. */
 const reached: Record<string, (r: SeedSummary) => string | null> = {
+  // Routers crashed (armed to crash mid-request) and a join and a decommission spread from one router.
+  "router-faults": (r) => {
+    const labels = r.faultMarks.map((m) => m.label);
+    if (!labels.some((l) => /^crash r\d/.test(l))) return "no router crashed";
+    for (const kind of ["join", "decommission"]) if (!labels.some((l) => l.startsWith(kind))) return `no ${kind}`;
+    return null;
+  },
   // A node paused past the failure timeout, a hung disk, I/O errors and damaged replies all happened.
   stalls: (r) => {
     const labels = new Set(r.faultMarks.map((m) => m.label.split(" ")[0]));

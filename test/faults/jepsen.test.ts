@@ -4,6 +4,8 @@
 // time. Then every fault is undone, and once `cluster status` says settled: no acknowledged write is lost,
 // every key's newest copy sits on all N of its primaries, and the share of refused requests is printed.
 // The seed (FAULTS_SEED, else the clock) decides the nemesis and the workload; it is printed.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import seedrandom from "seedrandom";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -77,6 +79,10 @@ describe.runIf(runnable)("jepsen-style: writes and reads while nodes die, hang a
         `settled ${(settledMs / 1000).toFixed(1)} s after the run, N copies on primaries ${short.length === 0 ? `${((Date.now() - copiesStarted) / 1000).toFixed(1)} s later` : `missing for ${short.length} keys`}`,
     );
     console.log(`faults jepsen: nemesis ${applied.join("; ")}`);
+    // Why requests were refused by HAProxy itself ("503 Unknown": no router in service), if any were.
+    const haproxyDowns = readFileSync(join(cluster.dir, "logs", "haproxy.log"), "utf8").split("\n").filter((l) => / is DOWN/.test(l));
+    const unhealthy = cluster.routers.flatMap((r) => readFileSync(cluster.logOf(r), "utf8").split("\n").filter((l) => l.includes('"router.unhealthy"')).map((l) => `${r}: ${l.slice(0, 300)}`));
+    if (haproxyDowns.length + unhealthy.length > 0) console.log(`faults jepsen: routers out of service: ${[...haproxyDowns.slice(0, 6), ...unhealthy.slice(0, 6)].join(" | ")}`);
     if (f.staleReads.length > 0) console.log(`faults jepsen: stale reads: ${f.staleReads.slice(0, 10).join("; ")}`);
     expect(final.lost, "acknowledged writes lost").toEqual([]);
     expect(final.unreadable, "keys unreadable after the cluster settled").toEqual([]);

@@ -44,6 +44,8 @@ describe.runIf(runnable)("jepsen-style: writes and reads while nodes die, hang a
   });
 
   it("loses no acknowledged write, and every object ends with N copies on its primaries", async () => {
+    const haproxyLog = join(cluster.dir, "logs", "haproxy.log");
+    const haproxyLogStart = readFileSync(haproxyLog, "utf8").length; // lines before the run are the start-up's
     const workload = startWorkload({ s3, bucket: BUCKET, clients: 4, keysPerClient: 12, durationMs: RUN_MS, bodyBytes: (r) => 1024 + Math.floor(r() * 48 * 1024), rng });
     const applied: string[] = [];
     const deadline = Date.now() + RUN_MS - FAULT_HOLD_MS[1];
@@ -80,7 +82,7 @@ describe.runIf(runnable)("jepsen-style: writes and reads while nodes die, hang a
     );
     console.log(`faults jepsen: nemesis ${applied.join("; ")}`);
     // Why requests were refused by HAProxy itself ("503 Unknown": no router in service), if any were.
-    const haproxyDowns = readFileSync(join(cluster.dir, "logs", "haproxy.log"), "utf8").split("\n").filter((l) => / is DOWN/.test(l));
+    const haproxyDowns = readFileSync(haproxyLog, "utf8").slice(haproxyLogStart).split("\n").filter((l) => / is DOWN/.test(l));
     const unhealthy = cluster.routers.flatMap((r) => readFileSync(cluster.logOf(r), "utf8").split("\n").filter((l) => l.includes('"router.unhealthy"')).map((l) => `${r}: ${l.slice(0, 300)}`));
     if (haproxyDowns.length + unhealthy.length > 0) console.log(`faults jepsen: routers out of service: ${[...haproxyDowns.slice(0, 6), ...unhealthy.slice(0, 6)].join(" | ")}`);
     if (f.staleReads.length > 0) console.log(`faults jepsen: stale reads: ${f.staleReads.slice(0, 10).join("; ")}`);

@@ -78,6 +78,15 @@ export class CatchUpState {
     return !this.behind.has(partition) || this.intact.has(partition);
   }
 
+  /**
+   * Whether this node's disk still holds every version it acknowledged, on every partition it is a primary of:
+   * each is caught up or behind on an intact copy. A node for which this is false (a replaced disk, rows lost
+   * for missing blob files) would answer a bucket listing without keys it acknowledged, so it must not answer one.
+   */
+  holdsAllItAcknowledged(): boolean {
+    return [...this.behind].every((p) => this.intact.has(p));
+  }
+
   /** Partitions still behind, in ascending order. */
   behindPartitions(): PartitionId[] {
     return [...this.behind].sort((a, b) => a - b);

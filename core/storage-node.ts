@@ -10,6 +10,8 @@
 //     the BlobStore may check as well); a failed check is reported as "corrupt" and to onCorrupt.
 //   - `put` refuses a request whose partition is not the key's partition; `commit` is idempotent (a version
 //     already committed here commits again without error).
+//   - `list-bucket` answers "not-caught-up" while this node's disk lacks versions it acknowledged (a replaced
+//     disk, lost rows) on any partition it is a primary of, so such a node never counts toward a listing.
 //   - listings and digests cover committed versions only, never pending ones; a digest covers the newest
 //     version of each key (tombstones included), so two replicas with the same live content agree whatever
 //     superseded versions each still keeps.
@@ -301,6 +303,12 @@ export async function listPartitionCommitted<Body>(
 }
 
 async function listBucket<Body>(ctx: StorageNodeContext<Body>, bucket: string, request: NodeListingRequest): Promise<HandlerResult<Body, "list-bucket">> {
+  // A listing counts each answering node as holding what it acknowledged (core/listing.ts listingComplete):
+  // a node whose disk lost acknowledged versions (replaced, or rows dropped at start) must not answer until
+  // it has caught up, or a listing could miss a key that only it and the missing nodes acknowledged.
+  if (!ctx.catchUp.holdsAllItAcknowledged()) {
+    return err({ kind: "not-caught-up", detail: `${ctx.self} lost acknowledged versions on partitions ${ctx.catchUp.behindPartitions().filter((p) => !ctx.catchUp.isCaughtUpOrIntact(p)).join(", ")} and has not caught up` });
+  }
   // A store lists committed versions only (core/ports.ts); the filter keeps one that broke that from answering a pending version.
   const read = async (after: string, limit: number) => {
     const page = await ctx.store.listBucket(bucket, request.prefix, after, limit);

@@ -9,6 +9,7 @@
 import { assert } from "./assert.ts";
 import { compareKeys } from "./key-order.ts";
 import type { ObjectVersion } from "./object-version.ts";
+import { type PlantedBugs, noPlantedBugs } from "./planted-bugs.ts";
 import { type Result, ok } from "./result.ts";
 
 export interface NodePage {
@@ -149,7 +150,7 @@ function afterOf(cursor: ListCursor, prefix: string): string {
  * Terminates: every fetch either ends the page or starts strictly after the previous one (asserted), and the
  * `signal` stops it between fetches once the client is gone.
  */
-export async function listPage(readMerged: MergedListingRead, request: ListRequest, signal?: AbortSignal): Promise<ListResult> {
+export async function listPage(readMerged: MergedListingRead, request: ListRequest, signal?: AbortSignal, bugs: PlantedBugs = noPlantedBugs): Promise<ListResult> {
   assert(Number.isInteger(request.maxKeys) && request.maxKeys >= 1 && request.maxKeys <= LIST_PAGE_KEYS_MAX, () => `maxKeys ${request.maxKeys}`);
   const entries: ListEntry[] = [];
   let after = afterOf(request.start, request.prefix);
@@ -168,7 +169,10 @@ export async function listPage(readMerged: MergedListingRead, request: ListReque
       if (v.deleted) continue;
       const folded = foldedPrefix(v.key, request.prefix, request.delimiter, request.nameEnd?.(v.key));
       if (folded !== undefined && folded === foldedLast) continue;
-      if (entries.length === request.maxKeys) return { entries, truncated: true, next: cursorOf(entries[entries.length - 1]!) };
+      if (entries.length === request.maxKeys) {
+        const skipped = bugs.cursorSkipsKey === true && folded === undefined;
+        return { entries, truncated: true, next: skipped ? { kind: "after-key", key: v.key } : cursorOf(entries[entries.length - 1]!) };
+      }
       if (folded === undefined) {
         entries.push({ kind: "key", version: v });
         continue;
@@ -181,7 +185,7 @@ export async function listPage(readMerged: MergedListingRead, request: ListReque
       if (compareKeys(target, after) > 0) after = target;
     }
     // Not truncated: the merged page held every key after `fetchedAfter`, and all of them were read.
-    if (!batch.truncated) return { entries, truncated: false, next: undefined };
+    if (!batch.truncated) return { entries: bugs.listingDropsLastPage === true && request.start.kind !== "start" ? [] : entries, truncated: false, next: undefined };
     // The loop ends: each round moves `after` strictly forward through a finite key space.
     assert(compareKeys(after, fetchedAfter) > 0, () => `listing made no progress past ${JSON.stringify(fetchedAfter)}`);
   }

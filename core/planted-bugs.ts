@@ -34,8 +34,23 @@ export interface PlantedBugs {
    * both rings and the departed node's copies are never let go.
    */
   readonly neverRetireTransition?: boolean;
+  /**
+   * core/listing.ts, listPage: the last page of a listing that a client pages through (one begun from a
+   * continuation cursor or marker, not truncated) comes back empty, so the keys on it never show.
+   */
+  readonly listingDropsLastPage?: boolean;
+  /**
+   * core/listing.ts, listPage: a truncated page's continuation cursor points past the first key that did not
+   * fit instead of past the last key shown, so that key is on no page.
+   */
+  readonly cursorSkipsKey?: boolean;
+  /**
+   * core/multipart.ts, completeUpload: the last part the manifest names is dropped with the unnamed ones after
+   * a Complete, so the completed object loses its tail.
+   */
+  readonly completeLosesPart?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
 
-export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition"] as const satisfies readonly (keyof PlantedBugs)[];
+export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition", "listingDropsLastPage", "cursorSkipsKey", "completeLosesPart"] as const satisfies readonly (keyof PlantedBugs)[];

@@ -6,6 +6,7 @@
 // Assumes: heartbeat answers carry (epoch, mapHash, syncedEpoch) as core/ports.ts defines them.
 
 import { EMPTY_BODY_CHECKSUM, type CoordinatorDeps, deleteObject, openBody, readObject, writeVersion } from "../core/coordinator.ts";
+import { listBucketPage } from "../core/bucket-listing.ts";
 import { type HeartbeatHost, Heartbeats } from "../core/heartbeats.ts";
 import { Membership, ringsOf } from "../core/membership.ts";
 import { primariesOf } from "../core/placement.ts";
@@ -15,7 +16,7 @@ import { type Result, err, ok } from "../core/result.ts";
 import { replicationSettings } from "../core/settings.ts";
 import { HybridLogicalClock } from "../core/version.ts";
 import { type SimBody, etagOf } from "./body.ts";
-import type { LogicContext, ReadOutcome, RouterInstance, WriteOutcome } from "./logic.ts";
+import type { ListOutcome, LogicContext, ReadOutcome, RouterInstance, WriteOutcome } from "./logic.ts";
 
 export const simEmptyBody: SimBody = Object.freeze({ size: 0, contentHash: EMPTY_BODY_CHECKSUM });
 
@@ -71,6 +72,11 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
         finish: async () => ok({ etag: etagOf(body), checksum: body.contentHash, size: body.size }),
       });
       return outcome.ok ? { ok: true, stamp: outcome.value.version.stamp } : { ok: false, reason: outcome.error.kind === "quorum-failed" ? `quorum-failed/${outcome.error.phase}` : outcome.error.kind };
+    },
+    async list(bucket, request): Promise<ListOutcome> {
+      const page = await listBucketPage(deps, bucket, request);
+      if (page.ok) return { ok: true, page: page.value };
+      return { ok: false, reason: page.error.kind === "cancelled" ? "cancelled" : `listing ${page.error.answered} of ${page.error.asked} answered` };
     },
     async delete(bucket, key): Promise<WriteOutcome> {
       const outcome = await deleteObject(deps, bucket, key);

@@ -83,6 +83,8 @@ export class SimDisk implements BlobStore<SimBody> {
   private readonly byKey = new Map<string, Map<string, Record>>();
   private readonly byPartition = new Map<number, Map<string, Record>>();
   private readonly sortedCache = new Map<number, Record[]>();
+  /** byKey's keys in byte order (bucket, then key: NUL sorts first), rebuilt after a key comes or goes. */
+  private sortedKeysCache: string[] | undefined;
   private readonly inFlight = new Set<{ apply: () => void }>();
   /** Records written pending and maybe committed since (dropPendingBefore skips and forgets committed ones). */
   private readonly pending = new Set<Record>();
@@ -355,17 +357,27 @@ export class SimDisk implements BlobStore<SimBody> {
 
   listBucket(bucket: string, prefix: string, after: string, limit: number): Promise<Result<readonly StoredVersion[], StoreFailure>> {
     return this.indexRead(() => {
-      const newestByKey = new Map<string, StoredVersion>();
-      for (const versions of this.byKey.values()) {
-        for (const r of versions.values()) {
-          const v = r.version;
-          if (!v.committed || v.bucket !== bucket || !v.key.startsWith(prefix) || compareKeys(v.key, after) <= 0) continue;
-          const best = newestByKey.get(v.key);
-          if (!best || v.stamp > best.stamp) newestByKey.set(v.key, v);
-        }
+      const keys = (this.sortedKeysCache ??= [...this.byKey.keys()].sort(compareKeys));
+      const under = keyOf(bucket, prefix);
+      const from = compareKeys(after, prefix) > 0 ? keyOf(bucket, after) : under;
+      // The first key at or after `from` (binary search), then keys in order while they hold the prefix.
+      let low = 0;
+      let high = keys.length;
+      while (low < high) {
+        const mid = (low + high) >>> 1;
+        if (compareKeys(keys[mid]!, from) < 0) low = mid + 1;
+        else high = mid;
       }
-      const keys = [...newestByKey.keys()].sort(compareKeys);
-      return ok(keys.slice(0, limit).map((k) => newestByKey.get(k)!));
+      const out: StoredVersion[] = [];
+      for (let i = low; i < keys.length && out.length < limit; i++) {
+        const k = keys[i]!;
+        if (!k.startsWith(under)) break;
+        let best: StoredVersion | undefined;
+        for (const r of this.byKey.get(k)!.values()) if (r.version.committed && (!best || r.version.stamp > best.stamp)) best = r.version;
+        if (best === undefined || compareKeys(best.key, after) <= 0) continue;
+        out.push(best);
+      }
+      return ok(out);
     });
   }
 
@@ -443,6 +455,7 @@ export class SimDisk implements BlobStore<SimBody> {
     if (versions === undefined) {
       versions = new Map();
       this.byKey.set(k, versions);
+      this.sortedKeysCache = undefined;
     }
     const record: Record = { id: idOf(version.bucket, version.key, version.stamp), partition, version, body };
     versions.set(version.stamp, record);
@@ -460,7 +473,10 @@ export class SimDisk implements BlobStore<SimBody> {
   private remove(versions: Map<string, Record>, record: Record, cause: "logic" | "wipe" = "logic"): void {
     this.pending.delete(record);
     versions.delete(record.version.stamp);
-    if (versions.size === 0) this.byKey.delete(keyOf(record.version.bucket, record.version.key));
+    if (versions.size === 0) {
+      this.byKey.delete(keyOf(record.version.bucket, record.version.key));
+      this.sortedKeysCache = undefined;
+    }
     this.byPartition.get(record.partition)?.delete(record.id);
     this.sortedRemove(record);
     this.usedBytes -= record.body.size;

@@ -6,6 +6,7 @@
 
 import type { ClusterMap } from "../core/cluster-map.ts";
 import type { NodeId } from "../core/ids.ts";
+import type { ListRequest, ListResult } from "../core/listing.ts";
 import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
 import type { Log, Transport } from "../core/ports.ts";
 import type { PlantedBugs } from "../core/planted-bugs.ts";
@@ -64,8 +65,13 @@ export type ReadOutcome =
   | { readonly ok: true; readonly found: false; readonly tombstone?: VersionStamp; readonly sloppy?: boolean }
   | { readonly ok: false; readonly reason: string };
 
+/** One S3 page of a bucket listing (core/listing.ts), or why the router could not cut it. */
+export type ListOutcome = { readonly ok: true; readonly page: ListResult } | { readonly ok: false; readonly reason: string };
+
 export interface RouterInstance {
   put(bucket: string, key: string, body: SimBody): Promise<WriteOutcome>;
+  /** One page of ListObjects: the router's listing fan-out and page cut (core/bucket-listing.ts). */
+  list(bucket: string, request: ListRequest): Promise<ListOutcome>;
   get(bucket: string, key: string): Promise<ReadOutcome>;
   delete(bucket: string, key: string): Promise<WriteOutcome>;
   installMap(map: ClusterMap): void;

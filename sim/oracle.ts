@@ -42,7 +42,7 @@ interface WriteRecord {
   firstStoredMs: number | undefined;
 }
 
-interface Acked {
+export interface Acked {
   readonly stamp: VersionStamp;
   readonly kind: OpKind;
   readonly contentHash: string | null;
@@ -246,6 +246,33 @@ export class Oracle {
 
   keyCount(): number {
     return this.keys.size;
+  }
+
+  // ---- what sim/listing-check.ts reads ----
+
+  /** Every key's newest acknowledged write so far: what a listing that begins now must reflect. */
+  ackedSnapshot(): Map<string, Acked> {
+    return new Map(this.ackedKeys());
+  }
+
+  /** Whether a delete of `key` began by `atMs` that may be newer than `stamp` (its stamp unknown, or greater). */
+  deleteBegunBy(key: string, stamp: VersionStamp, atMs: number): boolean {
+    return this.keys.get(key)?.writes.some((w) => w.kind === "delete" && w.startMs <= atMs && (w.stamp === undefined || w.stamp > stamp)) ?? false;
+  }
+
+  /** Whether a put of `key` began by `atMs` (whatever became of it). */
+  putBegunBy(key: string, atMs: number): boolean {
+    return this.keys.get(key)?.writes.some((w) => w.kind === "put" && w.startMs <= atMs) ?? false;
+  }
+
+  /** Whether faults destroyed every copy of the key's acknowledged write `stamp` (or a newer one). */
+  destroyedThrough(key: string, stamp: VersionStamp): boolean {
+    return this.wasDestroyed(key, stamp);
+  }
+
+  /** Every key any client wrote or deleted, in first-write order. */
+  knownKeys(): IterableIterator<string> {
+    return this.keys.keys();
   }
 
   /** The client write a checksum belongs to, if any. */

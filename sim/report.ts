@@ -34,6 +34,7 @@ export function summaryTable(summaries: readonly SeedSummary[]): string {
     ["acknowledged writes whose every copy the faults destroyed (beyond N-W)", fmt(sum((s) => s.figures.writesDestroyedByFaults))],
     ["reads checked", fmt(sum((s) => s.figures.readsChecked))],
     ["reads failed (unavailable)", fmt(sum((s) => s.figures.readsFailed))],
+    ["listings checked (failed)", `${fmt(sum((s) => s.figures.listingsChecked ?? 0))} (${fmt(sum((s) => s.figures.listingsFailed ?? 0))})`],
     ["faults injected", fmt(sum((s) => s.figures.faultsInjected))],
     ["simulated time per seed (mean, s)", fmt(sum((s) => s.figures.simulatedMs) / n / 1000, 1)],
     ["time to full replication after the last fault (p50 / p99 / max, s)", repl.length ? `${fmt(quantile(repl, 0.5) / 1000, 1)} / ${fmt(quantile(repl, 0.99) / 1000, 1)} / ${fmt(repl[repl.length - 1]! / 1000, 1)}` : "n/a"],

@@ -17,6 +17,7 @@ import { SimRng } from "./rng.ts";
 import type { Scenario } from "./scenario.ts";
 import { defaultTiming } from "./timing.ts";
 import { Trace } from "./trace.ts";
+import { ListingCheck } from "./listing-check.ts";
 import { BUCKET, Workload, defaultWorkload } from "./workload.ts";
 import { type FaultMark, World } from "./world.ts";
 
@@ -44,6 +45,9 @@ export interface RunFigures {
   deletesAcknowledged: number;
   readsChecked: number;
   readsFailed: number;
+  /** Listings paged and checked (sim/listing-check.ts), and listings that failed (a page refused). */
+  listingsChecked: number;
+  listingsFailed: number;
   faultsInjected: number;
   simulatedMs: number;
   /** From the end of faults (heal) to full replication; null if it never got there. */
@@ -96,7 +100,8 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
       (key, stamp) => world.census.everDroppedByLogic(key, stamp),
     );
   };
-  const workload = new Workload({ ...defaultWorkload, ...scenario.workload }, loop, rng.fork("workload"), oracle, trace, () => world.liveRouters());
+  const listings = new ListingCheck(oracle, () => loop.nowMs);
+  const workload = new Workload({ ...defaultWorkload, ...scenario.workload }, loop, rng.fork("workload"), oracle, trace, () => world.liveRouters(), listings);
   let stopped = false;
   oracle.onViolation = (v) => {
     trace.add(`VIOLATION ${v.key}: ${v.what}`);
@@ -212,6 +217,15 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
         }
       }
     }
+    // List the whole bucket, flat and folded: every key acknowledged live must show, on a healthy cluster.
+    for (const delimiter of ["", "/"]) {
+      if (stopped || loop.failure !== undefined) break;
+      let failure: string | undefined | null = null;
+      void workload.listing({ prefix: "", delimiter, maxKeys: 1000, startAfter: "" }, Infinity).then((f) => (failure = f));
+      await loop.run({ untilMs: loop.nowMs + 60_000, stop: () => stopped || failure !== null });
+      if (failure === null) oracle.violate("-", `final listing (delimiter ${JSON.stringify(delimiter)}) did not finish within 60 s of simulated time`);
+      else if (failure !== undefined) oracle.violate("-", `final listing (delimiter ${JSON.stringify(delimiter)}) failed on a healthy cluster: ${failure}`);
+    }
     if (loop.failure !== undefined) {
       const error = loop.failure;
       const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -229,6 +243,8 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
       deletesAcknowledged: c.deletesAcked,
       readsChecked: c.readsChecked,
       readsFailed: c.readsFailed,
+      listingsChecked: listings.listingsChecked,
+      listingsFailed: listings.listingsFailed,
       faultsInjected: world.faultsInjected,
       simulatedMs: loop.nowMs,
       fullReplicationAfterFaultsMs: convergedAtMs === null ? null : Math.max(0, Math.min(convergedAtMs, fullSinceFaultMs ?? Infinity) - world.lastFaultMs),

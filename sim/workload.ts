@@ -1,13 +1,16 @@
-// The client workload: PUT, GET and DELETE over many keys, sizes from bytes to many MiB (size + content hash).
+// The client workload: PUT, GET and DELETE over many keys, sizes from bytes to many MiB (size + content hash),
+// and bucket listings (ListObjects paged to its end, with and without a delimiter, prefix and start marker).
 // Guarantees: operations arrive as a Poisson process at opsPerSecond, never more than inFlightMax at once; the
 // first writes go to keys not written yet, so every key exists early; every operation and its outcome goes
 // through the oracle; all draws come from the workload's own RNG stream.
 // Assumes: routers are the only entry point (a router per client request, chosen at random among those up).
 
 import { assert } from "../core/assert.ts";
+import { type ListEntry, cursorOfMarker } from "../core/listing.ts";
 import { clientBody } from "./body.ts";
 import type { EventLoop } from "./event-loop.ts";
 import type { RouterInstance } from "./logic.ts";
+import type { ListingCheck, ListingShape } from "./listing-check.ts";
 import type { Oracle } from "./oracle.ts";
 import type { SimRng } from "./rng.ts";
 import type { Trace } from "./trace.ts";
@@ -19,6 +22,8 @@ export interface WorkloadSettings {
   /** Shares of operations once every key has been written once; the rest are GETs. */
   readonly putShare: number;
   readonly deleteShare: number;
+  /** Share of listings among the operations once every key has been written once. */
+  readonly listShare: number;
   /** Sizes: mostly small (log-uniform in [sizeBytesMin, smallBytesMax]), bigShare of them large (up to sizeBytesMax). */
   readonly sizeBytesMin: number;
   readonly smallBytesMax: number;
@@ -32,6 +37,7 @@ export const defaultWorkload: WorkloadSettings = {
   inFlightMax: 32,
   putShare: 0.3,
   deleteShare: 0.05,
+  listShare: 0.01,
   sizeBytesMin: 1,
   smallBytesMax: 256 * 1024,
   sizeBytesMax: 64 * 1024 * 1024,
@@ -39,6 +45,14 @@ export const defaultWorkload: WorkloadSettings = {
 };
 
 export const BUCKET = "videos";
+
+/** Folders keys live in, by key index: some at the top, some nested, so that delimiters fold something. */
+const FOLDERS = ["", "f1/", "f2/", "f3/", "f3/s/", "f4/"] as const;
+/** Listing shapes the clients ask for: prefixes that match everything, one folder, a nested one, a partial name. */
+const LIST_PREFIXES = ["", "", "f3/", "f3/s/", "f", "k0"] as const;
+const LIST_MAX_KEYS = [1000, 1000, 250, 7] as const;
+/** A listing stops after this many pages (the oracle then requires only what they covered): bounds its cost. */
+export const LIST_PAGES_MAX = 12;
 
 export class Workload {
   private inFlight = 0;
@@ -54,6 +68,7 @@ export class Workload {
     private readonly oracle: Oracle,
     private readonly trace: Trace,
     private readonly routers: () => RouterInstance[],
+    private readonly listings?: ListingCheck,
   ) {
     assert(settings.keyCount > 0 && settings.opsPerSecond > 0 && settings.inFlightMax > 0, "workload settings must be positive");
   }
@@ -76,7 +91,7 @@ export class Workload {
   }
 
   keyName(index: number): string {
-    return `k${index.toString().padStart(5, "0")}`;
+    return `${FOLDERS[index % FOLDERS.length]}k${index.toString().padStart(5, "0")}`;
   }
 
   private size(): number {
@@ -89,18 +104,69 @@ export class Workload {
     const routers = this.routers();
     if (routers.length === 0) return;
     const router = this.rng.pick(routers);
-    let op: "put" | "get" | "delete";
+    let op: "put" | "get" | "delete" | "list";
     let index: number;
     if (this.written < this.settings.keyCount) {
       op = "put";
       index = this.written++;
     } else {
       const draw = this.rng.nextFloat();
-      op = draw < this.settings.putShare ? "put" : draw < this.settings.putShare + this.settings.deleteShare ? "delete" : "get";
+      const s = this.settings;
+      op = draw < s.putShare ? "put" : draw < s.putShare + s.deleteShare ? "delete" : draw < s.putShare + s.deleteShare + s.listShare && this.listings ? "list" : "get";
       index = this.rng.nextInt(this.settings.keyCount);
     }
     this.opsStarted += 1;
-    this.run(router, op, this.keyName(index));
+    if (op === "list") void this.list(index);
+    else this.run(router, op, this.keyName(index));
+  }
+
+  /**
+   * One listing, paged to its end (at most LIST_PAGES_MAX pages), each page through a router chosen at random
+   * among those up, as a client behind a load balancer sees it; checked by sim/listing-check.ts.
+   */
+  async list(markerIndex: number): Promise<void> {
+    const prefix = this.rng.pick(LIST_PREFIXES);
+    const delimiter = this.rng.chance(0.5) ? "/" : "";
+    const maxKeys = this.rng.pick(LIST_MAX_KEYS);
+    const startAfter = this.rng.chance(0.2) ? this.keyName(markerIndex) : this.rng.chance(0.1) ? "f3/" : "";
+    await this.listing({ prefix, delimiter, maxKeys, startAfter }, LIST_PAGES_MAX);
+  }
+
+  /** One listing of `shape`, paged to its end or `pagesMax` pages; undefined when it was checked, else why it failed. */
+  async listing(shape: ListingShape, pagesMax: number): Promise<string | undefined> {
+    const listings = this.listings!;
+    const { prefix, delimiter, maxKeys, startAfter } = shape;
+    this.inFlight += 1;
+    try {
+      const token = listings.started(shape);
+      const pages: ListEntry[][] = [];
+      let start = cursorOfMarker(startAfter, prefix, delimiter);
+      for (;;) {
+        const routers = this.routers();
+        if (routers.length === 0) {
+          listings.failed();
+          return "no router up";
+        }
+        const outcome = await this.rng.pick(routers).list(BUCKET, { prefix, delimiter, start, maxKeys });
+        if (!outcome.ok) {
+          this.trace.add(`client list ${JSON.stringify(shape)} page ${pages.length + 1} failed ${outcome.reason}`);
+          listings.failed();
+          return outcome.reason;
+        }
+        pages.push([...outcome.page.entries]);
+        if (!outcome.page.truncated || outcome.page.next === undefined || pages.length >= pagesMax) {
+          this.trace.add(`client list ${JSON.stringify(shape)} ${pages.length} pages, ${pages.reduce((n, p) => n + p.length, 0)} entries`);
+          listings.ended(token, pages, !outcome.page.truncated);
+          return undefined;
+        }
+        start = outcome.page.next;
+      }
+    } catch (error) {
+      this.loop.fail(error);
+      return String(error);
+    } finally {
+      this.inFlight -= 1;
+    }
   }
 
   /** One client operation against one router, checked by the oracle. */

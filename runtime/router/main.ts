@@ -92,7 +92,6 @@ export async function runRouter(options: RouterOptions): Promise<void> {
       onQuorumFailed: (failure) => countQuorumFailure(routerMetrics.quorumFailures, failure),
     },
     startedUp: () => heartbeats.firstRoundDone(),
-    listTargets: viewNodes,
   });
   const app = createRouterApp({
     log,

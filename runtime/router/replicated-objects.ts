@@ -7,7 +7,7 @@ import { requestedBytes } from "../../core/body-resume.ts";
 import { type CoordinatorDeps, deleteObject, describeFailures, openBody, readObject, resumeBody, writeVersion } from "../../core/coordinator.ts";
 import type { NodeId, PartitionId } from "../../core/ids.ts";
 import { partitionOf } from "../../core/placement.ts";
-import { listingComplete, mergeListingPages } from "../../core/listing.ts";
+import { readBucketListing } from "../../core/bucket-listing.ts";
 import { routerHealth } from "../../core/router-health.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import type { ByteRange, TransportFailure } from "../../core/ports.ts";
@@ -30,16 +30,12 @@ type Located = ObjectVersion & { readonly [LOCATION]?: { readonly partition: Par
 
 export interface ReplicatedObjectsOptions {
   readonly coordinator: CoordinatorDeps<RouterBody>;
-  /** Nodes to ask for a listing page: every active node of the rings in force. */
-  readonly listTargets: () => readonly NodeId[];
   /**
    * False until this router has heard from (or given up on) every node of its first map once. Asked only until
    * it first says true: a fresh router must not report healthy on the strength of the first node that answers,
    * but a later map (a join) must not take a running router out of the load balancer.
    */
   readonly startedUp?: () => boolean;
-  /** The most list-bucket requests a listing may send at once. */
-  readonly listConcurrencyMax?: number;
 }
 
 export class ReplicatedObjects implements ObjectService {
@@ -157,17 +153,11 @@ export class ReplicatedObjects implements ObjectService {
 
   async list(bucket: string, prefix: string, after: string, limit: number, signal?: AbortSignal, delimiter?: string): Promise<{ versions: readonly ObjectVersion[]; truncated: boolean }> {
     signal?.throwIfAborted();
-    const asked = this.options.listTargets();
-    const targets = asked.filter((n) => this.deps.isLive(n));
-    const folding = delimiter ? { delimiter } : {};
-    const answers = await Promise.all(targets.map((node) => this.deps.transport.send(node, { kind: "list-bucket", bucket, prefix, after, limit, ...folding }, signal)));
-    // The fan-out was cut: the nodes that did not answer in time say nothing about the cluster.
-    signal?.throwIfAborted();
-    const pages = answers.flatMap((a) => (a.ok ? [a.value] : []));
-    if (!listingComplete(pages.length, asked.length, this.deps.settings.writeQuorum)) {
-      throw new S3Error("ServiceUnavailable", `Only ${pages.length} of ${asked.length} storage nodes answered the listing. Please retry.`);
-    }
-    return mergeListingPages(pages, limit, delimiter ? { prefix, delimiter } : undefined);
+    const page = await readBucketListing(this.deps, { bucket, prefix, after, limit, ...(delimiter ? { delimiter } : {}) }, signal);
+    if (page.ok) return page.value;
+    if (page.error.kind === "cancelled") throw clientGoneError(signal);
+    this.deps.log.warn("s3.list-failed", { bucket, prefix, answered: page.error.answered, asked: page.error.asked, missed: page.error.missed });
+    throw new S3Error("ServiceUnavailable", `Only ${page.error.answered} of ${page.error.asked} storage nodes answered the listing. Please retry.`);
   }
 
   /** Core decides (core/router-health.ts); a change of the answer is one log line, with the reason. */

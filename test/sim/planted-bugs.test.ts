@@ -11,9 +11,11 @@ const hunts: { bug: keyof PlantedBugs; scenarioPath: string; expect: RegExp }[] 
   { bug: "ackAtWMinusOne", scenarioPath: "test/sim/support/hunt-ack-quorum.ts", expect: /lost|stale read|read found nothing/ },
   { bug: "dropHandoffBeforeConfirm", scenarioPath: "test/sim/support/hunt-handoff.ts", expect: /lost/ },
   { bug: "skipReadChecksum", scenarioPath: "test/sim/support/hunt-read-checksum.ts", expect: /corrupt bytes returned/ },
-  { bug: "forgetTombstones", scenarioPath: "test/sim/support/hunt-tombstones.ts", expect: /delete .*(lost|acknowledged before the read)/ },
+  { bug: "forgetTombstones", scenarioPath: "test/sim/support/hunt-tombstones.ts", expect: /delete .*(lost|acknowledged before the (read|listing))/ },
   { bug: "stampAtStart", scenarioPath: "scenarios/overlapping-writes.ts", expect: /completion order/ },
   { bug: "neverRetireTransition", scenarioPath: "scenarios/join.ts", expect: /ring change still open|not fully replicated/ },
+  { bug: "listingDropsLastPage", scenarioPath: "scenarios/node-failure.ts", expect: /listing .*: misses (key|common prefix)/ },
+  { bug: "cursorSkipsKey", scenarioPath: "scenarios/node-failure.ts", expect: /listing .*: misses key/ },
 ];
 
 describe("planted bugs are found", () => {

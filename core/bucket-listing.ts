@@ -8,6 +8,7 @@
 import type { NodeId } from "./ids.ts";
 import { type RingView, ringsOf } from "./membership.ts";
 import { type ListRequest, type ListResult, type MergedListingRead, type MergedPage, listPage, listingComplete, mergeListingPages } from "./listing.ts";
+import type { VersionStamp } from "./object-version.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
 import type { CancelSignal, Transport, TransportFailure } from "./ports.ts";
 import { type Result, err, ok } from "./result.ts";
@@ -20,6 +21,12 @@ export interface BucketListingDeps<Body> {
   readonly settings: Pick<ReplicationSettings, "writeQuorum">;
   /** Only the simulator sets these (core/planted-bugs.ts). */
   readonly faults?: PlantedBugs;
+  /**
+   * The router's clock: it observes every stamp a listing showed, as a read does, so a delete this router
+   * sends after listing a version (collecting an upload's parts, a client deleting what it listed) is stamped
+   * after it and wins, however far ahead the writer's clock was.
+   */
+  readonly hlc?: { observe(stamp: VersionStamp): void };
 }
 
 export interface BucketListingRead {
@@ -53,7 +60,11 @@ export async function readBucketListing<Body>(deps: BucketListingDeps<Body>, rea
     const missed = answers.flatMap((a) => (a.answer.ok ? [] : [{ node: a.node, why: `${a.answer.error.kind}: ${a.answer.error.detail}` }]));
     return err({ kind: "incomplete", answered: pages.length, asked: asked.length, missed });
   }
-  return ok(mergeListingPages(pages, read.limit, read.delimiter ? { prefix: read.prefix, delimiter: read.delimiter } : undefined));
+  const merged = mergeListingPages(pages, read.limit, read.delimiter ? { prefix: read.prefix, delimiter: read.delimiter } : undefined);
+  let newest: VersionStamp | undefined;
+  for (const v of merged.versions) if (newest === undefined || v.stamp > newest) newest = v.stamp;
+  if (newest !== undefined) deps.hlc?.observe(newest);
+  return ok(merged);
 }
 
 /**

@@ -27,6 +27,7 @@ import type { ClusterMap } from "./cluster-map.ts";
 import { FailureDetector, type FailureDetectorSettings } from "./failure-detector.ts";
 import type { NodeId } from "./ids.ts";
 import { type AdoptOutcome, type Membership, type PeerReport, type RingView, ringsOf } from "./membership.ts";
+import type { PlantedBugs } from "./planted-bugs.ts";
 import type { Clock, Log, Transport } from "./ports.ts";
 import type { Result } from "./result.ts";
 import type { StandInLiveness } from "./stand-in.ts";
@@ -50,6 +51,8 @@ export interface HeartbeatHost<Body> {
   onViewChange?(view: RingView): void;
   /** This process's bucket table, gossiped with every peer it beats to. */
   readonly buckets?: BucketGossipHost;
+  /** Only the simulator sets these (core/planted-bugs.ts). */
+  readonly bugs?: PlantedBugs;
 }
 
 export interface BucketGossipHost {
@@ -231,6 +234,7 @@ export class Heartbeats<Body> {
   }
 
   private retireIfComplete(): void {
+    if (this.host.bugs?.driverForgetsRetire) return;
     if (this.host.membership.retireIfComplete()) this.noticeViewChange();
   }
 

@@ -105,8 +105,8 @@ export class Membership {
     assert(checked.ok, () => `invalid cluster map: ${checked.ok ? "" : checked.error}`);
     this.currentMap = map;
     this.currentHash = mapHash(map);
-    const current = buildRing(map);
-    const previous = options.previousMap ? buildRing(options.previousMap) : undefined;
+    const current = buildRing(map, this.bugs);
+    const previous = options.previousMap ? buildRing(options.previousMap, this.bugs) : undefined;
     this.ringView = previous && !samePlacement(previous, current) ? { current, previous } : { current };
   }
 
@@ -164,7 +164,7 @@ export class Membership {
     const hash = mapHash(map);
     const newer = map.epoch > this.epoch || (map.epoch === this.epoch && hash > this.currentHash);
     if (!newer) return ok("ignored-not-newer");
-    const current = buildRing(map);
+    const current = buildRing(map, this.bugs);
     const previous = this.ringView.previous ?? this.ringView.current;
     this.currentMap = map;
     this.currentHash = hash;

@@ -49,8 +49,18 @@ export interface PlantedBugs {
    * a Complete, so the completed object loses its tail.
    */
   readonly completeLosesPart?: boolean;
+  /**
+   * core/heartbeats.ts, Heartbeats.retireIfComplete: the driver never asks Membership whether the ring change
+   * is complete (Membership's rule is right, nobody calls it), so no process ever retires the transition.
+   */
+  readonly driverForgetsRetire?: boolean;
+  /**
+   * core/ring.ts, buildRing: the ring is built for one replica fewer than the cluster map asks, so every
+   * partition has N-1 primaries (and every process, routers and nodes alike, agrees on it).
+   */
+  readonly ringOnePrimaryFewer?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
 
-export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition", "listingDropsLastPage", "cursorSkipsKey", "completeLosesPart"] as const satisfies readonly (keyof PlantedBugs)[];
+export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition", "listingDropsLastPage", "cursorSkipsKey", "completeLosesPart", "driverForgetsRetire", "ringOnePrimaryFewer"] as const satisfies readonly (keyof PlantedBugs)[];

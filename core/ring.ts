@@ -23,6 +23,7 @@
 // Assumes: weights of a node do not change after it joins (a weight change is a later issue: it would be an
 // event in the history like a join).
 
+import type { PlantedBugs } from "./planted-bugs.ts";
 import { assert } from "./assert.ts";
 import { type ClusterMap, type NodeEntry, partitionCountOf } from "./cluster-map.ts";
 import { mix32, ringPositionOfNode } from "./hash.ts";
@@ -62,7 +63,8 @@ interface Builder {
   readonly slots: Int32Array;
 }
 
-export function buildRing(map: ClusterMap): Ring {
+export function buildRing(map: ClusterMap, bugs?: PlantedBugs): Ring {
+  if (bugs?.ringOnePrimaryFewer && map.replicas > 1) return buildRing({ ...map, replicas: map.replicas - 1 });
   const partitionCount = partitionCountOf(map);
   const all = [...map.nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const zones = new Map<ZoneId, number>();

@@ -25,3 +25,15 @@ export function flipped(body: SimBody, salt: string): SimBody {
 export const etagOf = (body: SimBody): string => `${body.contentHash}${body.contentHash}`;
 
 export const emptyBody: SimBody = { size: 0, contentHash: checksumHex(xxhash64("")) };
+
+/**
+ * The body of a completed multipart object, as the simulator stands it in for the runtime's manifest: its size
+ * is the parts' total and its hash names the upload and its parts' ETags in order, so a client that knows what
+ * it completed can tell its object from any other. (The manifest itself rides in the version's metadata,
+ * SIM_MANIFEST_META: simulated bodies carry no bytes.)
+ */
+export function multipartBody(uploadId: string, parts: readonly { readonly etag: string; readonly size: number }[]): SimBody {
+  return { size: parts.reduce((sum, p) => sum + p.size, 0), contentHash: checksumHex(xxhash64(`multipart:${uploadId}:${parts.map((p) => p.etag).join(",")}`)) };
+}
+
+export const SIM_MANIFEST_META = "x-ringstore-sim-manifest";

@@ -6,17 +6,22 @@
 // Assumes: heartbeat answers carry (epoch, mapHash, syncedEpoch) as core/ports.ts defines them.
 
 import { EMPTY_BODY_CHECKSUM, type CoordinatorDeps, deleteObject, openBody, readObject, writeVersion } from "../core/coordinator.ts";
-import { listBucketPage } from "../core/bucket-listing.ts";
+import { listBucketPage, readBucketListing } from "../core/bucket-listing.ts";
+import { MANIFEST_META, type Manifest, PARTS_BUCKET, UPLOADS_BUCKET, parseManifest, partKey } from "../core/manifest.ts";
+import { type UploadObjects, type UploadRef, abortUpload, collectReplacedUpload, completeUpload } from "../core/multipart.ts";
 import { type HeartbeatHost, Heartbeats } from "../core/heartbeats.ts";
 import { Membership, ringsOf } from "../core/membership.ts";
 import { primariesOf } from "../core/placement.ts";
-import type { ObjectVersion } from "../core/object-version.ts";
+import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
 import type { TransportFailure } from "../core/ports.ts";
 import { type Result, err, ok } from "../core/result.ts";
 import { replicationSettings } from "../core/settings.ts";
 import { HybridLogicalClock } from "../core/version.ts";
-import { type SimBody, etagOf } from "./body.ts";
-import type { ListOutcome, LogicContext, ReadOutcome, RouterInstance, WriteOutcome } from "./logic.ts";
+import { SIM_MANIFEST_META, type SimBody, etagOf, multipartBody } from "./body.ts";
+import type { DoneOutcome, ListOutcome, LogicContext, PartOutcome, ReadOutcome, RouterInstance, UploadOutcome, WriteOutcome } from "./logic.ts";
+
+/** Simulated parts are small (sim/workload.ts sizes), so S3's 5 MiB minimum is scaled down with them. */
+const SIM_PART_BYTES_MIN = 1;
 
 export const simEmptyBody: SimBody = Object.freeze({ size: 0, contentHash: EMPTY_BODY_CHECKSUM });
 
@@ -37,6 +42,7 @@ export function simHeartbeats(ctx: LogicContext, membership: Membership, hooks: 
     settings: { downAfterMs: ctx.timing.failureTimeoutMs, heartbeatIntervalMs: ctx.timing.heartbeatIntervalMs },
     log: ctx.log,
     onMap: () => ctx.storeMap(membership.map),
+    bugs: ctx.bugs,
     ...hooks,
   });
 }
@@ -58,30 +64,117 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
   };
   heartbeats.start();
 
+  type Written = { readonly ok: true; readonly stamp: VersionStamp; readonly version: ObjectVersion } | { readonly ok: false; readonly reason: string };
+  const writeBody = async (bucket: string, key: string, body: SimBody, userMeta: Record<string, string>): Promise<Written> => {
+    const outcome = await writeVersion(deps, { bucket, key, size: body.size, contentType: "video/mp4", userMeta, body, finish: async () => ok({ etag: etagOf(body), checksum: body.contentHash, size: body.size }) });
+    return outcome.ok ? { ok: true, stamp: outcome.value.version.stamp, version: outcome.value.version } : { ok: false, reason: outcome.error.kind === "quorum-failed" ? `quorum-failed/${outcome.error.phase}` : outcome.error.kind };
+  };
+
+  // The replicated object service multipart runs on (core/multipart.ts UploadObjects), as the runtime's
+  // ObjectService gives it: a failed quorum rejects.
+  const objects: UploadObjects = {
+    async head(bucket, key) {
+      const answer = await readObject(deps, bucket, key);
+      if (!answer.ok) throw new Error(`head ${bucket}/${key}: read ${answer.error.kind}`);
+      return answer.value.version;
+    },
+    async remove(bucket, key) {
+      const outcome = await deleteObject(deps, bucket, key);
+      if (!outcome.ok) throw new Error(`remove ${bucket}/${key}: ${outcome.error.kind}`);
+      return outcome.value.version;
+    },
+    async list(bucket, prefix, after, limit) {
+      const page = await readBucketListing(deps, { bucket, prefix, after, limit });
+      if (!page.ok) throw new Error(`list ${bucket}/${prefix}: ${page.error.kind}`);
+      return page.value;
+    },
+  };
+  const failure = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+  const readManifest = async (v: ObjectVersion): Promise<Manifest> => parseManifest(v.userMeta[SIM_MANIFEST_META] ?? "");
+  /** What the runtime does around every write of a key: ask what it replaces, and collect that if it was multipart. */
+  const replacing = async <T extends WriteOutcome>(bucket: string, key: string, write: () => Promise<T>): Promise<T> => {
+    const previous = objects.head(bucket, key).catch((error: unknown) => (ctx.log.warn("multipart.previous-unknown", { bucket, key, cause: failure(error) }), null));
+    const written = await write();
+    if (written.ok) {
+      void previous.then(async (old) => {
+        const report = await collectReplacedUpload(objects, old, written.stamp, readManifest).catch((error: unknown) => ({ dropped: 0, failure: failure(error) }));
+        if (report.failure !== undefined) ctx.log.warn("multipart.collect-replaced-failed", { bucket, key, cause: report.failure });
+      });
+    }
+    return written;
+  };
+  /** The upload's record (in UPLOADS_BUCKET), or why the upload is not open. */
+  const requireUpload = async (bucket: string, key: string, uploadId: string): Promise<Result<UploadRef, string>> => {
+    const record = `${bucket}/${key}/${uploadId}`;
+    const found = await objects.head(UPLOADS_BUCKET, record);
+    return found && !found.deleted ? ok({ uploadId, record }) : err("NoSuchUpload");
+  };
+  let uploadsCreated = 0;
+
   return {
     routesTo: (node) => ringsOf(membership.view).some((ring) => ring.indexOf.has(node)),
     inTransition: () => membership.view.previous !== undefined,
-    async put(bucket, key, body): Promise<WriteOutcome> {
-      const outcome = await writeVersion(deps, {
-        bucket,
-        key,
-        size: body.size,
-        contentType: "video/mp4",
-        userMeta: {},
-        body,
-        finish: async () => ok({ etag: etagOf(body), checksum: body.contentHash, size: body.size }),
-      });
-      return outcome.ok ? { ok: true, stamp: outcome.value.version.stamp } : { ok: false, reason: outcome.error.kind === "quorum-failed" ? `quorum-failed/${outcome.error.phase}` : outcome.error.kind };
+    put: (bucket, key, body) => replacing(bucket, key, () => writeBody(bucket, key, body, {})),
+    async createUpload(bucket, key): Promise<UploadOutcome> {
+      // Unique across routers and incarnations: this process's id, its clock's reading and a counter.
+      const uploadId = `${ctx.process.id}-${deps.hlc.mint()}-${(uploadsCreated += 1)}`;
+      const written = await writeBody(UPLOADS_BUCKET, `${bucket}/${key}/${uploadId}`, simEmptyBody, {});
+      return written.ok ? { ok: true, uploadId } : written;
+    },
+    async uploadPart(bucket, key, uploadId, partNumber, body): Promise<PartOutcome> {
+      try {
+        const upload = await requireUpload(bucket, key, uploadId);
+        if (!upload.ok) return { ok: false, reason: upload.error };
+        const written = await writeBody(PARTS_BUCKET, partKey(uploadId, partNumber), body, {});
+        return written.ok ? { ok: true, etag: etagOf(body) } : written;
+      } catch (error) {
+        return { ok: false, reason: failure(error) };
+      }
+    },
+    async completeUpload(bucket, key, uploadId, parts): Promise<WriteOutcome> {
+      try {
+        const upload = await requireUpload(bucket, key, uploadId);
+        if (!upload.ok) return { ok: false, reason: upload.error };
+        return await replacing(bucket, key, async (): Promise<WriteOutcome> => {
+          const done = await completeUpload(
+            objects,
+            upload.value,
+            parts,
+            async (manifest) => {
+              const written = await writeBody(bucket, key, multipartBody(manifest.uploadId, manifest.parts), { [MANIFEST_META]: "1", [SIM_MANIFEST_META]: JSON.stringify(manifest) });
+              if (!written.ok) throw new Error(`complete ${bucket}/${key}: ${written.reason}`);
+              return written.version;
+            },
+            { partBytesMin: SIM_PART_BYTES_MIN, bugs: ctx.bugs },
+          );
+          if (!done.ok) return { ok: false, reason: done.error.kind === "invalid-part" ? `InvalidPart ${done.error.partNumber}` : `EntityTooSmall ${done.error.partNumber}` };
+          void done.value.dropUnnamed().then((report) => report.failure !== undefined && ctx.log.warn("multipart.drop-parts-failed", { uploadId, after: "complete", cause: report.failure }));
+          return { ok: true, stamp: done.value.version.stamp };
+        });
+      } catch (error) {
+        return { ok: false, reason: failure(error) };
+      }
+    },
+    async abortUpload(bucket, key, uploadId): Promise<DoneOutcome> {
+      try {
+        const upload = await requireUpload(bucket, key, uploadId);
+        if (!upload.ok) return { ok: false, reason: upload.error };
+        const aborted = await abortUpload(objects, upload.value);
+        return aborted.ok ? { ok: true } : { ok: false, reason: `parts left: ${aborted.error.failure}` };
+      } catch (error) {
+        return { ok: false, reason: failure(error) };
+      }
     },
     async list(bucket, request): Promise<ListOutcome> {
       const page = await listBucketPage(deps, bucket, request);
       if (page.ok) return { ok: true, page: page.value };
       return { ok: false, reason: page.error.kind === "cancelled" ? "cancelled" : `listing ${page.error.answered} of ${page.error.asked} answered` };
     },
-    async delete(bucket, key): Promise<WriteOutcome> {
-      const outcome = await deleteObject(deps, bucket, key);
-      return outcome.ok ? { ok: true, stamp: outcome.value.version.stamp } : { ok: false, reason: outcome.error.kind === "quorum-failed" ? `quorum-failed/${outcome.error.phase}` : outcome.error.kind };
-    },
+    delete: (bucket, key) =>
+      replacing(bucket, key, async (): Promise<WriteOutcome> => {
+        const outcome = await deleteObject(deps, bucket, key);
+        return outcome.ok ? { ok: true, stamp: outcome.value.version.stamp } : { ok: false, reason: outcome.error.kind === "quorum-failed" ? `quorum-failed/${outcome.error.phase}` : outcome.error.kind };
+      }),
     async get(bucket, key): Promise<ReadOutcome> {
       const view = membership.view;
       const answer = await readObject(deps, bucket, key);

@@ -7,6 +7,7 @@
 import type { ClusterMap } from "../core/cluster-map.ts";
 import type { NodeId } from "../core/ids.ts";
 import type { ListRequest, ListResult } from "../core/listing.ts";
+import type { RequestedPart } from "../core/multipart.ts";
 import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
 import type { Log, Transport } from "../core/ports.ts";
 import type { PlantedBugs } from "../core/planted-bugs.ts";
@@ -68,8 +69,18 @@ export type ReadOutcome =
 /** One S3 page of a bucket listing (core/listing.ts), or why the router could not cut it. */
 export type ListOutcome = { readonly ok: true; readonly page: ListResult } | { readonly ok: false; readonly reason: string };
 
+/** An operation that either happened or did not (why). */
+export type DoneOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+export type UploadOutcome = { readonly ok: true; readonly uploadId: string } | { readonly ok: false; readonly reason: string };
+export type PartOutcome = { readonly ok: true; readonly etag: string } | { readonly ok: false; readonly reason: string };
+
 export interface RouterInstance {
   put(bucket: string, key: string, body: SimBody): Promise<WriteOutcome>;
+  /** Multipart uploads, by core/multipart.ts over this router's coordinator. */
+  createUpload(bucket: string, key: string): Promise<UploadOutcome>;
+  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: SimBody): Promise<PartOutcome>;
+  completeUpload(bucket: string, key: string, uploadId: string, parts: readonly RequestedPart[]): Promise<WriteOutcome>;
+  abortUpload(bucket: string, key: string, uploadId: string): Promise<DoneOutcome>;
   /** One page of ListObjects: the router's listing fan-out and page cut (core/bucket-listing.ts). */
   list(bucket: string, request: ListRequest): Promise<ListOutcome>;
   get(bucket: string, key: string): Promise<ReadOutcome>;

@@ -18,6 +18,7 @@ import type { Scenario } from "./scenario.ts";
 import { defaultTiming } from "./timing.ts";
 import { Trace } from "./trace.ts";
 import { ListingCheck } from "./listing-check.ts";
+import { MultipartCheck } from "./multipart-check.ts";
 import { BUCKET, Workload, defaultWorkload } from "./workload.ts";
 import { type FaultMark, World } from "./world.ts";
 
@@ -48,6 +49,10 @@ export interface RunFigures {
   /** Listings paged and checked (sim/listing-check.ts), and listings that failed (a page refused). */
   listingsChecked: number;
   listingsFailed: number;
+  /** Multipart uploads completed and aborted (acknowledged), and parts read back at the end (sim/multipart-check.ts). */
+  uploadsCompleted: number;
+  uploadsAborted: number;
+  partsReadBack: number;
   faultsInjected: number;
   simulatedMs: number;
   /** From the end of faults (heal) to full replication; null if it never got there. */
@@ -101,7 +106,8 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
     );
   };
   const listings = new ListingCheck(oracle, () => loop.nowMs);
-  const workload = new Workload({ ...defaultWorkload, ...scenario.workload }, loop, rng.fork("workload"), oracle, trace, () => world.liveRouters(), listings);
+  const multipart = new MultipartCheck(oracle);
+  const workload = new Workload({ ...defaultWorkload, ...scenario.workload }, loop, rng.fork("workload"), oracle, trace, () => world.liveRouters(), listings, multipart);
   let stopped = false;
   oracle.onViolation = (v) => {
     trace.add(`VIOLATION ${v.key}: ${v.what}`);
@@ -226,6 +232,16 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
       if (failure === null) oracle.violate("-", `final listing (delimiter ${JSON.stringify(delimiter)}) did not finish within 60 s of simulated time`);
       else if (failure !== undefined) oracle.violate("-", `final listing (delimiter ${JSON.stringify(delimiter)}) failed on a healthy cluster: ${failure}`);
     }
+    // Every completed multipart object reads back whole, every aborted upload's parts are gone.
+    if (!stopped && loop.failure === undefined) {
+      const router = world.liveRouters()[0];
+      let done = false;
+      if (router !== undefined) {
+        void multipart.readBack(router, BUCKET).then(() => (done = true));
+        await loop.run({ untilMs: loop.nowMs + 120_000, stop: () => stopped || done });
+        if (!done && !stopped) oracle.violate("-", "final multipart read-back did not finish within 120 s of simulated time");
+      }
+    }
     if (loop.failure !== undefined) {
       const error = loop.failure;
       const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -245,6 +261,9 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
       readsFailed: c.readsFailed,
       listingsChecked: listings.listingsChecked,
       listingsFailed: listings.listingsFailed,
+      uploadsCompleted: multipart.uploadsCompleted,
+      uploadsAborted: multipart.uploadsAborted,
+      partsReadBack: multipart.partsReadBack,
       faultsInjected: world.faultsInjected,
       simulatedMs: loop.nowMs,
       fullReplicationAfterFaultsMs: convergedAtMs === null ? null : Math.max(0, Math.min(convergedAtMs, fullSinceFaultMs ?? Infinity) - world.lastFaultMs),

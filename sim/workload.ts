@@ -7,10 +7,11 @@
 
 import { assert } from "../core/assert.ts";
 import { type ListEntry, cursorOfMarker } from "../core/listing.ts";
-import { clientBody } from "./body.ts";
+import { clientBody, multipartBody } from "./body.ts";
 import type { EventLoop } from "./event-loop.ts";
 import type { RouterInstance } from "./logic.ts";
 import type { ListingCheck, ListingShape } from "./listing-check.ts";
+import type { MultipartCheck } from "./multipart-check.ts";
 import type { Oracle } from "./oracle.ts";
 import type { SimRng } from "./rng.ts";
 import type { Trace } from "./trace.ts";
@@ -24,6 +25,8 @@ export interface WorkloadSettings {
   readonly deleteShare: number;
   /** Share of listings among the operations once every key has been written once. */
   readonly listShare: number;
+  /** Share of multipart uploads (create, parts in any order, some re-sent, then complete or abort). */
+  readonly multipartShare: number;
   /** Sizes: mostly small (log-uniform in [sizeBytesMin, smallBytesMax]), bigShare of them large (up to sizeBytesMax). */
   readonly sizeBytesMin: number;
   readonly smallBytesMax: number;
@@ -38,6 +41,7 @@ export const defaultWorkload: WorkloadSettings = {
   putShare: 0.3,
   deleteShare: 0.05,
   listShare: 0.01,
+  multipartShare: 0.03,
   sizeBytesMin: 1,
   smallBytesMax: 256 * 1024,
   sizeBytesMax: 64 * 1024 * 1024,
@@ -69,6 +73,7 @@ export class Workload {
     private readonly trace: Trace,
     private readonly routers: () => RouterInstance[],
     private readonly listings?: ListingCheck,
+    private readonly multipart?: MultipartCheck,
   ) {
     assert(settings.keyCount > 0 && settings.opsPerSecond > 0 && settings.inFlightMax > 0, "workload settings must be positive");
   }
@@ -94,6 +99,12 @@ export class Workload {
     return `${FOLDERS[index % FOLDERS.length]}k${index.toString().padStart(5, "0")}`;
   }
 
+  /** A small body: what multipart parts are here (a simulated part stands in for 5 MiB or more). */
+  private smallSize(): number {
+    const s = this.settings;
+    return Math.round(Math.exp(this.rng.between(Math.log(s.sizeBytesMin), Math.log(s.smallBytesMax))));
+  }
+
   private size(): number {
     const s = this.settings;
     const [lo, hi] = this.rng.chance(s.bigShare) ? [s.smallBytesMax, s.sizeBytesMax] : [s.sizeBytesMin, s.smallBytesMax];
@@ -104,7 +115,7 @@ export class Workload {
     const routers = this.routers();
     if (routers.length === 0) return;
     const router = this.rng.pick(routers);
-    let op: "put" | "get" | "delete" | "list";
+    let op: "put" | "get" | "delete" | "list" | "multipart";
     let index: number;
     if (this.written < this.settings.keyCount) {
       op = "put";
@@ -112,12 +123,14 @@ export class Workload {
     } else {
       const draw = this.rng.nextFloat();
       const s = this.settings;
-      op = draw < s.putShare ? "put" : draw < s.putShare + s.deleteShare ? "delete" : draw < s.putShare + s.deleteShare + s.listShare && this.listings ? "list" : "get";
+      const listUntil = s.putShare + s.deleteShare + (this.listings ? s.listShare : 0);
+      op = draw < s.putShare ? "put" : draw < s.putShare + s.deleteShare ? "delete" : draw < listUntil ? "list" : draw < listUntil + (this.multipart ? s.multipartShare : 0) ? "multipart" : "get";
       index = this.rng.nextInt(this.settings.keyCount);
     }
     this.opsStarted += 1;
     if (op === "list") void this.list(index);
-    else this.run(router, op, this.keyName(index));
+    else if (op === "multipart") void this.upload(this.keyName(index));
+    else void this.run(router, op, this.keyName(index));
   }
 
   /**
@@ -164,6 +177,61 @@ export class Workload {
     } catch (error) {
       this.loop.fail(error);
       return String(error);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  /**
+   * One multipart upload of `key`, each request through a router chosen among those up: Create, 1 to 4 parts
+   * in random order (a fifth of them sent twice, the second body being the part), then Abort (15%) or
+   * Complete. A request that fails abandons the upload, as a client that gives up does. The Complete is a put
+   * of `key` to the oracle (its body is sim/body.ts multipartBody of the parts the client names).
+   */
+  async upload(key: string): Promise<void> {
+    const check = this.multipart!;
+    const router = (): RouterInstance | undefined => {
+      const up = this.routers();
+      return up.length === 0 ? undefined : this.rng.pick(up);
+    };
+    this.inFlight += 1;
+    try {
+      const created = await router()?.createUpload(BUCKET, key);
+      this.trace.add(`client create-upload ${key} ${!created ? "no router" : created.ok ? `ok ${created.uploadId}` : `failed ${created.reason}`}`);
+      if (!created?.ok) return;
+      const uploadId = created.uploadId;
+      const numbers = Array.from({ length: 1 + this.rng.nextInt(4) }, (_, i) => i + 1);
+      for (let i = numbers.length - 1; i > 0; i--) {
+        const j = this.rng.nextInt(i + 1);
+        [numbers[i], numbers[j]] = [numbers[j]!, numbers[i]!];
+      }
+      const sent = new Map<number, { readonly etag: string; readonly size: number }>();
+      for (const n of numbers) {
+        for (let send = this.rng.chance(0.2) ? 2 : 1; send > 0; send--) {
+          const body = clientBody(`${uploadId}/${n}`, this.writeSeq++, this.smallSize());
+          const stored = await router()?.uploadPart(BUCKET, key, uploadId, n, body);
+          this.trace.add(`client upload-part ${key} ${uploadId} #${n} ${body.size}B ${!stored ? "no router" : stored.ok ? "ok" : `failed ${stored.reason}`}`);
+          if (!stored?.ok) return;
+          sent.set(n, { etag: stored.etag, size: body.size });
+        }
+      }
+      if (this.rng.chance(0.15)) {
+        const aborted = await router()?.abortUpload(BUCKET, key, uploadId);
+        this.trace.add(`client abort-upload ${key} ${uploadId} ${!aborted ? "no router" : aborted.ok ? "ok" : `failed ${aborted.reason}`}`);
+        if (aborted?.ok) check.abortAcknowledged(key, uploadId, numbers);
+        return;
+      }
+      const named = [...sent.entries()].sort(([a], [b]) => a - b);
+      const via = router();
+      if (via === undefined) return;
+      check.completing(key);
+      const record = this.oracle.writeStarted(key, "put", multipartBody(uploadId, named.map(([, p]) => p)), via);
+      const outcome = await via.completeUpload(BUCKET, key, uploadId, named.map(([partNumber, p]) => ({ partNumber, etag: p.etag })));
+      this.trace.add(`client complete-upload ${key} ${uploadId} ${named.length} parts ${outcome.ok ? `ok ${outcome.stamp}` : `failed ${outcome.reason}`}`);
+      this.oracle.writeEnded(record, outcome);
+      if (outcome.ok) check.completed();
+    } catch (error) {
+      this.loop.fail(error);
     } finally {
       this.inFlight -= 1;
     }

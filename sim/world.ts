@@ -128,7 +128,9 @@ export class World {
   ring(map: ClusterMap = this.adminMap): Ring {
     let ring = this.ringCache.get(map.epoch);
     if (ring === undefined) {
-      ring = buildRing(map);
+      // With the planted bug ringOnePrimaryFewer the oracle's ring is wrong too, as any bug in shared code would
+      // leave it: only the count against the settings (replicationProblems) can tell.
+      ring = buildRing(map, this.bugs);
       this.ringCache.set(map.epoch, ring);
     }
     return ring;
@@ -553,6 +555,7 @@ export class World {
   replicationProblems(keys: Iterable<string>, problemsMax = 10): string[] {
     const ring = this.ring();
     const disks = [...this.members].filter(([, m]) => m.disk !== undefined && !m.retired).map(([id, m]) => [id, m.disk!] as const);
+    const replicasWanted = Math.min(this.cluster.quorum.replicas, activeNodes(this.adminMap).length);
     const problems: string[] = [];
     for (const key of keys) {
       if (problems.length >= problemsMax) break;
@@ -561,6 +564,9 @@ export class World {
       for (const [node, disk] of disks) for (const r of disk.committedRecords(BUCKET, key)) copies.push({ version: r.version, body: r.body, node });
       if (copies.length === 0) continue;
       const primaries = primariesOf(ring, partitionOf(ring, BUCKET, key));
+      // Counted against the settings, not the ring: a ring that places fewer copies than N is a problem even
+      // when every copy it asks for is there.
+      if (new Set(primaries).size !== replicasWanted) problems.push(`${key}: the ring names ${primaries.length} distinct primaries (${primaries.join(",")}), the settings ask for ${replicasWanted}`);
       let newest = copies[0]!.version;
       for (const c of copies) if (c.version.stamp > newest.stamp) newest = c.version;
       for (const c of copies) {

@@ -21,7 +21,7 @@ import type { BucketRegistry } from "./buckets.ts";
 import type { ObjectService } from "./object-service.ts";
 import { readPutBody, storedMetadataHeaders } from "./request-body.ts";
 import { openManifestObject } from "./manifest-reader.ts";
-import { isManifestObject, logicalSize } from "./manifest.ts";
+import { isManifestObject, logicalSize } from "../../core/manifest.ts";
 import { Multipart, readSmallBody } from "./multipart.ts";
 import { copyObject, uploadPartCopy } from "./copy.ts";
 import { checkWriteConditions, evaluateConditions } from "./conditions.ts";

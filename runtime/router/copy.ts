@@ -13,7 +13,7 @@ import { validateBucketName, validateObjectKey } from "../s3/names.ts";
 import { renderCopyObjectResult, renderCopyPartResult } from "../s3/xml.ts";
 import type { BucketRegistry } from "./buckets.ts";
 import { openManifestObject } from "./manifest-reader.ts";
-import { INTERNAL_META_PREFIX, isManifestObject, logicalSize } from "./manifest.ts";
+import { INTERNAL_META_PREFIX, isManifestObject, logicalSize } from "../../core/manifest.ts";
 import { DigestPassThrough } from "./digest-stream.ts";
 import type { ObjectService } from "./object-service.ts";
 import { metadataFrom } from "./request-body.ts";

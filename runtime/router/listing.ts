@@ -9,7 +9,7 @@ import { parseStamp } from "../../core/version.ts";
 import { S3Error } from "../s3/errors.ts";
 import { type EncodingType, type ObjectEntry, renderListAllMyBuckets, renderListObjectsV1, renderListObjectsV2, renderListVersions } from "../s3/xml.ts";
 import type { BucketInfo } from "./buckets.ts";
-import { logicalSize } from "./manifest.ts";
+import { logicalSize } from "../../core/manifest.ts";
 import type { ObjectService } from "./object-service.ts";
 
 export const OWNER = { id: "ringstore", displayName: "ringstore" };

@@ -6,14 +6,14 @@ import { Readable } from "node:stream";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import type { ByteRange } from "../../core/ports.ts";
 import { collectBody } from "../s3/payload.ts";
-import { parseManifest, partVersion, partsInRange } from "./manifest.ts";
+import { parseManifest, partVersion, partsInRange } from "../../core/manifest.ts";
 import type { ObjectService } from "./object-service.ts";
 
 /** 10,000 parts at ~200 bytes each, with room to spare. */
 export const MANIFEST_BYTES_MAX = 8 * 1024 * 1024;
 
 export async function openManifestObject(objects: ObjectService, version: ObjectVersion, range: ByteRange, signal?: AbortSignal): Promise<Readable> {
-  const manifest = parseManifest(await collectBody(await objects.open(version, undefined, signal), MANIFEST_BYTES_MAX));
+  const manifest = parseManifest((await collectBody(await objects.open(version, undefined, signal), MANIFEST_BYTES_MAX)).toString("utf8"));
   const pieces = partsInRange(manifest.parts, range.start, range.endInclusive);
   // The first part is opened before the response starts, so an unreadable object fails with a clean error.
   const first = pieces[0] ? await objects.openVersion(partVersion(pieces[0].part), { start: pieces[0].start, endInclusive: pieces[0].endInclusive }, signal) : undefined;

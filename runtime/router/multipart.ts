@@ -10,7 +10,7 @@ import type Koa from "koa";
 import { assert } from "../../core/assert.ts";
 import { type ListCursor, type MergedListingRead, cursorOfMarker, listPage } from "../../core/listing.ts";
 import type { ObjectVersion } from "../../core/object-version.ts";
-import { mapLimit } from "../../core/quorum.ts";
+import { type DropReport, PART_BYTES_MIN, abortUpload, collectReplacedUpload, completeUpload } from "../../core/multipart.ts";
 import { parseStamp } from "../../core/version.ts";
 import type { RuntimeLog } from "../log.ts";
 import { S3Error } from "../s3/errors.ts";
@@ -21,20 +21,17 @@ import { checkWriteConditions } from "./conditions.ts";
 import { OWNER, encodingOf } from "./listing.ts";
 import { taggingMetaFrom } from "./object-tags.ts";
 import { putBytes } from "./small-object.ts";
-import { LOGICAL_SIZE_META, MANIFEST_META, UPLOAD_ID_META, type Manifest, type ManifestPart, PARTS_BUCKET, UPLOADS_BUCKET, isManifestObject, parseManifest, partKey } from "./manifest.ts";
+import { LOGICAL_SIZE_META, MANIFEST_META, PARTS_BUCKET, UPLOAD_ID_META, UPLOADS_BUCKET, parseManifest, partKey } from "../../core/manifest.ts";
 import { MANIFEST_BYTES_MAX } from "./manifest-reader.ts";
 import type { ObjectService } from "./object-service.ts";
 import { metadataFrom, readPutBody } from "./request-body.ts";
 import { AFTER_EVERY_UPLOAD_ID, newUploadId, parseUploadRecordName, uploadRecordName, uploadRecordNameByKey, uploadRecordNameEnd, uploadRecordsPrefix } from "./upload-records.ts";
 
-/** S3: every part but the last is at least 5 MiB. */
-export const PART_BYTES_MIN = 5 * 1024 * 1024;
 export const PART_BYTES_MAX = 5 * 1024 ** 3;
 const COMPLETE_BODY_BYTES_MAX = 4 * 1024 * 1024;
 const UPLOAD_KEY_META = "x-ringstore-key";
 const UPLOAD_CONTENT_TYPE_META = "x-ringstore-content-type";
 const UPLOAD_OBJECT_META = "x-ringstore-object-meta";
-const PART_LOOKUPS_IN_FLIGHT_MAX = 16;
 
 interface Upload {
   readonly bucket: string;
@@ -131,40 +128,34 @@ export class Multipart {
     await checkWriteConditions(ctx, () => this.objects.head(bucket, key), key);
     const requested = parseCompleteMultipartUpload(await readSmallBody(ctx.req, payload, COMPLETE_BODY_BYTES_MAX));
     if (!requested.ok) throw requested.error;
-    const wanted = requested.value.parts;
-    const stored = await mapLimit(wanted, PART_LOOKUPS_IN_FLIGHT_MAX, (p) => this.objects.head(PARTS_BUCKET, partKey(uploadId, p.partNumber)));
-    const parts: ManifestPart[] = [];
-    wanted.forEach((want, i) => {
-      const have = stored[i];
-      if (!have || have.deleted || have.etag !== want.etag) {
-        throw new S3Error("InvalidPart", undefined, { extra: { UploadId: uploadId, PartNumber: String(want.partNumber), ETag: want.etag } });
-      }
-      if (i < wanted.length - 1 && have.size < PART_BYTES_MIN) {
-        throw new S3Error("EntityTooSmall", undefined, { extra: { UploadId: uploadId, PartNumber: String(want.partNumber), ProposedSize: String(have.size), MinSizeAllowed: String(PART_BYTES_MIN) } });
-      }
-      parts.push({ partNumber: want.partNumber, key: have.key, stamp: have.stamp, size: have.size, etag: have.etag, checksum: have.checksum });
-    });
-    const etag = `${createHash("md5").update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, "hex")))).digest("hex")}-${parts.length}`;
-    const totalSize = parts.reduce((sum, p) => sum + p.size, 0);
-    const manifest: Manifest = { format: 1, uploadId, parts };
     const previous = this.previousVersion(bucket, key);
-    const written = await putBytes(
-      this.objects,
-      { bucket, key, contentType: upload.contentType, metadata: { ...upload.metadata, [MANIFEST_META]: "1", [LOGICAL_SIZE_META]: String(totalSize), [UPLOAD_ID_META]: uploadId }, etag },
-      Buffer.from(JSON.stringify(manifest)),
-    );
-    await this.objects.remove(UPLOADS_BUCKET, upload.record);
-    const kept = new Set(parts.map((p) => p.key));
-    void this.dropParts(uploadId, (k) => !kept.has(k));
-    this.collectReplaced(previous, written);
+    const completed = await completeUpload(this.objects, upload, requested.value.parts, (manifest) => {
+      const etag = `${createHash("md5").update(Buffer.concat(manifest.parts.map((p) => Buffer.from(p.etag, "hex")))).digest("hex")}-${manifest.parts.length}`;
+      const totalSize = manifest.parts.reduce((sum, p) => sum + p.size, 0);
+      return putBytes(
+        this.objects,
+        { bucket, key, contentType: upload.contentType, metadata: { ...upload.metadata, [MANIFEST_META]: "1", [LOGICAL_SIZE_META]: String(totalSize), [UPLOAD_ID_META]: uploadId }, etag },
+        Buffer.from(JSON.stringify(manifest)),
+      );
+    });
+    if (!completed.ok) {
+      const refused = completed.error;
+      if (refused.kind === "invalid-part") throw new S3Error("InvalidPart", undefined, { extra: { UploadId: uploadId, PartNumber: String(refused.partNumber), ETag: refused.etag } });
+      throw new S3Error("EntityTooSmall", undefined, { extra: { UploadId: uploadId, PartNumber: String(refused.partNumber), ProposedSize: String(refused.size), MinSizeAllowed: String(PART_BYTES_MIN) } });
+    }
+    void completed.value.dropUnnamed().then((report) => this.logDropped(uploadId, "complete", report));
+    this.collectReplaced(previous, completed.value.version);
+    const etag = completed.value.version.etag;
     ctx.type = "application/xml";
     ctx.body = renderCompleteMultipartUpload({ location: `/${bucket}/${key}`, bucket, key, etag });
   }
 
   async abort(ctx: Koa.Context, bucket: string, key: string, uploadId: string): Promise<void> {
     const upload = await this.requireUpload(bucket, key, uploadId);
-    await this.objects.remove(UPLOADS_BUCKET, upload.record);
-    await this.dropParts(uploadId, () => true);
+    const aborted = await abortUpload(this.objects, upload);
+    this.logDropped(uploadId, "abort", aborted.ok ? aborted.value : aborted.error);
+    // The record stays: the upload is still listed, a retried abort (or expiry) drops what is left.
+    if (!aborted.ok) throw new S3Error("ServiceUnavailable", "Not every part of the upload could be deleted; retry the abort");
     ctx.status = 204;
   }
 
@@ -186,12 +177,11 @@ export class Multipart {
    */
   collectReplaced(previous: Promise<ObjectVersion | null>, by: ObjectVersion): void {
     void previous.then(async (old) => {
-      if (!old || old.deleted || old.stamp >= by.stamp || !isManifestObject(old)) return;
       try {
-        const manifest = parseManifest(await collectBody(await this.objects.open(old), MANIFEST_BYTES_MAX));
-        await this.dropParts(manifest.uploadId, () => true);
+        const report = await collectReplacedUpload(this.objects, old, by.stamp, async (v) => parseManifest((await collectBody(await this.objects.open(v), MANIFEST_BYTES_MAX)).toString("utf8")));
+        if (report.failure !== undefined) this.log.warn("multipart.collect-replaced-failed", { bucket: by.bucket, key: by.key, stamp: old?.stamp, dropped: report.dropped, cause: report.failure });
       } catch (error) {
-        this.log.warn("multipart.collect-replaced-failed", { bucket: old.bucket, key: old.key, stamp: old.stamp, cause: error instanceof Error ? error.message : String(error) });
+        this.log.warn("multipart.collect-replaced-failed", { bucket: by.bucket, key: by.key, stamp: old?.stamp, cause: error instanceof Error ? error.message : String(error) });
       }
     });
   }
@@ -213,8 +203,9 @@ export class Multipart {
         const { bucket, uploadId } = named;
         const ageMs = nowMs - (parseStamp(v.stamp)?.physicalMs ?? nowMs);
         if (ageMs <= (await ageMaxMsFor(bucket, key))) continue;
-        await this.objects.remove(UPLOADS_BUCKET, v.key);
-        await this.dropParts(uploadId, () => true);
+        const expired = await abortUpload(this.objects, { uploadId, record: v.key });
+        this.logDropped(uploadId, "expire", expired.ok ? expired.value : expired.error);
+        if (!expired.ok) continue; // the record stays: the next pass tries again
         this.log.info("multipart.upload-expired", { bucket, key, uploadId, ageMs });
         aborted += 1;
       }
@@ -223,19 +214,9 @@ export class Multipart {
     }
   }
 
-  /** Deletes the parts of an upload that `shouldDrop` picks; failures are logged, repair of garbage can wait. */
-  async dropParts(uploadId: string, shouldDrop: (partKey: string) => boolean): Promise<void> {
-    try {
-      let after = "";
-      for (;;) {
-        const page = await this.objects.list(PARTS_BUCKET, `${uploadId}/`, after, 1000);
-        for (const v of page.versions) if (!v.deleted && shouldDrop(v.key)) await this.objects.remove(PARTS_BUCKET, v.key);
-        if (!page.truncated || page.versions.length === 0) return;
-        after = page.versions[page.versions.length - 1]!.key;
-      }
-    } catch (error) {
-      this.log.warn("multipart.drop-parts-failed", { uploadId, cause: error instanceof Error ? error.message : String(error) });
-    }
+  /** One log line when dropping an upload's parts stopped early: what is left is garbage until a retry. */
+  private logDropped(uploadId: string, after: "complete" | "abort" | "expire", report: DropReport): void {
+    if (report.failure !== undefined) this.log.warn("multipart.drop-parts-failed", { uploadId, after, dropped: report.dropped, cause: report.failure });
   }
 
   async listParts(ctx: Koa.Context, bucket: string, key: string, uploadId: string, q: URLSearchParams): Promise<void> {

@@ -9,7 +9,7 @@ import { S3Error } from "../s3/errors.ts";
 import { type PayloadPlan, decodePlanned } from "../s3/payload.ts";
 import type { SigV4Auth } from "../s3/sigv4.ts";
 import { DigestPassThrough } from "./digest-stream.ts";
-import { INTERNAL_META_PREFIX } from "./manifest.ts";
+import { INTERNAL_META_PREFIX } from "../../core/manifest.ts";
 import type { BodyDigests, PutInput } from "./object-service.ts";
 
 /** Headers S3 stores with an object and returns on GET/HEAD. */

@@ -14,7 +14,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeId } from "../../core/ids.ts";
-import { PARTS_BUCKET } from "../../runtime/router/manifest.ts";
+import { PARTS_BUCKET } from "../../core/manifest.ts";
 import { type TestCluster, eventually, startTestCluster } from "./support/cluster.ts";
 
 let cluster: TestCluster;

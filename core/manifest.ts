@@ -3,8 +3,8 @@
 // Guarantees: a manifest names each part by its exact version (stamp and checksum), so a GET streams
 // exactly the bytes that were completed, in order, whatever happens to the part keys later; the size a
 // client sees is the sum of the parts, never the manifest's own size.
-import { assert } from "../../core/assert.ts";
-import type { ObjectVersion, VersionStamp } from "../../core/object-version.ts";
+import { assert } from "./assert.ts";
+import type { ObjectVersion, VersionStamp } from "./object-version.ts";
 
 export const PARTS_BUCKET = "-parts";
 export const UPLOADS_BUCKET = "-uploads";
@@ -45,8 +45,9 @@ export function logicalSize(version: ObjectVersion): number {
   return size;
 }
 
-export function parseManifest(bytes: Buffer): Manifest {
-  const manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
+/** A manifest from its stored text (a manifest object's body, as UTF-8). */
+export function parseManifest(text: string): Manifest {
+  const manifest = JSON.parse(text) as Manifest;
   assert(manifest.format === 1 && Array.isArray(manifest.parts) && manifest.parts.length > 0, "not a ringstore manifest");
   return manifest;
 }

@@ -6,7 +6,7 @@
 // otherwise the failure names every node that did not answer and why.
 // Assumes: each answering node lists the newest committed version of each key it holds (core/storage-node.ts).
 import type { NodeId } from "./ids.ts";
-import { type RingView, ringsOf } from "./membership.ts";
+import { type RingView, ringsOf, viewNodeIds } from "./membership.ts";
 import { type ListRequest, type ListResult, type MergedListingRead, type MergedPage, listPage, listingComplete, mergeListingPages } from "./listing.ts";
 import type { VersionStamp } from "./object-version.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
@@ -45,7 +45,7 @@ export type ListingShortfall =
 
 /** The nodes a listing asks: every node of the rings in force, since a key may sit on any of them (handoffs too). */
 export function listingTargets(view: RingView): NodeId[] {
-  return [...new Set(ringsOf(view).flatMap((ring) => ring.nodes.map((n) => n.id)))];
+  return viewNodeIds(view);
 }
 
 export async function readBucketListing<Body>(deps: BucketListingDeps<Body>, read: BucketListingRead, signal?: CancelSignal): Promise<Result<MergedPage, ListingShortfall>> {

@@ -141,6 +141,9 @@ export type ReadError =
   | {
       readonly kind: "quorum-failed";
       readonly needed: number;
+      /** Answers that counted toward R on the ring that fell short (a handoff's answer may not count). */
+      readonly counted: number;
+      /** Every node that answered, counted or not. */
       readonly answered: readonly NodeId[];
       readonly failures: readonly NodeFailure[];
       /** The primaries that gave no answer, and why (for the operator's log, never the client's answer). */
@@ -432,7 +435,7 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
     const missed = missedPrimaries(ringsOf(view).flatMap((ring) => primariesOf(ring, partition)), (n) => answers.has(n), (n) => deps.isLive(n), failures);
     deps.log.warn("read.quorum-failed", { bucket, key, partition, needed: short.needed, got: short.got, missed, failures: describeFailures(failures) });
     deps.onQuorumFailed?.({ operation: "read" });
-    return err({ kind: "quorum-failed", needed: short.needed, answered: [...answers.keys()], failures, missed });
+    return err({ kind: "quorum-failed", needed: short.needed, counted: short.got, answered: [...answers.keys()], failures, missed });
   }
 
   let version: ObjectVersion | null = null;

@@ -36,6 +36,11 @@ export function ringsOf(view: RingView): readonly Ring[] {
 }
 
 /** A stable hash of a map's content: 16 hex digits of xxhash64 over canonical JSON. */
+/** Every node of the rings in force (current and previous), once each: who a listing asks, who a bucket change reaches. */
+export function viewNodeIds(view: RingView): NodeId[] {
+  return [...new Set(ringsOf(view).flatMap((ring) => ring.nodes.map((n) => n.id)))];
+}
+
 export function mapHash(map: ClusterMap): string {
   const nodes = [...map.nodes]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))

@@ -59,8 +59,13 @@ export interface PlantedBugs {
    * partition has N-1 primaries (and every process, routers and nodes alike, agrees on it).
    */
   readonly ringOnePrimaryFewer?: boolean;
+  /**
+   * core/storage-node.ts, writeGuard: a node checks new versions against no bucket table, so it commits into a
+   * bucket that DeleteBucket has marked or deleted (its mark holds back nothing).
+   */
+  readonly nodeIgnoresBucketMark?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
 
-export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition", "listingDropsLastPage", "cursorSkipsKey", "completeLosesPart", "driverForgetsRetire", "ringOnePrimaryFewer"] as const satisfies readonly (keyof PlantedBugs)[];
+export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition", "listingDropsLastPage", "cursorSkipsKey", "completeLosesPart", "driverForgetsRetire", "ringOnePrimaryFewer", "nodeIgnoresBucketMark"] as const satisfies readonly (keyof PlantedBugs)[];

@@ -192,9 +192,14 @@ async function mergeBuckets<Body>(ctx: StorageNodeContext<Body>, entries: readon
   return ok({ entries: buckets.table.entries() });
 }
 
+/** The bucket table and gate that new versions are checked against (none under the planted bug nodeIgnoresBucketMark). */
+function writeGuard<Body>(ctx: StorageNodeContext<Body>): NodeBuckets | undefined {
+  return ctx.faults?.nodeIgnoresBucketMark ? undefined : ctx.buckets;
+}
+
 /** A write to a bucket this node's table marks deleting or deleted: refused, so DeleteBucket's listing is complete. */
 function refusedBucket<Body>(ctx: StorageNodeContext<Body>, bucket: string): TransportFailure | null {
-  const entry = ctx.buckets?.table.get(bucket);
+  const entry = writeGuard(ctx)?.table.get(bucket);
   if (takesWrites(entry)) return null;
   return { kind: "remote", detail: `bucket ${bucket} is ${entry!.state} on ${ctx.self}: no new versions` };
 }
@@ -221,7 +226,7 @@ function standInClaim<Body>(ctx: StorageNodeContext<Body>, partition: PartitionI
 }
 
 async function commit<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"commit", Body>): Promise<HandlerResult<Body, "commit">> {
-  const gate = ctx.buckets?.gate;
+  const gate = writeGuard(ctx)?.gate;
   if (!gate) return commitAdmitted(ctx, r);
   // A tombstone (a DELETE of a key) may still land: it adds nothing a listing could miss.
   if (!r.version.deleted && !gate.admit(r.version.bucket)) return err(refusedBucket(ctx, r.version.bucket) ?? { kind: "remote", detail: `bucket ${r.version.bucket} takes no writes` });

@@ -8,6 +8,8 @@
 // Assumes: the previous ring of a transition is not persisted across a restart (the map is): a node that
 // restarts mid-transition follows the current ring only until gossip and repair settle it.
 
+import { BucketTable } from "../core/bucket-table.ts";
+import { BucketWriteGate } from "../core/bucket-write-gate.ts";
 import { CatchUpState, type NodeStart } from "../core/catch-up.ts";
 import { DigestCachingStore } from "../core/digest-cache.ts";
 import { ForeignHoldings } from "../core/foreign-holdings.ts";
@@ -17,7 +19,7 @@ import { CorruptCopyQueue } from "../core/corrupt-copies.ts";
 import { runRepairLoop } from "../core/repair-loop.ts";
 import { StandInState } from "../core/stand-in.ts";
 import { repairSettings } from "../core/settings.ts";
-import { type StorageNodeContext, handleReplicaRequest, heartbeatReport, onRingViewChange } from "../core/storage-node.ts";
+import { type NodeBuckets, type StorageNodeContext, handleReplicaRequest, heartbeatReport, onRingViewChange } from "../core/storage-node.ts";
 import { err, ok } from "../core/result.ts";
 import type { SimBody } from "./body.ts";
 import { type ScrubPacing, runScrubLoop } from "../core/scrub-loop.ts";
@@ -39,10 +41,20 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
   const self = ctx.process.id;
   const storedMap = ctx.storedMap();
   const membership = new Membership(storedMap, ctx.log, { bugs: ctx.bugs });
+  // The bucket table this node keeps and gossips, and the gate DeleteBucket's mark closes (as in the runtime).
+  const bucketTable = new BucketTable(ctx.disk.bucketEntries);
+  const buckets: NodeBuckets = {
+    table: bucketTable,
+    gate: new BucketWriteGate(bucketTable),
+    persist: async () => {
+      ctx.disk.bucketEntries = bucketTable.entries();
+    },
+  };
   // Heartbeats, map gossip, failure detection and ring-change retirement: core's driver, as in the runtime.
   const heartbeats = simHeartbeats(ctx, membership, {
     ownReport: () => heartbeatReport(nodeCtx),
     onViewChange: (view) => onRingViewChange(nodeCtx, view),
+    buckets: { table: bucketTable, onLearned: (changed) => buckets.persist(changed) },
   });
   const entry = storedMap.nodes.find((n) => n.id === self);
   const brandNewCluster = ctx.process.incarnation === 1 && storedMap.epoch === 1 && entry?.joinedEpoch === 1;
@@ -66,6 +78,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
     standIns,
     membership,
     foreign,
+    buckets,
     onHeartbeat: (from, report) => heartbeats.onHeartbeat(from, report),
     verifyBody: (body, version) => verifySimBody(body, version),
     onCorrupt: (partition, version) => {

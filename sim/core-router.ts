@@ -7,6 +7,8 @@
 
 import { EMPTY_BODY_CHECKSUM, type CoordinatorDeps, deleteObject, openBody, readObject, writeVersion } from "../core/coordinator.ts";
 import { listBucketPage, readBucketListing } from "../core/bucket-listing.ts";
+import { type BucketRecordObjects, BucketRegistry, pushBucketEntries } from "../core/bucket-registry.ts";
+import { BucketTable } from "../core/bucket-table.ts";
 import { MANIFEST_META, type Manifest, PARTS_BUCKET, UPLOADS_BUCKET, parseManifest, partKey } from "../core/manifest.ts";
 import { type UploadObjects, type UploadRef, abortUpload, collectReplacedUpload, completeUpload } from "../core/multipart.ts";
 import { type HeartbeatHost, Heartbeats } from "../core/heartbeats.ts";
@@ -18,7 +20,7 @@ import { type Result, err, ok } from "../core/result.ts";
 import { replicationSettings } from "../core/settings.ts";
 import { HybridLogicalClock } from "../core/version.ts";
 import { SIM_MANIFEST_META, type SimBody, etagOf, multipartBody } from "./body.ts";
-import type { DoneOutcome, ListOutcome, LogicContext, PartOutcome, ReadOutcome, RouterInstance, UploadOutcome, WriteOutcome } from "./logic.ts";
+import type { BucketOutcome, DoneOutcome, ListOutcome, LogicContext, PartOutcome, ReadOutcome, RouterInstance, UploadOutcome, WriteOutcome } from "./logic.ts";
 
 /** Simulated parts are small (sim/workload.ts sizes), so S3's 5 MiB minimum is scaled down with them. */
 const SIM_PART_BYTES_MIN = 1;
@@ -32,7 +34,7 @@ export function verifySimBody(body: SimBody, version: ObjectVersion): Result<Sim
 }
 
 /** A simulated process's heartbeat driver (core/heartbeats.ts, the runtime's too) on the simulated ports. */
-export function simHeartbeats(ctx: LogicContext, membership: Membership, hooks: Pick<HeartbeatHost<SimBody>, "ownReport" | "onViewChange"> = {}): Heartbeats<SimBody> {
+export function simHeartbeats(ctx: LogicContext, membership: Membership, hooks: Pick<HeartbeatHost<SimBody>, "ownReport" | "onViewChange" | "buckets"> = {}): Heartbeats<SimBody> {
   const process = ctx.process;
   return new Heartbeats<SimBody>({
     self: process.id,
@@ -50,7 +52,9 @@ export function simHeartbeats(ctx: LogicContext, membership: Membership, hooks: 
 export function startCoreRouter(ctx: LogicContext): RouterInstance {
   const clock = ctx.process.clock;
   const membership = new Membership(ctx.storedMap(), ctx.log, { bugs: ctx.bugs });
-  const heartbeats = simHeartbeats(ctx, membership);
+  // The bucket table: learned from the nodes on heartbeats, never stored (as the runtime router's).
+  const bucketTable = new BucketTable();
+  const heartbeats = simHeartbeats(ctx, membership, { buckets: { table: bucketTable } });
   const deps: CoordinatorDeps<SimBody> = {
     transport: ctx.transport,
     rings: () => membership.view,
@@ -111,17 +115,83 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
   };
   let uploadsCreated = 0;
 
+  // The bucket registry (core/bucket-registry.ts) over this router's coordinator, as the runtime router's. Simulated
+  // buckets carry no settings (CORS and lifecycle rules are the runtime's), so records have empty bodies.
+  const records: BucketRecordObjects = {
+    head: (bucket, key) => objects.head(bucket, key),
+    async remove(bucket, key) {
+      const outcome = await deleteObject(deps, bucket, key);
+      if (!outcome.ok) throw new Error(`remove ${bucket}/${key}: ${outcome.error.kind}`);
+      return outcome.value.version;
+    },
+    list: (bucket, prefix, after, limit) => objects.list(bucket, prefix, after, limit),
+    async writeText(target, text) {
+      if (text !== "") throw new Error(`simulated bucket records carry no settings (${text.length} characters given)`);
+      const written = await writeBody(target.bucket, target.key, simEmptyBody, target.metadata);
+      if (!written.ok) throw new Error(`write ${target.bucket}/${target.key}: ${written.reason}`);
+      return written.version;
+    },
+    readText: async (version) => {
+      throw new Error(`simulated bucket records carry no settings (${version.key} has ${version.size} bytes)`);
+    },
+  };
+  const buckets = new BucketRegistry({
+    objects: records,
+    table: bucketTable,
+    push: (entries) => pushBucketEntries(ctx.transport, membership.view, entries),
+    writeQuorum: deps.settings.writeQuorum,
+    nowMs: () => Math.floor(clock.nowMs()), // whole ms, as Date.now gives the runtime's
+    onPushIncomplete: (bucket, state, missing) => ctx.log.warn("bucket.push-incomplete", { bucket, state, missing }),
+    onPushFailed: (bucket, state, cause) => ctx.log.error("bucket.push-failed", { bucket, state, cause: failure(cause) }),
+  });
+  /** What the runtime's app does before every object request: the bucket must exist (NoSuchBucket), or be told. */
+  const bucketRefusal = async (bucket: string): Promise<string | undefined> => {
+    // The internal buckets (names no client may use) are the simulator's own reads (sim/multipart-check.ts).
+    if (bucket.startsWith("-")) return undefined;
+    try {
+      return (await buckets.find(bucket)) ? undefined : "NoSuchBucket";
+    } catch (error) {
+      return `bucket unknown: ${failure(error)}`;
+    }
+  };
+  /** `op`, once the bucket is known to exist; otherwise the failure that says why not. */
+  const inBucket = async <T>(bucket: string, op: () => Promise<T>): Promise<T | { readonly ok: false; readonly reason: string }> => {
+    const refused = await bucketRefusal(bucket);
+    return refused === undefined ? op() : { ok: false, reason: refused };
+  };
+
   return {
     routesTo: (node) => ringsOf(membership.view).some((ring) => ring.indexOf.has(node)),
     inTransition: () => membership.view.previous !== undefined,
-    put: (bucket, key, body) => replacing(bucket, key, () => writeBody(bucket, key, body, {})),
+    put: (bucket, key, body) => inBucket(bucket, () => replacing(bucket, key, () => writeBody(bucket, key, body, {}))),
+    async createBucket(name): Promise<BucketOutcome> {
+      try {
+        const outcome = await buckets.create(name);
+        return outcome === "too-many" ? { ok: false, reason: "TooManyBuckets" } : { ok: true, created: outcome === "created" };
+      } catch (error) {
+        return { ok: false, reason: failure(error) };
+      }
+    },
+    async deleteBucket(name): Promise<DoneOutcome> {
+      try {
+        const outcome = await buckets.remove(name);
+        if (outcome.ok) return { ok: true };
+        return { ok: false, reason: outcome.error.kind === "mark-not-held" ? `mark-not-held (${outcome.error.missing.join(", ")} missed it)` : outcome.error.kind };
+      } catch (error) {
+        return { ok: false, reason: failure(error) };
+      }
+    },
     async createUpload(bucket, key): Promise<UploadOutcome> {
+      const refused = await bucketRefusal(bucket);
+      if (refused !== undefined) return { ok: false, reason: refused };
       // Unique across routers and incarnations: this process's id, its clock's reading and a counter.
       const uploadId = `${ctx.process.id}-${deps.hlc.mint()}-${(uploadsCreated += 1)}`;
       const written = await writeBody(UPLOADS_BUCKET, `${bucket}/${key}/${uploadId}`, simEmptyBody, {});
       return written.ok ? { ok: true, uploadId } : written;
     },
     async uploadPart(bucket, key, uploadId, partNumber, body): Promise<PartOutcome> {
+      const refused = await bucketRefusal(bucket);
+      if (refused !== undefined) return { ok: false, reason: refused };
       try {
         const upload = await requireUpload(bucket, key, uploadId);
         if (!upload.ok) return { ok: false, reason: upload.error };
@@ -132,6 +202,8 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
       }
     },
     async completeUpload(bucket, key, uploadId, parts): Promise<WriteOutcome> {
+      const refused = await bucketRefusal(bucket);
+      if (refused !== undefined) return { ok: false, reason: refused };
       try {
         const upload = await requireUpload(bucket, key, uploadId);
         if (!upload.ok) return { ok: false, reason: upload.error };
@@ -156,6 +228,8 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
       }
     },
     async abortUpload(bucket, key, uploadId): Promise<DoneOutcome> {
+      const refused = await bucketRefusal(bucket);
+      if (refused !== undefined) return { ok: false, reason: refused };
       try {
         const upload = await requireUpload(bucket, key, uploadId);
         if (!upload.ok) return { ok: false, reason: upload.error };
@@ -166,16 +240,22 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
       }
     },
     async list(bucket, request): Promise<ListOutcome> {
+      const refused = await bucketRefusal(bucket);
+      if (refused !== undefined) return { ok: false, reason: refused };
       const page = await listBucketPage(deps, bucket, request);
       if (page.ok) return { ok: true, page: page.value };
       return { ok: false, reason: page.error.kind === "cancelled" ? "cancelled" : `listing ${page.error.answered} of ${page.error.asked} answered` };
     },
     delete: (bucket, key) =>
-      replacing(bucket, key, async (): Promise<WriteOutcome> => {
-        const outcome = await deleteObject(deps, bucket, key);
-        return outcome.ok ? { ok: true, stamp: outcome.value.version.stamp } : { ok: false, reason: outcome.error.kind === "quorum-failed" ? `quorum-failed/${outcome.error.phase}` : outcome.error.kind };
-      }),
+      inBucket(bucket, () =>
+        replacing(bucket, key, async (): Promise<WriteOutcome> => {
+          const outcome = await deleteObject(deps, bucket, key);
+          return outcome.ok ? { ok: true, stamp: outcome.value.version.stamp } : { ok: false, reason: outcome.error.kind === "quorum-failed" ? `quorum-failed/${outcome.error.phase}` : outcome.error.kind };
+        }),
+      ),
     async get(bucket, key): Promise<ReadOutcome> {
+      const refused = await bucketRefusal(bucket);
+      if (refused !== undefined) return { ok: false, reason: refused };
       const view = membership.view;
       const answer = await readObject(deps, bucket, key);
       if (!answer.ok) return { ok: false, reason: `read ${answer.error.kind}` };

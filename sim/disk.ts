@@ -13,6 +13,7 @@
 // is insertion order, so the disk is deterministic.
 // Assumes: the owning process's incarnation guards every completion (sim/process.ts).
 
+import type { BucketEntry } from "../core/bucket-table.ts";
 import { assert } from "../core/assert.ts";
 import type { NodeId, PartitionId } from "../core/ids.ts";
 import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
@@ -165,10 +166,17 @@ export class SimDisk implements BlobStore<SimBody> {
    */
   lostPartitions: ReadonlySet<PartitionId> = new Set();
 
+  /**
+   * The node's copy of the bucket table (core/bucket-table.ts), as the runtime keeps it in buckets.json: written
+   * whole, durably, on every change (the runtime fsyncs it before answering), so it survives crashes; gone with a wipe.
+   */
+  bucketEntries: readonly BucketEntry[] = [];
+
   /** The disk is replaced by an empty one (the node must be down): everything it held is gone. */
   wipe(): number {
     this.formatted = false;
     this.lostPartitions = new Set();
+    this.bucketEntries = [];
     assert(!this.process.up, () => `wipe ${this.node} while it is up`);
     let lost = 0;
     for (const versions of [...this.byKey.values()]) {

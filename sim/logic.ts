@@ -71,11 +71,16 @@ export type ListOutcome = { readonly ok: true; readonly page: ListResult } | { r
 
 /** An operation that either happened or did not (why). */
 export type DoneOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+/** CreateBucket: created, or it existed already (S3's BucketAlreadyOwnedByYou), or why not. */
+export type BucketOutcome = { readonly ok: true; readonly created: boolean } | { readonly ok: false; readonly reason: string };
 export type UploadOutcome = { readonly ok: true; readonly uploadId: string } | { readonly ok: false; readonly reason: string };
 export type PartOutcome = { readonly ok: true; readonly etag: string } | { readonly ok: false; readonly reason: string };
 
 export interface RouterInstance {
   put(bucket: string, key: string, body: SimBody): Promise<WriteOutcome>;
+  /** CreateBucket and DeleteBucket, by core/bucket-registry.ts over this router's coordinator. */
+  createBucket(name: string): Promise<BucketOutcome>;
+  deleteBucket(name: string): Promise<DoneOutcome>;
   /** Multipart uploads, by core/multipart.ts over this router's coordinator. */
   createUpload(bucket: string, key: string): Promise<UploadOutcome>;
   uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: SimBody): Promise<PartOutcome>;

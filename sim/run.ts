@@ -19,6 +19,7 @@ import { defaultTiming } from "./timing.ts";
 import { Trace } from "./trace.ts";
 import { ListingCheck } from "./listing-check.ts";
 import { MultipartCheck } from "./multipart-check.ts";
+import { BucketCheck } from "./bucket-check.ts";
 import { BUCKET, Workload, defaultWorkload } from "./workload.ts";
 import { type FaultMark, World } from "./world.ts";
 
@@ -53,6 +54,13 @@ export interface RunFigures {
   uploadsCompleted: number;
   uploadsAborted: number;
   partsReadBack: number;
+  /** Lifecycle buckets (sim/bucket-check.ts): created and deleted (acknowledged), DeleteBucket refused as not empty, PUTs refused NoSuchBucket. */
+  bucketsCreated: number;
+  bucketsDeleted: number;
+  bucketDeletesRefusedNotEmpty: number;
+  putsRefusedNoSuchBucket: number;
+  /** Old versions read after their bucket's deletion, explained only by a DeleteObject that failed. */
+  bucketLeftoversSeen: number;
   faultsInjected: number;
   simulatedMs: number;
   /** From the end of faults (heal) to full replication; null if it never got there. */
@@ -107,7 +115,8 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
   };
   const listings = new ListingCheck(oracle, () => loop.nowMs);
   const multipart = new MultipartCheck(oracle);
-  const workload = new Workload({ ...defaultWorkload, ...scenario.workload }, loop, rng.fork("workload"), oracle, trace, () => world.liveRouters(), listings, multipart);
+  const buckets = new BucketCheck(() => loop.nowMs, (key, what) => oracle.violate(key, what));
+  const workload = new Workload({ ...defaultWorkload, ...scenario.workload }, loop, rng.fork("workload"), oracle, trace, () => world.liveRouters(), listings, multipart, buckets);
   let stopped = false;
   oracle.onViolation = (v) => {
     trace.add(`VIOLATION ${v.key}: ${v.what}`);
@@ -264,6 +273,11 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
       uploadsCompleted: multipart.uploadsCompleted,
       uploadsAborted: multipart.uploadsAborted,
       partsReadBack: multipart.partsReadBack,
+      bucketsCreated: buckets.bucketsCreated,
+      bucketsDeleted: buckets.bucketsDeleted,
+      bucketDeletesRefusedNotEmpty: buckets.deletesRefusedNotEmpty,
+      putsRefusedNoSuchBucket: buckets.putsRefusedNoBucket,
+      bucketLeftoversSeen: buckets.leftoversSeen,
       faultsInjected: world.faultsInjected,
       simulatedMs: loop.nowMs,
       fullReplicationAfterFaultsMs: convergedAtMs === null ? null : Math.max(0, Math.min(convergedAtMs, fullSinceFaultMs ?? Infinity) - world.lastFaultMs),

@@ -12,6 +12,7 @@ import type { EventLoop } from "./event-loop.ts";
 import type { RouterInstance } from "./logic.ts";
 import type { ListingCheck, ListingShape } from "./listing-check.ts";
 import type { MultipartCheck } from "./multipart-check.ts";
+import { type BucketCheck, LIFECYCLE_BUCKETS, LIFECYCLE_KEYS } from "./bucket-check.ts";
 import type { Oracle } from "./oracle.ts";
 import type { SimRng } from "./rng.ts";
 import type { Trace } from "./trace.ts";
@@ -27,6 +28,8 @@ export interface WorkloadSettings {
   readonly listShare: number;
   /** Share of multipart uploads (create, parts in any order, some re-sent, then complete or abort). */
   readonly multipartShare: number;
+  /** Share of operations on the lifecycle buckets (sim/bucket-check.ts): create, fill, empty and delete them. */
+  readonly bucketShare: number;
   /** Sizes: mostly small (log-uniform in [sizeBytesMin, smallBytesMax]), bigShare of them large (up to sizeBytesMax). */
   readonly sizeBytesMin: number;
   readonly smallBytesMax: number;
@@ -42,6 +45,7 @@ export const defaultWorkload: WorkloadSettings = {
   deleteShare: 0.05,
   listShare: 0.01,
   multipartShare: 0.03,
+  bucketShare: 0.1,
   sizeBytesMin: 1,
   smallBytesMax: 256 * 1024,
   sizeBytesMax: 64 * 1024 * 1024,
@@ -74,6 +78,7 @@ export class Workload {
     private readonly routers: () => RouterInstance[],
     private readonly listings?: ListingCheck,
     private readonly multipart?: MultipartCheck,
+    private readonly buckets?: BucketCheck,
   ) {
     assert(settings.keyCount > 0 && settings.opsPerSecond > 0 && settings.inFlightMax > 0, "workload settings must be positive");
   }
@@ -84,7 +89,19 @@ export class Workload {
       if (this.inFlight < this.settings.inFlightMax) this.startOne();
       this.loop.after(this.rng.exponential(1000 / this.settings.opsPerSecond), tick);
     };
-    this.loop.after(0, tick);
+    // A cluster starts with no bucket: the clients create theirs first, as S3 clients must.
+    void this.createMainBucket(untilMs).then(() => this.loop.after(0, tick), (error: unknown) => this.loop.fail(error));
+  }
+
+  /** CreateBucket of BUCKET through routers chosen at random, every 100 ms until one answers created (or exists). */
+  private async createMainBucket(untilMs: number): Promise<void> {
+    for (let attempt = 1; !this.stopped && this.loop.nowMs < untilMs; attempt++) {
+      const routers = this.routers();
+      const outcome = routers.length === 0 ? undefined : await this.rng.pick(routers).createBucket(BUCKET);
+      this.trace.add(`client create-bucket ${BUCKET} #${attempt} ${!outcome ? "no router" : outcome.ok ? (outcome.created ? "created" : "exists") : `failed ${outcome.reason}`}`);
+      if (outcome?.ok) return;
+      await new Promise<void>((resolve) => this.loop.after(100, resolve));
+    }
   }
 
   stop(): void {
@@ -115,7 +132,7 @@ export class Workload {
     const routers = this.routers();
     if (routers.length === 0) return;
     const router = this.rng.pick(routers);
-    let op: "put" | "get" | "delete" | "list" | "multipart";
+    let op: "put" | "get" | "delete" | "list" | "multipart" | "bucket";
     let index: number;
     if (this.written < this.settings.keyCount) {
       op = "put";
@@ -124,12 +141,15 @@ export class Workload {
       const draw = this.rng.nextFloat();
       const s = this.settings;
       const listUntil = s.putShare + s.deleteShare + (this.listings ? s.listShare : 0);
-      op = draw < s.putShare ? "put" : draw < s.putShare + s.deleteShare ? "delete" : draw < listUntil ? "list" : draw < listUntil + (this.multipart ? s.multipartShare : 0) ? "multipart" : "get";
+      const multipartUntil = listUntil + (this.multipart ? s.multipartShare : 0);
+      const bucketUntil = multipartUntil + (this.buckets ? s.bucketShare : 0);
+      op = draw < s.putShare ? "put" : draw < s.putShare + s.deleteShare ? "delete" : draw < listUntil ? "list" : draw < multipartUntil ? "multipart" : draw < bucketUntil ? "bucket" : "get";
       index = this.rng.nextInt(this.settings.keyCount);
     }
     this.opsStarted += 1;
     if (op === "list") void this.list(index);
     else if (op === "multipart") void this.upload(this.keyName(index));
+    else if (op === "bucket") void this.bucketOp();
     else void this.run(router, op, this.keyName(index));
   }
 
@@ -230,6 +250,66 @@ export class Workload {
       this.trace.add(`client complete-upload ${key} ${uploadId} ${named.length} parts ${outcome.ok ? `ok ${outcome.stamp}` : `failed ${outcome.reason}`}`);
       this.oracle.writeEnded(record, outcome);
       if (outcome.ok) check.completed();
+    } catch (error) {
+      this.loop.fail(error);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  /**
+   * One operation on a lifecycle bucket (sim/bucket-check.ts), through a router chosen among those up:
+   * CreateBucket, DeleteBucket after emptying it as `aws s3 rb --force` does (list, delete each key listed, then
+   * DeleteBucket: PUTs running meanwhile race with it), or a PUT, DELETE or GET of one of its few keys.
+   */
+  async bucketOp(): Promise<void> {
+    const check = this.buckets!;
+    const router = (): RouterInstance | undefined => {
+      const up = this.routers();
+      return up.length === 0 ? undefined : this.rng.pick(up);
+    };
+    const bucket = this.rng.pick(LIFECYCLE_BUCKETS);
+    const key = `e${this.rng.nextInt(LIFECYCLE_KEYS)}`;
+    const draw = this.rng.nextFloat();
+    this.inFlight += 1;
+    try {
+      const via = router();
+      if (via === undefined) return;
+      if (draw < 0.2) {
+        const op = check.opStarted(bucket, "create");
+        const outcome = await via.createBucket(bucket);
+        this.trace.add(`client create-bucket ${bucket} ${outcome.ok ? (outcome.created ? "created" : "exists") : `failed ${outcome.reason}`}`);
+        check.opEnded(op, outcome);
+      } else if (draw < 0.35) {
+        const listed = await via.list(bucket, { prefix: "", delimiter: "", start: cursorOfMarker("", "", ""), maxKeys: 1000 });
+        for (const entry of listed.ok ? listed.page.entries : []) {
+          if (entry.kind !== "key") continue;
+          const deleting = check.writeStarted(bucket, entry.version.key, null);
+          const removed = await (router() ?? via).delete(bucket, entry.version.key);
+          this.trace.add(`client delete ${bucket}/${entry.version.key} ${removed.ok ? `ok ${removed.stamp}` : `failed ${removed.reason}`}`);
+          check.writeEnded(deleting, removed);
+        }
+        const op = check.opStarted(bucket, "delete");
+        const outcome = await (router() ?? via).deleteBucket(bucket);
+        this.trace.add(`client delete-bucket ${bucket} ${outcome.ok ? "ok" : `failed ${outcome.reason}`}`);
+        check.opEnded(op, outcome);
+      } else if (draw < 0.75) {
+        const body = clientBody(`${bucket}/${key}`, this.writeSeq++, this.smallSize());
+        const write = check.writeStarted(bucket, key, body);
+        const outcome = await via.put(bucket, key, body);
+        this.trace.add(`client put ${bucket}/${key} ${body.size}B ${outcome.ok ? `ok ${outcome.stamp}` : `failed ${outcome.reason}`}`);
+        check.writeEnded(write, outcome);
+      } else if (draw < 0.85) {
+        const write = check.writeStarted(bucket, key, null);
+        const outcome = await via.delete(bucket, key);
+        this.trace.add(`client delete ${bucket}/${key} ${outcome.ok ? `ok ${outcome.stamp}` : `failed ${outcome.reason}`}`);
+        check.writeEnded(write, outcome);
+      } else {
+        const token = check.readStarted(bucket, key);
+        const outcome = await via.get(bucket, key);
+        this.trace.add(`client get ${bucket}/${key} ${!outcome.ok ? `failed ${outcome.reason}` : outcome.found ? `found ${outcome.version.stamp}` : "not-found"}`);
+        check.readEnded(token, outcome);
+      }
     } catch (error) {
       this.loop.fail(error);
     } finally {

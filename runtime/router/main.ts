@@ -18,7 +18,7 @@ import { createHttpTransport } from "../transport/http-transport.ts";
 import { DOMAINS_DEFAULT, createRouterApp } from "./app.ts";
 import { BucketRegistry } from "./buckets.ts";
 import { BucketTable } from "../../core/bucket-table.ts";
-import { pushBucketEntries } from "./bucket-push.ts";
+import { pushBucketEntries } from "../../core/bucket-registry.ts";
 import { emptyBody } from "../empty-body.ts";
 import { ReplicatedObjects, verifyRouterBody } from "./replicated-objects.ts";
 import { teeingTransport } from "./tee-transport.ts";
@@ -78,7 +78,6 @@ export async function runRouter(options: RouterOptions): Promise<void> {
   livenessGauge(registry, () => Object.fromEntries(membership.map.nodes.map((n) => [n.id, isLive(n.id)])));
   ringGauges(registry, () => membership.view);
   const replication = replicationSettings({ replicas: membership.map.replicas });
-  const viewNodes = () => [...new Set(ringsOf(membership.view).flatMap((ring) => ring.nodes.map((n) => n.id)))];
   const objects = new ReplicatedObjects({
     coordinator: {
       transport,
@@ -99,7 +98,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
     buckets: new BucketRegistry({
       objects,
       table: bucketTable,
-      push: (entries) => pushBucketEntries(http, viewNodes(), entries),
+      push: (entries) => pushBucketEntries(http, membership.view, entries),
       writeQuorum: replication.writeQuorum,
       onPushIncomplete: (bucket, state, missing) => log.warn("bucket.push-incomplete", { bucket, state, missing, then: "gossip carries it on heartbeats" }),
       onPushFailed: (bucket, state, cause) => log.error("bucket.push-failed", { bucket, state, cause: cause instanceof Error ? cause.message : String(cause), then: "gossip carries it on heartbeats" }),

@@ -107,7 +107,7 @@ export class ReplicatedObjects implements ObjectService {
     const answer = await readObject(this.deps, bucket, key, signal);
     if (!answer.ok) {
       if (answer.error.kind === "cancelled") throw clientGoneError(signal);
-      throw new S3Error("ServiceUnavailable", `Only ${answer.error.answered.length} of ${answer.error.needed} replicas answered. Please retry.`);
+      throw new S3Error("ServiceUnavailable", `Only ${answer.error.counted} of ${answer.error.needed} replicas answered. Please retry.`);
     }
     return answer.value;
   }

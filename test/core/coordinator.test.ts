@@ -217,6 +217,9 @@ describe("coordinator read path", () => {
           const primaries = cluster.primaries("b", "k");
           if (read.error.kind !== "quorum-failed") throw new Error("no signal: a failed read is a quorum failure");
           expect(read.error.answered.filter((n) => primaries.includes(n)).length).toBeLessThan(l.readQuorum);
+          // What the client is told ("Only c of R replicas answered") counts primaries, never a handoff's answer.
+          expect(read.error.counted).toBe(read.error.answered.filter((n) => primaries.includes(n)).length);
+          expect(read.error.counted).toBeLessThan(read.error.needed);
           return;
         }
         expect(read.value.answers.size).toBeGreaterThanOrEqual(l.readQuorum);

@@ -18,6 +18,7 @@ const hunts: { bug: keyof PlantedBugs; scenarioPath: string; expect: RegExp; pro
   { bug: "cursorSkipsKey", scenarioPath: "scenarios/node-failure.ts", expect: /listing .*: misses key/, profile: "ci" },
   { bug: "driverForgetsRetire", scenarioPath: "scenarios/join.ts", expect: /ring change still open|not fully replicated/, profile: "ci" },
   { bug: "ringOnePrimaryFewer", scenarioPath: "scenarios/node-failure.ts", expect: /the ring names 2 distinct primaries .* the settings ask for 3/, profile: "ci" },
+  { bug: "nodeIgnoresBucketMark", scenarioPath: "test/sim/support/hunt-bucket-mark.ts", expect: /into bucket .* whose deletion was acknowledged|DeleteBucket .* acknowledged .* while .* was live/ },
   { bug: "completeLosesPart", scenarioPath: "scenarios/node-failure.ts", expect: /completed multipart object .* is not whole/, profile: "ci" },
 ];
 

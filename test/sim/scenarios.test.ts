@@ -1,8 +1,8 @@
 // Every scenario over 100 seeds (the CI profile of each, on a worker pool of one process per core): no seed
 // may violate an invariant, except by an instance of a known core finding (sim/oracle.ts KNOWN_FINDINGS),
 // which is counted and printed but pinned separately in test/sim/findings.test.ts.
-import { describe, expect, it } from "vitest";
-import { runPool, type SeedSummary } from "../../sim/pool.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SeedPool, type SeedSummary } from "../../sim/pool.ts";
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 100);
 const scenarios = ["node-failure", "partition", "join", "decommission", "rolling-restart", "disk-corruption", "chaos", "second-loss", "missed-writes-disk-loss", "missed-writes-partial-loss", "remove", "overlapping-writes", "stalls", "router-faults"];
@@ -47,10 +47,17 @@ const reached: Record<string, (r: SeedSummary) => string | null> = {
 };
 
 describe(`scenarios over ${SEEDS} seeds`, () => {
+  // One pool for the whole sweep: each worker starts (and warms its JIT) once, not once per scenario.
+  let pool: SeedPool;
+  beforeAll(() => {
+    pool = new SeedPool();
+  });
+  afterAll(() => pool.close());
+
   for (const name of scenarios) {
     it(`${name}: no invariant violated in seeds 1..${SEEDS}, other than known core findings`, async () => {
       const seeds = Array.from({ length: SEEDS }, (_, i) => i + 1);
-      const results = await runPool({ scenarioPath: `scenarios/${name}.ts`, seeds, logic: "core", profile: "ci" });
+      const results = await pool.run({ scenarioPath: `scenarios/${name}.ts`, seeds, logic: "core", profile: "ci" });
       expect(results).toHaveLength(SEEDS);
       const unknown = results.filter((r) => r.violations.some((v) => v.known === undefined));
       const known = results.filter((r) => !r.ok && !unknown.includes(r));

@@ -12,14 +12,19 @@
 //     create on another router may not have reached this table yet), and is the answer if the record cannot
 //     be read.
 //   - Every change (create, settings, the deleting mark, the tombstone) is a new version of the record first,
-//     then an entry with that version's stamp: the record and the table never disagree on which is newer.
+//     then an entry with that version's stamp: the record and the table never disagree on which is newer. A
+//     change of an existing bucket (settings, DeleteBucket) starts from a quorum read of the record, never from
+//     the table alone, so it cannot be written over a deletion this router has not heard of yet.
 //   - DeleteBucket against concurrent PUTs: (1) the record and the table entry are marked "deleting", and the
 //     mark is pushed to every node of the view; nodes commit no new version to a marked bucket, and answer
 //     the push only after the commits they let in before it have finished (core/bucket-write-gate.ts);
 //     (2) only when fewer than W nodes lack the mark (markHeldWidely: no W nodes can commit a new version any
-//     more) does the listing run; (3) empty: the tombstone; not empty, or the mark not held widely: the bucket
-//     is live again (a newer version) and the client is told why. So a PUT either committed on W nodes before
-//     their mark, and is in the indexes the listing reads (core/listing.ts listingComplete), or it is refused.
+//     more) does the listing run; (3) empty, and the mark still held by all but fewer than W of the nodes that
+//     held it before the listing (a concurrent change may have replaced it: found by the simulator, two
+//     DeleteBuckets of one bucket, the failing one lifting the mark the other listed under): the tombstone; not
+//     empty, or the mark not held widely: the mark is lifted (unless a newer change already replaced it) and the
+//     client is told why. So a PUT either committed on W nodes before their mark, and is in the indexes the
+//     listing reads (core/listing.ts listingComplete), or it is refused.
 // Assumes: the record objects' put/remove resolve only once W replicas committed, head and list throw when no
 // quorum answered; stamps are core/version.ts's.
 
@@ -57,6 +62,8 @@ export interface BucketRecordObjects {
 export interface PushOutcome {
   readonly held: readonly NodeId[];
   readonly missing: readonly NodeId[];
+  /** What the answering nodes hold for the buckets pushed (newer entries among them are news to this router). */
+  readonly learned?: readonly BucketEntry[];
 }
 
 export interface BucketRegistryDeps {
@@ -110,6 +117,18 @@ export class BucketRegistry {
     return exists(learned) ? learned : null;
   }
 
+  /**
+   * The bucket as its record says now (a quorum read, merged into the table; throws when none answered): what a
+   * change must start from. A table entry may be stale, and a change written over it would be newer than a
+   * deletion it has not heard of: found by the simulator, a DeleteBucket of an already deleted bucket whose
+   * mark could not be held wrote "live" again and brought the bucket back.
+   */
+  private async findFresh(name: string): Promise<BucketEntry | null> {
+    await this.readRecordOnce(name);
+    const entry = this.deps.table.get(name);
+    return exists(entry) ? entry : null;
+  }
+
   async create(name: string): Promise<CreateOutcome> {
     if (await this.find(name)) return "exists";
     if (this.deps.table.size >= BUCKET_ENTRIES_MAX) return "too-many";
@@ -119,7 +138,7 @@ export class BucketRegistry {
 
   /** Replaces the bucket's settings (a new version of its record, same creation time) with what `next` makes of them. */
   async updateSettings(name: string, next: (settings: string) => string): Promise<Result<void, SettingsRefusal>> {
-    const entry = await this.find(name);
+    const entry = await this.findFresh(name);
     if (!entry) return err({ kind: "no-such-bucket" });
     if (entry.state === "deleting") return err({ kind: "deleting" });
     const text = next(entry.settings);
@@ -130,12 +149,22 @@ export class BucketRegistry {
 
   /** DeleteBucket (the protocol in the header). A listing that throws restores the bucket first, then rethrows. */
   async remove(name: string): Promise<Result<void, DeleteRefusal>> {
-    const entry = await this.find(name);
+    const entry = await this.findFresh(name);
     if (!entry) return err({ kind: "no-such-bucket" });
     const live = { state: "live" as const, createdMs: entry.createdMs, settings: entry.settings };
-    const marked = await this.change(name, { ...live, state: "deleting" }, { wait: true });
+    const { entry: mark, pushed: marked } = await this.changeEntry(name, { ...live, state: "deleting" });
+    /**
+     * Lifts this delete's mark, unless a newer change of the bucket (another router's tombstone, found by the
+     * simulator: a blind "live" resurrected a bucket deleted meanwhile) already replaced it. The table may not
+     * have heard of that change yet, the record's quorum read has; when the record cannot be read, the mark is
+     * lifted all the same, so that a failed delete never leaves a bucket refusing writes.
+     */
+    const unmark = async (): Promise<void> => {
+      await this.readRecordOnce(name).catch(() => undefined);
+      if (this.deps.table.get(name)?.stamp === mark.stamp) await this.change(name, live, { wait: true });
+    };
     if (!markHeldWidely(marked.missing.length, this.deps.writeQuorum)) {
-      await this.change(name, live, { wait: true });
+      await unmark();
       return err({ kind: "mark-not-held", missing: marked.missing });
     }
     // One live key anywhere makes the bucket non-empty: the page algorithm walks past any run of tombstones
@@ -144,12 +173,23 @@ export class BucketRegistry {
     try {
       firstLive = await listPage((after, limit) => this.deps.objects.list(name, "", after, limit), { prefix: "", start: { kind: "start" }, maxKeys: 1 });
     } catch (error) {
-      await this.change(name, live, { wait: true });
+      await unmark();
       throw error;
     }
     if (firstLive.entries.length > 0) {
-      await this.change(name, live, { wait: true });
+      await unmark();
       return err({ kind: "not-empty" });
+    }
+    // The listing is complete only if the mark held all along: a newer entry (a concurrent DeleteBucket that
+    // failed and lifted its own mark, a settings change) lets nodes commit again, and the listing may have run
+    // before those commits. Entries only move forward, so a node that held the mark before the listing and
+    // still holds it now refused every commit in between; fewer than W nodes outside that set commit nothing.
+    const still = await this.pushEntry(mark);
+    const heldThroughout = marked.held.filter((n) => still.held.includes(n));
+    const lifted = [...new Set([...marked.held, ...marked.missing])].filter((n) => !heldThroughout.includes(n));
+    if (!markHeldWidely(lifted.length, this.deps.writeQuorum)) {
+      await unmark();
+      return err({ kind: "mark-not-held", missing: lifted });
     }
     await this.change(name, { state: "deleted", createdMs: entry.createdMs, settings: "" }, { wait: true });
     return ok(undefined);
@@ -197,6 +237,19 @@ export class BucketRegistry {
    * otherwise it runs in the background and gossip carries the entry wherever it did not arrive.
    */
   private async change(name: string, next: Omit<BucketEntry, "name" | "stamp">, options: { wait: boolean }): Promise<PushOutcome> {
+    if (options.wait) return (await this.changeEntry(name, next)).pushed;
+    const { entry, pushing } = await this.writeEntry(name, next);
+    void pushing.catch((error: unknown) => this.deps.onPushFailed?.(name, entry.state, error));
+    return { held: [], missing: [] };
+  }
+
+  /** change(), waiting for the push, with the entry it made. */
+  private async changeEntry(name: string, next: Omit<BucketEntry, "name" | "stamp">): Promise<{ entry: BucketEntry; pushed: PushOutcome }> {
+    const { entry, pushing } = await this.writeEntry(name, next);
+    return { entry, pushed: await pushing };
+  }
+
+  private async writeEntry(name: string, next: Omit<BucketEntry, "name" | "stamp">): Promise<{ entry: BucketEntry; pushing: Promise<PushOutcome> }> {
     assert(Number.isSafeInteger(next.createdMs) && next.createdMs >= 0, () => `creation time of ${name} must be whole ms, got ${next.createdMs}`);
     const key = BUCKET_RECORD_PREFIX + name;
     const version =
@@ -209,13 +262,17 @@ export class BucketRegistry {
     assert(version.deleted === (next.state === "deleted"), () => `record of ${name} written as ${version.deleted ? "a tombstone" : "live"} for state ${next.state}`);
     const entry: BucketEntry = { name, stamp: version.stamp, ...next };
     this.deps.table.merge([entry]);
-    const pushing = this.deps.push([entry]).then((outcome) => {
-      if (outcome.missing.length > 0) this.deps.onPushIncomplete?.(name, entry.state, outcome.missing);
-      return outcome;
-    });
-    if (options.wait) return pushing;
-    void pushing.catch((error: unknown) => this.deps.onPushFailed?.(name, entry.state, error));
-    return { held: [], missing: [] };
+    return { entry, pushing: this.pushEntry(entry) };
+  }
+
+  /** Hands `entry` to the nodes of the view; what they answer they hold for its bucket joins this table. */
+  private async pushEntry(entry: BucketEntry): Promise<PushOutcome> {
+    const outcome = await this.deps.push([entry]);
+    // A newer change another router made (its tombstone, say) is known here at once, not at the next gossip:
+    // DeleteBucket's unmark must not write over it.
+    this.deps.table.merge(outcome.learned ?? []);
+    if (outcome.missing.length > 0) this.deps.onPushIncomplete?.(entry.name, entry.state, outcome.missing);
+    return outcome;
   }
 
   private readRecordOnce(name: string): Promise<void> {
@@ -242,8 +299,20 @@ function createdMsOf(record: ObjectVersion): number {
 }
 
 /** A router hands a bucket change to every node of its view at once (a `buckets` request each), instead of waiting for gossip. */
+/**
+ * A node holds the entries pushed when its answer (its whole table, after the merge) has each of them as the
+ * bucket's current entry; a node that answered with a newer entry for one of them does not hold it (that newer
+ * change, not this one, decides what it commits).
+ */
 export async function pushBucketEntries<Body>(transport: Transport<Body>, view: RingView, entries: readonly BucketEntry[]): Promise<PushOutcome> {
   const nodes = viewNodeIds(view);
   const answers = await Promise.all(nodes.map(async (node) => ({ node, answer: await transport.send(node, { kind: "buckets", entries }) })));
-  return { held: answers.filter((a) => a.answer.ok).map((a) => a.node), missing: answers.filter((a) => !a.answer.ok).map((a) => a.node) };
+  const holds = (theirs: readonly BucketEntry[]): boolean => {
+    const current = new Map(theirs.map((e) => [e.name, e.stamp]));
+    return entries.every((e) => current.get(e.name) === e.stamp);
+  };
+  const held = answers.filter((a) => a.answer.ok && holds(a.answer.value.entries)).map((a) => a.node);
+  const names = new Set(entries.map((e) => e.name));
+  const learned = answers.flatMap((a) => (a.answer.ok ? a.answer.value.entries.filter((e) => names.has(e.name)) : []));
+  return { held, missing: nodes.filter((n) => !held.includes(n)), learned };
 }

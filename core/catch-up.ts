@@ -27,6 +27,7 @@ import type { RingView } from "./membership.ts";
 import { ringsOf } from "./membership.ts";
 import { isPrimary, primariesOf } from "./placement.ts";
 import { writeQuorumNeeded } from "./quorum.ts";
+import { type PlantedBugs, noPlantedBugs } from "./planted-bugs.ts";
 import type { Ring } from "./ring.ts";
 
 export class CatchUpState {
@@ -48,6 +49,7 @@ export class CatchUpState {
     view: RingView,
     start: NodeStart,
     lostCopies: Iterable<PartitionId> = [],
+    bugs: PlantedBugs = noPlantedBugs,
   ) {
     this.view = view;
     const lost = new Set(lostCopies);
@@ -57,7 +59,7 @@ export class CatchUpState {
         this.lost.add(p);
       } else if (start !== "new-cluster") {
         this.behind.add(p);
-        if (start === "restart-with-data") this.intact.add(p);
+        if (start === "restart-with-data" || (bugs.emptyDiskCountedIntact && start === "empty")) this.intact.add(p);
       }
     }
     assert(![...this.lost].some((p) => this.intact.has(p)), "a copy that lost versions is never intact");

@@ -64,8 +64,13 @@ export interface PlantedBugs {
    * bucket that DeleteBucket has marked or deleted (its mark holds back nothing).
    */
   readonly nodeIgnoresBucketMark?: boolean;
+  /**
+   * core/catch-up.ts, CatchUpState: a node started on an empty (replaced) disk counts its copies intact, as if it
+   * had restarted on its own data, so it may vouch for versions it never held.
+   */
+  readonly emptyDiskCountedIntact?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
 
-export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition", "listingDropsLastPage", "cursorSkipsKey", "completeLosesPart", "driverForgetsRetire", "ringOnePrimaryFewer", "nodeIgnoresBucketMark"] as const satisfies readonly (keyof PlantedBugs)[];
+export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition", "listingDropsLastPage", "cursorSkipsKey", "completeLosesPart", "driverForgetsRetire", "ringOnePrimaryFewer", "nodeIgnoresBucketMark", "emptyDiskCountedIntact"] as const satisfies readonly (keyof PlantedBugs)[];

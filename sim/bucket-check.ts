@@ -84,7 +84,7 @@ export class BucketCheck {
     if (write.kind !== "put") return;
     // Into a deleted bucket: a deletion acknowledged before this PUT began, and no create tried since.
     const deleted = this.lastAckedDelete(write.bucket, write.startMs);
-    if (deleted && !this.ops.some((op) => op.bucket === write.bucket && op.kind === "create" && op.startMs > deleted.startMs && op.startMs < write.endMs!)) {
+    if (deleted && !(this.recreatedFromMs(deleted) < write.endMs)) {
       this.violate(`${write.bucket}/${write.key}`, `PUT acknowledged at ${write.endMs.toFixed(3)} into bucket ${write.bucket}, whose deletion was acknowledged at ${deleted.endMs!.toFixed(3)} before the PUT began (${write.startMs.toFixed(3)}), with no CreateBucket since`);
     }
     // Acknowledged after a DeleteBucket that it raced with was acknowledged: that delete must not have succeeded.
@@ -139,6 +139,16 @@ export class BucketCheck {
     this.violate(`${token.bucket}/${token.key}`, `read began at ${token.startMs.toFixed(3)} returned ${write.stamp} (acknowledged at ${write.endMs!.toFixed(3)}), although bucket ${token.bucket} was deleted (acknowledged at ${deleted.endMs!.toFixed(3)}) after it was written`);
   }
 
+  /**
+   * From when a CreateBucket may have begun a new generation of the bucket `deletion` removes: the earliest
+   * create still running, or begun, once the deletion began (a create blocked on a record read may finish
+   * after the tombstone); Infinity when none.
+   */
+  private recreatedFromMs(deletion: BucketOp): number {
+    const creates = this.ops.filter((o) => o.bucket === deletion.bucket && o.kind === "create" && (o.endMs === undefined || o.endMs > deletion.startMs));
+    return Math.min(...creates.map((o) => Math.max(o.startMs, deletion.startMs)), Infinity);
+  }
+
   /** The acknowledged DeleteBucket of `bucket` that ended last before `atMs`. */
   private lastAckedDelete(bucket: string, atMs: number): BucketOp | undefined {
     let last: BucketOp | undefined;
@@ -158,15 +168,19 @@ export class BucketCheck {
 
   /** Every put in `puts` must have been removed (by a newer acknowledged delete, or possibly by a failed one) when `op` succeeded. */
   private checkEmptyAt(op: BucketOp, puts: readonly ObjectWrite[]): void {
+    // A CreateBucket begun after this delete began may have started a new generation (once the tombstone
+    // landed, before this delete was answered): a PUT acknowledged after that create began may belong to it.
+    const recreatedFromMs = this.recreatedFromMs(op);
     // Per key, only its newest acknowledged put can be live.
     const newest = new Map<string, ObjectWrite>();
     for (const p of puts) {
+      if (p.endMs! > recreatedFromMs) continue;
       const known = newest.get(p.key);
       if (!known || p.stamp! > known.stamp!) newest.set(p.key, p);
     }
     for (const put of newest.values()) {
       const removed = this.writes.some((w) => w.kind === "delete" && w.bucket === put.bucket && w.key === put.key && w.startMs < op.endMs! && (w.outcome === "acked" ? w.stamp! > put.stamp! : true));
-      const overwrittenLater = this.writes.some((w) => w.kind === "put" && w.outcome === "acked" && w.bucket === put.bucket && w.key === put.key && w.stamp! > put.stamp! && w.startMs < op.endMs!);
+      const overwrittenLater = this.writes.some((w) => w.kind === "put" && w.outcome === "acked" && w.bucket === put.bucket && w.key === put.key && w.stamp! > put.stamp! && w.startMs < op.endMs! && w.endMs! <= recreatedFromMs);
       if (removed || overwrittenLater) continue;
       this.violate(`${put.bucket}/${put.key}`, `DeleteBucket ${put.bucket} acknowledged at ${op.endMs!.toFixed(3)} (began ${op.startMs.toFixed(3)}) while ${put.key}@${put.stamp} (acknowledged at ${put.endMs!.toFixed(3)}) was live: no delete of it could have removed it`);
     }

@@ -61,7 +61,7 @@ export function startCoreNode(ctx: NodeContext): NodeInstance {
   const start: NodeStart = brandNewCluster ? "new-cluster" : ctx.disk.formatted ? "restart-with-data" : "empty";
   ctx.disk.formatted = true;
   // Copies that lost versions on this disk vouch for nothing until caught up (core/catch-up.ts), as in the runtime.
-  const catchUp = new CatchUpState(self, membership.view, start, ctx.disk.lostPartitions);
+  const catchUp = new CatchUpState(self, membership.view, start, ctx.disk.lostPartitions, ctx.bugs);
   const liveness = heartbeats.livenessOn(() => clock.nowMs());
   const standIns = new StandInState(self, liveness);
   const repairState = new RepairState();

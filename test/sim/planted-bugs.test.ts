@@ -8,7 +8,7 @@ import { runPool } from "../../sim/pool.ts";
 const SEEDS_MAX = 8;
 
 const hunts: { bug: keyof PlantedBugs; scenarioPath: string; expect: RegExp; profile?: "ci" }[] = [
-  { bug: "ackAtWMinusOne", scenarioPath: "test/sim/support/hunt-ack-quorum.ts", expect: /lost|stale read|read found nothing/ },
+  { bug: "ackAtWMinusOne", scenarioPath: "test/sim/support/hunt-ack-quorum.ts", expect: /lost|stale read|read found nothing|acknowledged before the listing began/ },
   { bug: "dropHandoffBeforeConfirm", scenarioPath: "test/sim/support/hunt-handoff.ts", expect: /lost/ },
   { bug: "skipReadChecksum", scenarioPath: "test/sim/support/hunt-read-checksum.ts", expect: /corrupt bytes returned/ },
   { bug: "forgetTombstones", scenarioPath: "test/sim/support/hunt-tombstones.ts", expect: /delete .*(lost|acknowledged before the (read|listing))/ },
@@ -19,6 +19,7 @@ const hunts: { bug: keyof PlantedBugs; scenarioPath: string; expect: RegExp; pro
   { bug: "driverForgetsRetire", scenarioPath: "scenarios/join.ts", expect: /ring change still open|not fully replicated/, profile: "ci" },
   { bug: "ringOnePrimaryFewer", scenarioPath: "scenarios/node-failure.ts", expect: /the ring names 2 distinct primaries .* the settings ask for 3/, profile: "ci" },
   { bug: "nodeIgnoresBucketMark", scenarioPath: "test/sim/support/hunt-bucket-mark.ts", expect: /into bucket .* whose deletion was acknowledged|DeleteBucket .* acknowledged .* while .* was live/ },
+  { bug: "emptyDiskCountedIntact", scenarioPath: "scenarios/missed-writes-disk-loss.ts", expect: /stale read|listing .* acknowledged before the listing began/, profile: "ci" },
   { bug: "completeLosesPart", scenarioPath: "scenarios/node-failure.ts", expect: /completed multipart object .* is not whole/, profile: "ci" },
 ];
 

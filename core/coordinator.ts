@@ -103,6 +103,8 @@ export interface WriteSuccess {
   readonly version: ObjectVersion;
   /** Nodes that committed the version by the time the write returned. */
   readonly acks: readonly NodeId[];
+  /** Handoffs that claimed to stand in, caught up, for a down primary (core/stand-in.ts), with that primary. */
+  readonly standIns: ReadonlyMap<NodeId, NodeId>;
 }
 
 export type WriteError =
@@ -133,8 +135,14 @@ export interface ReadAnswer {
   /** Handoffs whose answers counted toward R in place of a down primary (core/quorum.ts), with that primary. */
   readonly standIns: ReadonlyMap<NodeId, NodeId>;
   readonly failures: readonly NodeFailure[];
-  /** Read repair in flight; settles when it is done. */
-  readonly background: Promise<void>;
+  /** Read repair in flight; settles when it is done, with what each copy to a stale primary did. */
+  readonly background: Promise<readonly RepairedCopy[]>;
+}
+
+/** One read repair copy: the stale primary it went to, and whether it was stored and committed there. */
+export interface RepairedCopy {
+  readonly node: NodeId;
+  readonly ok: boolean;
 }
 
 export type ReadError =
@@ -228,7 +236,7 @@ async function writeStamped<Body>(
   const partition = partitionOf(view.current, header.bucket, header.key);
   const targets = new Map<NodeId, NodeId | undefined>(); // node → hintFor
   const standInsAllowed = standInsApply(view, deps.settings.sloppyQuorum);
-  const sides: Side[] = ringsOf(view).map((ring) => {
+  const sides: Side[] = (deps.faults?.writesOnlyToNewRing ? [view.current] : ringsOf(view)).map((ring) => {
     const placements = livePlacement(ring, partition, (n) => deps.isLive(n));
     for (const p of placements) {
       const hint = p.role === "handoff" ? p.hintFor : undefined;
@@ -344,7 +352,7 @@ async function writeStamped<Body>(
     sides.every((s) => countOn(s, committed).counted >= s.needed),
     "an acknowledged write must be committed on the write quorum of every ring",
   );
-  return { ...ok({ version, acks }), background };
+  return { ...ok({ version, acks, standIns: claims }), background };
 }
 
 /** One line per failed request, for the operator's log: which node, which request, why. */
@@ -443,7 +451,7 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   const holders = [...answers].filter(([, v]) => version !== null && v?.stamp === version.stamp).map(([n]) => n);
   if (version) deps.hlc.observe(version.stamp);
 
-  let background = noBackground;
+  let background: Promise<readonly RepairedCopy[]> = noRepair;
   if (version && deps.settings.readRepair) {
     const stale = [...answers]
       .filter(([node, v]) => (!v || v.stamp < version.stamp) && isPrimary(view.current, partition, node))
@@ -453,11 +461,17 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   return ok({ partition, version, holders, answers, standIns, failures, background });
 }
 
-async function readRepair<Body>(deps: CoordinatorDeps<Body>, partition: PartitionId, version: ObjectVersion, holders: readonly NodeId[], stale: readonly NodeId[]): Promise<void> {
+const noRepair: Promise<readonly RepairedCopy[]> = Promise.resolve([]);
+
+async function readRepair<Body>(deps: CoordinatorDeps<Body>, partition: PartitionId, version: ObjectVersion, holders: readonly NodeId[], stale: readonly NodeId[]): Promise<readonly RepairedCopy[]> {
+  const done: RepairedCopy[] = [];
   for (const node of stale) {
-    const copied = await copyVersion(deps, partition, version, holders, node, undefined);
+    // Planted bug readRepairNeverWritesBack: the copy is reported made and never sent.
+    const copied = deps.faults?.readRepairNeverWritesBack ? ok(undefined) : await copyVersion(deps, partition, version, holders, node, undefined);
     deps.log.info("read.repair", { bucket: version.bucket, key: version.key, stamp: version.stamp, node, ok: copied.ok, ...(copied.ok ? {} : { failure: copied.error }) });
+    done.push({ node, ok: copied.ok });
   }
+  return done;
 }
 
 /**

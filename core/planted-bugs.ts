@@ -69,8 +69,18 @@ export interface PlantedBugs {
    * had restarted on its own data, so it may vouch for versions it never held.
    */
   readonly emptyDiskCountedIntact?: boolean;
+  /**
+   * core/coordinator.ts, readRepair: a read that found a primary behind reports the copy to it made, and never
+   * sends it, so the primary stays behind until the repair loop comes round.
+   */
+  readonly readRepairNeverWritesBack?: boolean;
+  /**
+   * core/coordinator.ts, writeStamped: during a ring change a write goes to the new ring's placement only, not
+   * to both rings, so the old ring's primaries (whom reads still ask) may not hold it.
+   */
+  readonly writesOnlyToNewRing?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
 
-export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition", "listingDropsLastPage", "cursorSkipsKey", "completeLosesPart", "driverForgetsRetire", "ringOnePrimaryFewer", "nodeIgnoresBucketMark", "emptyDiskCountedIntact"] as const satisfies readonly (keyof PlantedBugs)[];
+export const plantedBugNames = ["ackAtWMinusOne", "dropHandoffBeforeConfirm", "skipReadChecksum", "forgetTombstones", "stampAtStart", "neverRetireTransition", "listingDropsLastPage", "cursorSkipsKey", "completeLosesPart", "driverForgetsRetire", "ringOnePrimaryFewer", "nodeIgnoresBucketMark", "emptyDiskCountedIntact", "readRepairNeverWritesBack", "writesOnlyToNewRing"] as const satisfies readonly (keyof PlantedBugs)[];

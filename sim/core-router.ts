@@ -20,6 +20,7 @@ import { type Result, err, ok } from "../core/result.ts";
 import { replicationSettings } from "../core/settings.ts";
 import { HybridLogicalClock } from "../core/version.ts";
 import { SIM_MANIFEST_META, type SimBody, etagOf, multipartBody } from "./body.ts";
+import type { WriteQuorumReport } from "./write-quorum-check.ts";
 import type { BucketOutcome, DoneOutcome, ListOutcome, LogicContext, PartOutcome, ReadOutcome, RouterInstance, UploadOutcome, WriteOutcome } from "./logic.ts";
 
 /** Simulated parts are small (sim/workload.ts sizes), so S3's 5 MiB minimum is scaled down with them. */
@@ -68,10 +69,13 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
   };
   heartbeats.start();
 
-  type Written = { readonly ok: true; readonly stamp: VersionStamp; readonly version: ObjectVersion } | { readonly ok: false; readonly reason: string };
+  type Written = { readonly ok: true; readonly stamp: VersionStamp; readonly version: ObjectVersion; readonly quorum: WriteQuorumReport } | { readonly ok: false; readonly reason: string };
   const writeBody = async (bucket: string, key: string, body: SimBody, userMeta: Record<string, string>): Promise<Written> => {
+    const rings = ringsOf(membership.view); // the view the coordinator routes this write by (it reads it at once)
     const outcome = await writeVersion(deps, { bucket, key, size: body.size, contentType: "video/mp4", userMeta, body, finish: async () => ok({ etag: etagOf(body), checksum: body.contentHash, size: body.size }) });
-    return outcome.ok ? { ok: true, stamp: outcome.value.version.stamp, version: outcome.value.version } : { ok: false, reason: outcome.error.kind === "quorum-failed" ? `quorum-failed/${outcome.error.phase}` : outcome.error.kind };
+    if (!outcome.ok) return { ok: false, reason: outcome.error.kind === "quorum-failed" ? `quorum-failed/${outcome.error.phase}` : outcome.error.kind };
+    const version = outcome.value.version;
+    return { ok: true, stamp: version.stamp, version, quorum: { bucket, key, stamp: version.stamp, rings, standIns: outcome.value.standIns } };
   };
 
   // The replicated object service multipart runs on (core/multipart.ts UploadObjects), as the runtime's
@@ -271,9 +275,12 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
       const version = answer.value.version;
       if (version === null) return { ok: true, found: false, sloppy };
       if (version.deleted) return { ok: true, found: false, tombstone: version.stamp, sloppy };
+      // What this read saw, for the oracle's read repair check: primaries of the current ring behind the answer.
+      const primaries = primariesOf(view.current, answer.value.partition);
+      const stale = [...answer.value.answers].filter(([n, v]) => primaries.includes(n) && (v === null || v.stamp < version.stamp)).map(([n]) => n);
       const body = await openBody(deps, answer.value);
       if (!body.ok) return { ok: false, reason: `body ${body.error.kind}` };
-      return { ok: true, found: true, version: body.value.version, body: body.value.body, sloppy };
+      return { ok: true, found: true, version: body.value.version, body: body.value.body, sloppy, readRepair: { stale, done: answer.value.background } };
     },
     // A router answers heartbeats and map requests, so a map the operator handed it spreads by gossip.
     handle: async (from, request) => {

@@ -12,6 +12,8 @@ import type { ObjectVersion, VersionStamp } from "../core/object-version.ts";
 import type { Log, Transport } from "../core/ports.ts";
 import type { PlantedBugs } from "../core/planted-bugs.ts";
 import type { SimBody } from "./body.ts";
+import type { ReadRepairReport } from "./read-repair-check.ts";
+import type { WriteQuorumReport } from "./write-quorum-check.ts";
 import type { SimDisk } from "./disk.ts";
 import type { Handler } from "./network.ts";
 import type { SimProcess } from "./process.ts";
@@ -54,14 +56,15 @@ export interface NodeInstance {
   inTransition?(): boolean;
 }
 
-export type WriteOutcome = { readonly ok: true; readonly stamp: VersionStamp } | { readonly ok: false; readonly reason: string };
+/** quorum: where the write had to land, for the oracle's check (sim/write-quorum-check.ts). */
+export type WriteOutcome = { readonly ok: true; readonly stamp: VersionStamp; readonly quorum?: WriteQuorumReport } | { readonly ok: false; readonly reason: string };
 
 /**
  * sloppy: the read quorum was met with fewer than R answers from primaries (handoffs' answers counted toward R),
  * so R+W>N no longer guarantees that it meets the write quorum.
  */
 export type ReadOutcome =
-  | { readonly ok: true; readonly found: true; readonly version: ObjectVersion; readonly body: SimBody; readonly sloppy?: boolean }
+  | { readonly ok: true; readonly found: true; readonly version: ObjectVersion; readonly body: SimBody; readonly sloppy?: boolean; readonly readRepair?: ReadRepairReport }
   /** No live version: never written, or the newest is a tombstone (its stamp when known). */
   | { readonly ok: true; readonly found: false; readonly tombstone?: VersionStamp; readonly sloppy?: boolean }
   | { readonly ok: false; readonly reason: string };

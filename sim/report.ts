@@ -36,6 +36,7 @@ export function summaryTable(summaries: readonly SeedSummary[]): string {
     ["reads failed (unavailable)", fmt(sum((s) => s.figures.readsFailed))],
     ["listings checked (failed)", `${fmt(sum((s) => s.figures.listingsChecked ?? 0))} (${fmt(sum((s) => s.figures.listingsFailed ?? 0))})`],
     ["buckets created / deleted (DeleteBucket refused not empty; PUTs refused NoSuchBucket; leftovers read)", `${fmt(sum((s) => s.figures.bucketsCreated ?? 0))} / ${fmt(sum((s) => s.figures.bucketsDeleted ?? 0))} (${fmt(sum((s) => s.figures.bucketDeletesRefusedNotEmpty ?? 0))}; ${fmt(sum((s) => s.figures.putsRefusedNoSuchBucket ?? 0))}; ${fmt(sum((s) => s.figures.bucketLeftoversSeen ?? 0))})`],
+    ["read repair copies verified (failed)", `${fmt(sum((s) => s.figures.readRepairsVerified ?? 0))} (${fmt(sum((s) => s.figures.readRepairsFailed ?? 0))})`],
     ["multipart uploads completed / aborted (parts read back)", `${fmt(sum((s) => s.figures.uploadsCompleted ?? 0))} / ${fmt(sum((s) => s.figures.uploadsAborted ?? 0))} (${fmt(sum((s) => s.figures.partsReadBack ?? 0))})`],
     ["faults injected", fmt(sum((s) => s.figures.faultsInjected))],
     ["simulated time per seed (mean, s)", fmt(sum((s) => s.figures.simulatedMs) / n / 1000, 1)],

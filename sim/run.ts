@@ -6,6 +6,7 @@
 // and reads a sample of keys back through a router.
 // Assumes: the logic's background loops keep running forever, so the run ends by time, never by an empty queue.
 
+import type { NodeId } from "../core/ids.ts";
 import { noPlantedBugs, type PlantedBugs } from "../core/planted-bugs.ts";
 import { AvailabilityRule } from "./availability.ts";
 import { defaultDisk } from "./disk.ts";
@@ -20,6 +21,8 @@ import { Trace } from "./trace.ts";
 import { ListingCheck } from "./listing-check.ts";
 import { MultipartCheck } from "./multipart-check.ts";
 import { BucketCheck } from "./bucket-check.ts";
+import { ReadRepairCheck } from "./read-repair-check.ts";
+import { WriteQuorumCheck } from "./write-quorum-check.ts";
 import { BUCKET, Workload, defaultWorkload } from "./workload.ts";
 import { type FaultMark, World } from "./world.ts";
 
@@ -61,6 +64,9 @@ export interface RunFigures {
   putsRefusedNoSuchBucket: number;
   /** Old versions read after their bucket's deletion, explained only by a DeleteObject that failed. */
   bucketLeftoversSeen: number;
+  /** Read repair copies to primaries a read found behind: verified on the primary, and failed (sim/read-repair-check.ts). */
+  readRepairsVerified: number;
+  readRepairsFailed: number;
   faultsInjected: number;
   simulatedMs: number;
   /** From the end of faults (heal) to full replication; null if it never got there. */
@@ -116,7 +122,16 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
   const listings = new ListingCheck(oracle, () => loop.nowMs);
   const multipart = new MultipartCheck(oracle);
   const buckets = new BucketCheck(() => loop.nowMs, (key, what) => oracle.violate(key, what));
-  const workload = new Workload({ ...defaultWorkload, ...scenario.workload }, loop, rng.fork("workload"), oracle, trace, () => world.liveRouters(), listings, multipart, buckets);
+  const readRepairs = new ReadRepairCheck(
+    {
+      incarnationOf: (node) => world.incarnationOf(node),
+      holdsAtLeast: (node, key, stamp) => [...(world.census.copies.get(key) ?? new Map<string, Set<NodeId>>())].some(([s, holders]) => s >= stamp && holders.has(node)),
+    },
+    (key, what) => oracle.violate(key, what),
+  );
+  const holds = (node: NodeId, key: string, stamp: string): boolean => world.census.copies.get(key)?.get(stamp)?.has(node) ?? false;
+  const writeQuorums = scenario.cluster.quorum.sloppyQuorum ? undefined : new WriteQuorumCheck(scenario.cluster.quorum.writeQuorum, holds, (key, what) => oracle.violate(key, what));
+  const workload = new Workload({ ...defaultWorkload, ...scenario.workload }, loop, rng.fork("workload"), oracle, trace, () => world.liveRouters(), { listings, multipart, buckets, readRepairs, ...(writeQuorums ? { writeQuorums } : {}) });
   let stopped = false;
   oracle.onViolation = (v) => {
     trace.add(`VIOLATION ${v.key}: ${v.what}`);
@@ -278,6 +293,8 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
       bucketDeletesRefusedNotEmpty: buckets.deletesRefusedNotEmpty,
       putsRefusedNoSuchBucket: buckets.putsRefusedNoBucket,
       bucketLeftoversSeen: buckets.leftoversSeen,
+      readRepairsVerified: readRepairs.copiesVerified,
+      readRepairsFailed: readRepairs.copiesFailed,
       faultsInjected: world.faultsInjected,
       simulatedMs: loop.nowMs,
       fullReplicationAfterFaultsMs: convergedAtMs === null ? null : Math.max(0, Math.min(convergedAtMs, fullSinceFaultMs ?? Infinity) - world.lastFaultMs),

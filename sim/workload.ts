@@ -13,6 +13,8 @@ import type { RouterInstance } from "./logic.ts";
 import type { ListingCheck, ListingShape } from "./listing-check.ts";
 import type { MultipartCheck } from "./multipart-check.ts";
 import { type BucketCheck, LIFECYCLE_BUCKETS, LIFECYCLE_KEYS } from "./bucket-check.ts";
+import type { ReadRepairCheck } from "./read-repair-check.ts";
+import type { WriteQuorumCheck } from "./write-quorum-check.ts";
 import type { Oracle } from "./oracle.ts";
 import type { SimRng } from "./rng.ts";
 import type { Trace } from "./trace.ts";
@@ -54,6 +56,15 @@ export const defaultWorkload: WorkloadSettings = {
 
 export const BUCKET = "videos";
 
+/** The oracle's checks beside the per-key one (sim/oracle.ts), each fed by the operations it is about. */
+export interface WorkloadChecks {
+  readonly listings?: ListingCheck;
+  readonly multipart?: MultipartCheck;
+  readonly buckets?: BucketCheck;
+  readonly readRepairs?: ReadRepairCheck;
+  readonly writeQuorums?: WriteQuorumCheck;
+}
+
 /** Folders keys live in, by key index: some at the top, some nested, so that delimiters fold something. */
 const FOLDERS = ["", "f1/", "f2/", "f3/", "f3/s/", "f4/"] as const;
 /** Listing shapes the clients ask for: prefixes that match everything, one folder, a nested one, a partial name. */
@@ -76,9 +87,7 @@ export class Workload {
     private readonly oracle: Oracle,
     private readonly trace: Trace,
     private readonly routers: () => RouterInstance[],
-    private readonly listings?: ListingCheck,
-    private readonly multipart?: MultipartCheck,
-    private readonly buckets?: BucketCheck,
+    private readonly checks: WorkloadChecks = {},
   ) {
     assert(settings.keyCount > 0 && settings.opsPerSecond > 0 && settings.inFlightMax > 0, "workload settings must be positive");
   }
@@ -140,9 +149,9 @@ export class Workload {
     } else {
       const draw = this.rng.nextFloat();
       const s = this.settings;
-      const listUntil = s.putShare + s.deleteShare + (this.listings ? s.listShare : 0);
-      const multipartUntil = listUntil + (this.multipart ? s.multipartShare : 0);
-      const bucketUntil = multipartUntil + (this.buckets ? s.bucketShare : 0);
+      const listUntil = s.putShare + s.deleteShare + (this.checks.listings ? s.listShare : 0);
+      const multipartUntil = listUntil + (this.checks.multipart ? s.multipartShare : 0);
+      const bucketUntil = multipartUntil + (this.checks.buckets ? s.bucketShare : 0);
       op = draw < s.putShare ? "put" : draw < s.putShare + s.deleteShare ? "delete" : draw < listUntil ? "list" : draw < multipartUntil ? "multipart" : draw < bucketUntil ? "bucket" : "get";
       index = this.rng.nextInt(this.settings.keyCount);
     }
@@ -167,7 +176,7 @@ export class Workload {
 
   /** One listing of `shape`, paged to its end or `pagesMax` pages; undefined when it was checked, else why it failed. */
   async listing(shape: ListingShape, pagesMax: number): Promise<string | undefined> {
-    const listings = this.listings!;
+    const listings = this.checks.listings!;
     const { prefix, delimiter, maxKeys, startAfter } = shape;
     this.inFlight += 1;
     try {
@@ -209,7 +218,7 @@ export class Workload {
    * of `key` to the oracle (its body is sim/body.ts multipartBody of the parts the client names).
    */
   async upload(key: string): Promise<void> {
-    const check = this.multipart!;
+    const check = this.checks.multipart!;
     const router = (): RouterInstance | undefined => {
       const up = this.routers();
       return up.length === 0 ? undefined : this.rng.pick(up);
@@ -263,7 +272,7 @@ export class Workload {
    * DeleteBucket: PUTs running meanwhile race with it), or a PUT, DELETE or GET of one of its few keys.
    */
   async bucketOp(): Promise<void> {
-    const check = this.buckets!;
+    const check = this.checks.buckets!;
     const router = (): RouterInstance | undefined => {
       const up = this.routers();
       return up.length === 0 ? undefined : this.rng.pick(up);
@@ -327,6 +336,7 @@ export class Workload {
         const outcome = await router.put(BUCKET, key, body);
         this.trace.add(`client put ${key} ${body.size}B ${outcome.ok ? `ok ${outcome.stamp}` : `failed ${outcome.reason}`}`);
         this.oracle.writeEnded(record, outcome);
+        if (outcome.ok && outcome.quorum) this.checks.writeQuorums?.acknowledged(outcome.quorum);
       } else if (op === "delete") {
         const record = this.oracle.writeStarted(key, "delete", null);
         const outcome = await router.delete(BUCKET, key);
@@ -337,6 +347,7 @@ export class Workload {
         const outcome = await router.get(BUCKET, key);
         this.trace.add(`client get ${key} ${!outcome.ok ? `failed ${outcome.reason}` : outcome.found ? `found ${outcome.version.stamp}` : "not-found"}`);
         this.oracle.readEnded(token, outcome);
+        if (outcome.ok && outcome.found && outcome.readRepair) this.checks.readRepairs?.observe(key, outcome.version, outcome.readRepair);
       }
     } catch (error) {
       this.loop.fail(error);

@@ -160,6 +160,12 @@ export class World {
     return [...this.members.entries()].filter(([, m]) => m.disk === undefined).map(([id]) => id);
   }
 
+  /** The incarnation of a process while it is up; undefined while it is down. */
+  incarnationOf(id: NodeId): number | undefined {
+    const process = this.members.get(id)?.process;
+    return process?.up ? process.incarnation : undefined;
+  }
+
   upNodeIds(): NodeId[] {
     return this.nodeIds().filter((id) => this.member(id).process.up);
   }

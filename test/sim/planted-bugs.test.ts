@@ -20,6 +20,8 @@ const hunts: { bug: keyof PlantedBugs; scenarioPath: string; expect: RegExp; pro
   { bug: "ringOnePrimaryFewer", scenarioPath: "scenarios/node-failure.ts", expect: /the ring names 2 distinct primaries .* the settings ask for 3/, profile: "ci" },
   { bug: "nodeIgnoresBucketMark", scenarioPath: "test/sim/support/hunt-bucket-mark.ts", expect: /into bucket .* whose deletion was acknowledged|DeleteBucket .* acknowledged .* while .* was live/ },
   { bug: "emptyDiskCountedIntact", scenarioPath: "scenarios/missed-writes-disk-loss.ts", expect: /stale read|listing .* acknowledged before the listing began/, profile: "ci" },
+  { bug: "readRepairNeverWritesBack", scenarioPath: "scenarios/partition.ts", expect: /read repair reported .* copied to n\d+, which holds neither it nor a newer version/, profile: "ci" },
+  { bug: "writesOnlyToNewRing", scenarioPath: "scenarios/decommission.ts", expect: /acknowledged while committed on \d+ of ring epoch \d+'s primaries/, profile: "ci" },
   { bug: "completeLosesPart", scenarioPath: "scenarios/node-failure.ts", expect: /completed multipart object .* is not whole/, profile: "ci" },
 ];
 

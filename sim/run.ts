@@ -112,6 +112,10 @@ export async function runSeed(scenario: Scenario, seed: number, options: RunOpti
   );
   world.network.traceMessages = options.traceMessages ?? false;
   world.census.onBodyStored = (contentHash) => oracle.bodyStored(contentHash);
+  world.census.onLogicDrop = (node, version) => {
+    const problem = world.logicDropProblem(node, version);
+    if (problem !== undefined) oracle.violate(version.key, problem);
+  };
   world.onDiskWiped = () => {
     const index = world.stampIndex();
     oracle.copiesDestroyed(

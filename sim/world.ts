@@ -79,8 +79,14 @@ class ReplicaCensus implements DiskObserver {
     holders.add(node);
   }
 
+  /** Told of every committed copy a node's logic drops (the oracle's check of out-of-place drops). */
+  onLogicDrop: ((node: NodeId, version: ObjectVersion) => void) | undefined;
+
   removed(node: NodeId, version: ObjectVersion, cause: "logic" | "wipe"): void {
-    if (cause === "logic") this.droppedByLogic.add(`${version.key}\u0000${version.stamp}`);
+    if (cause === "logic") {
+      this.droppedByLogic.add(`${version.key}\u0000${version.stamp}`);
+      this.onLogicDrop?.(node, version);
+    }
     const stamps = this.copies.get(version.key);
     const holders = stamps?.get(version.stamp);
     if (!holders) return;
@@ -93,6 +99,10 @@ export class World {
   readonly members = new Map<NodeId, Member>();
   readonly network: SimNetwork;
   readonly census = new ReplicaCensus();
+  /** Nodes whose disk was ever replaced or lost blob files in this run. */
+  private readonly damagedDisks = new Set<NodeId>();
+  /** Tombstones whose collection began with every primary holding them (sim: logicDropProblem). */
+  private readonly tombstonesCollected = new Set<string>();
   readonly faultMarks: FaultMark[] = [];
   faultsInjected = 0;
   lastFaultMs = 0;
@@ -243,6 +253,7 @@ export class World {
 
   /** The node crashes and its disk is replaced by an empty one (a lost disk); it restarts when told to. */
   wipeDisk(id: NodeId): void {
+    this.damagedDisks.add(id);
     const lost = this.crashedDiskOf(id).wipe();
     this.fault(`wipe-disk ${id} (${lost} records lost)`);
     this.onDiskWiped?.();
@@ -253,6 +264,7 @@ export class World {
    * disk (blob files lost); its next start drops their records and knows which partitions lost copies.
    */
   loseBlobs(id: NodeId, which: (version: StoredVersion) => boolean): number {
+    this.damagedDisks.add(id);
     const disk = this.crashedDiskOf(id);
     const lost = disk.loseBytesOf(which);
     this.fault(`lose-blobs ${id} (${lost} versions lost, partitions ${[...disk.lostPartitions].join(",")})`);
@@ -552,6 +564,37 @@ export class World {
       }
     }
     return index;
+  }
+
+  /**
+   * A committed copy a node's logic dropped that nothing else stood for: a live version on a node that is no
+   * primary of its key (a handoff's or an out-of-place copy), or a tombstone anywhere (collection). Unless a newer
+   * version of the key exists somewhere, every primary must hold this version (or a newer one) committed at that
+   * moment: core/repair.ts drops such a copy only once every primary confirmed it, and collects a tombstone only
+   * once every primary holds it (the first drop of a tombstone is checked, the others follow it). Not checked
+   * while a ring change is open (two rings decide), when a primary is down or ever lost its disk (the copy
+   * may then be gone from it since it confirmed), or on a node the map no longer lists as active.
+   */
+  logicDropProblem(node: NodeId, version: ObjectVersion): string | undefined {
+    const ring = this.ring();
+    const primaries = primariesOf(ring, partitionOf(ring, version.bucket, version.key));
+    if (!version.deleted && primaries.includes(node)) return undefined;
+    // A node the map no longer lists as active (decommissioned, removed) writes its copies off by design.
+    if (!activeNodes(this.adminMap).some((n) => n.id === node)) return undefined;
+    const id = `${version.bucket}\u0000${version.key}\u0000${version.stamp}`;
+    if (version.deleted && this.tombstonesCollected.has(id)) return undefined;
+    if (this.openTransitions().length > 0) return undefined;
+    if (primaries.some((p) => this.damagedDisks.has(p) || !this.member(p).process.up)) return undefined;
+    const copies: { node: NodeId; stamp: string }[] = [];
+    for (const [member, m] of this.members) if (m.disk !== undefined) for (const r of m.disk.committedRecords(version.bucket, version.key)) copies.push({ node: member, stamp: r.version.stamp });
+    if (copies.some((c) => c.stamp > version.stamp)) return undefined; // superseded: nothing depends on this copy
+    const missing = primaries.filter((p) => p !== node && !copies.some((c) => c.node === p && c.stamp >= version.stamp));
+    if (missing.length === 0) {
+      if (version.deleted) this.tombstonesCollected.add(id);
+      return undefined;
+    }
+    const what = version.deleted ? "collected the tombstone" : "dropped its out-of-place copy";
+    return `${node} ${what} ${version.bucket}/${version.key}@${version.stamp} while primaries ${missing.join(",")} (of ${primaries.join(",")}) did not hold it`;
   }
 
   /**

@@ -22,12 +22,13 @@ const reached: Record<string, (r: SeedSummary) => string | null> = {
     const missing = ["pause", "hang-disk", "unhang-disk", "io-errors", "corrupt-replies"].filter((kind) => !labels.has(kind));
     return missing.length === 0 ? null : `no ${missing.join(", ")} fault`;
   },
-  // Re-replication had restored 3 live copies of every acknowledged object before the second node died.
+  // Re-replication had restored 3 live copies of every acknowledged object, at some moment between the two
+  // deaths (not necessarily the last one: a write acknowledged a moment before the second may still have 2).
   "second-loss": (r) => {
     const crashes = r.faultMarks.filter((m) => m.label.startsWith("crash "));
     if (crashes.length !== 2) return `${crashes.length} crashes`;
-    const before = r.series.filter((s) => s.atMs < crashes[1]!.atMs).at(-1);
-    return before !== undefined && before.minReplicas >= 3 ? null : `min live copies ${before?.minReplicas} before the second crash`;
+    const between = r.series.filter((s) => s.atMs > crashes[0]!.atMs && s.atMs < crashes[1]!.atMs);
+    return between.some((s) => s.minReplicas >= 3) ? null : `min live copies never 3 between the crashes (${between.map((s) => s.minReplicas).join(",")})`;
   },
   // X missed writes, then A lost its disk and B crashed; reads of the partitions A shares with B were refused.
   "missed-writes-disk-loss": (r) => {

@@ -79,8 +79,8 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
   };
 
   // The replicated object service multipart runs on (core/multipart.ts UploadObjects), as the runtime's
-  // ObjectService gives it: a failed quorum rejects.
-  const objects: UploadObjects = {
+  // ObjectService gives it: a failed quorum rejects. The bucket registry's records live on the same service.
+  const objects: UploadObjects & Pick<BucketRecordObjects, "head" | "remove" | "list"> = {
     async head(bucket, key) {
       const answer = await readObject(deps, bucket, key);
       if (!answer.ok) throw new Error(`head ${bucket}/${key}: read ${answer.error.kind}`);
@@ -122,13 +122,7 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
   // The bucket registry (core/bucket-registry.ts) over this router's coordinator, as the runtime router's. Simulated
   // buckets carry no settings (CORS and lifecycle rules are the runtime's), so records have empty bodies.
   const records: BucketRecordObjects = {
-    head: (bucket, key) => objects.head(bucket, key),
-    async remove(bucket, key) {
-      const outcome = await deleteObject(deps, bucket, key);
-      if (!outcome.ok) throw new Error(`remove ${bucket}/${key}: ${outcome.error.kind}`);
-      return outcome.value.version;
-    },
-    list: (bucket, prefix, after, limit) => objects.list(bucket, prefix, after, limit),
+    ...objects,
     async writeText(target, text) {
       if (text !== "") throw new Error(`simulated bucket records carry no settings (${text.length} characters given)`);
       const written = await writeBody(target.bucket, target.key, simEmptyBody, target.metadata);

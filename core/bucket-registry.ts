@@ -12,9 +12,9 @@
 //     create on another router may not have reached this table yet), and is the answer if the record cannot
 //     be read.
 //   - Every change (create, settings, the deleting mark, the tombstone) is a new version of the record first,
-//     then an entry with that version's stamp: the record and the table never disagree on which is newer. A
-//     change of an existing bucket (settings, DeleteBucket) starts from a quorum read of the record, never from
-//     the table alone, so it cannot be written over a deletion this router has not heard of yet.
+//     then an entry with that version's stamp: the record and the table never disagree on which is newer. Every
+//     change (CreateBucket, settings, DeleteBucket) starts from a quorum read of the record, never from the
+//     table alone, so it cannot be decided on, or written over, a change this router has not heard of yet.
 //   - DeleteBucket against concurrent PUTs: (1) the record and the table entry are marked "deleting", and the
 //     mark is pushed to every node of the view; nodes commit no new version to a marked bucket, and answer
 //     the push only after the commits they let in before it have finished (core/bucket-write-gate.ts);
@@ -130,7 +130,10 @@ export class BucketRegistry {
   }
 
   async create(name: string): Promise<CreateOutcome> {
-    if (await this.find(name)) return "exists";
+    // From the record, not the table: a router whose table has not yet heard of a deletion made through
+    // another router would answer "exists" for a bucket that is gone (found trying DeleteBucket then
+    // CreateBucket through HAProxy with boto3).
+    if (await this.findFresh(name)) return "exists";
     if (this.deps.table.size >= BUCKET_ENTRIES_MAX) return "too-many";
     await this.change(name, { state: "live", createdMs: this.deps.nowMs(), settings: "" }, { wait: false });
     return "created";

@@ -127,6 +127,17 @@ describe("DeleteBucket against concurrent changes of the bucket", () => {
     expect(stateOnNodes(c, "clips")).toEqual(["deleted", "deleted", "deleted", "deleted", "deleted"]);
   });
 
+  it("a create through a router whose table still has a bucket deleted elsewhere creates it again (not 'exists')", async () => {
+    const c = cluster();
+    const stale = new BucketTable();
+    const r = registry(c, stale);
+    await r.create("clips");
+    otherRouterWrites(c, "clips", "deleted");
+    expect(stale.get("clips")?.state).toBe("live");
+    expect(await r.create("clips")).toBe("created");
+    expect(c.records.get("buckets/clips")!.deleted).toBe(false);
+  });
+
   it("an empty bucket whose mark holds throughout is deleted, everywhere", async () => {
     const c = cluster();
     const r = registry(c);

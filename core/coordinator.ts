@@ -36,7 +36,7 @@ import { type RingView, ringsOf } from "./membership.ts";
 import type { ObjectVersion } from "./object-version.ts";
 import { type Placement, isPrimary, livePlacement, partitionOf, preferenceList, primariesOf } from "./placement.ts";
 import type { PlantedBugs } from "./planted-bugs.ts";
-import type { ByteRange, CancelSignal, Log, Transport, TransportFailure, VersionHeader } from "./ports.ts";
+import type { ByteRange, CancelSignal, Log, ServedBody, Transport, TransportFailure, VersionHeader } from "./ports.ts";
 import { Gate, type QuorumCount, countTowardQuorum, readQuorumNeeded, safeSend, standInsApply, writeQuorumNeeded } from "./quorum.ts";
 import { type Result, err, ok } from "./result.ts";
 import type { Ring } from "./ring.ts";
@@ -65,6 +65,12 @@ export interface CoordinatorDeps<Body> {
    * replica. Absent: bodies are trusted (the node verified them).
    */
   verifyBody?(body: Body, version: ObjectVersion, range: ByteRange | undefined): Result<Body, TransportFailure> | Promise<Result<Body, TransportFailure>>;
+  /**
+   * Let go of a body core received and will not hand on (a prefetched body of a version that lost the quorum, a
+   * replica's body of the wrong version): the runtime cuts its stream, so the connection it holds is freed.
+   * Absent: bodies are values, nothing to free.
+   */
+  discardBody?(body: Body): void;
   readonly faults?: PlantedBugs;
   /** Told of every quorum failure as it is decided (the runtime counts them for its metrics). */
   onQuorumFailed?(failure: QuorumFailure): void;
@@ -124,7 +130,7 @@ export type WriteError =
 /** The result, plus a promise that settles when every request this write sent has settled (for tests and the simulator). */
 export type WriteOutcome = Result<WriteSuccess, WriteError> & { readonly background: Promise<void> };
 
-export interface ReadAnswer {
+export interface ReadAnswer<Body = unknown> {
   readonly partition: PartitionId;
   /** The newest version among the answers; a tombstone is returned as such; null when no answer had the key. */
   readonly version: ObjectVersion | null;
@@ -137,6 +143,22 @@ export interface ReadAnswer {
   readonly failures: readonly NodeFailure[];
   /** Read repair in flight; settles when it is done, with what each copy to a stale primary did. */
   readonly background: Promise<readonly RepairedCopy[]>;
+  /**
+   * With a prefetch: the body of `version` as the first replica asked sent it with its answer (checked as
+   * openBody checks a body), when that replica holds the winning version; the caller owns it and hands it on
+   * with openAnswerBody (or discards it). Absent when the prefetch found nothing to use: openBody then fetches it.
+   */
+  readonly body?: PrefetchedBody<Body>;
+}
+
+/** A body that came with a read answer (core/ports.ts "read"): from which node, and which bytes (range absent: whole). */
+export interface PrefetchedBody<Body> extends ServedBody<Body> {
+  readonly from: NodeId;
+}
+
+/** What a read asks the first replica for besides its answer: the body, whole or a range (core/ports.ts "read"). */
+export interface BodyPrefetch {
+  readonly range?: ByteRange;
 }
 
 /** One read repair copy: the stale primary it went to, and whether it was stored and committed there. */
@@ -369,7 +391,7 @@ export function describeFailures(failures: readonly NodeFailure[]): string[] {
  * are sent, and the answer is "cancelled" (never a quorum failure: nothing is wrong with the nodes). Read
  * repair, once started, is the cluster's work and does not stop with the reader.
  */
-export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: string, key: string, signal?: CancelSignal): Promise<Result<ReadAnswer, ReadError>> {
+export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: string, key: string, signal?: CancelSignal, prefetch?: BodyPrefetch): Promise<Result<ReadAnswer<Body>, ReadError>> {
   const view = deps.rings();
   const partition = partitionOf(view.current, bucket, key);
   const asked = new Map<NodeId, Promise<boolean>>();
@@ -385,15 +407,25 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   const refused = new Set<NodeId>();
   const liveNow = (node: NodeId): boolean => deps.isLive(node) && !refused.has(node);
 
+  // With a prefetch, the first replica asked is asked for the body too ("read"); the others only for a head.
+  let prefetched: PrefetchedBody<Body> | undefined;
+  const send = (node: NodeId) => {
+    if (prefetch === undefined || asked.size > 0) return safeSend(deps.transport, node, { kind: "head", partition, bucket, key }, signal);
+    return safeSend(deps.transport, node, { kind: "read", partition, bucket, key, ...(prefetch.range ? { range: prefetch.range } : {}) }, signal).then((r) => {
+      if (r.ok && r.value.body !== undefined) prefetched = { ...r.value.body, from: node };
+      return r;
+    });
+  };
   const ask = (node: NodeId): Promise<boolean> => {
     let pending = asked.get(node);
     if (!pending) {
-      pending = safeSend(deps.transport, node, { kind: "head", partition, bucket, key }, signal).then((r) => {
+      const request = prefetch !== undefined && asked.size === 0 ? "read" : "head";
+      pending = send(node).then((r) => {
         if (r.ok) {
           answers.set(node, r.value.version);
           if (r.value.standInFor !== undefined) claims.set(node, r.value.standInFor);
         } else {
-          failures.push({ node, request: "head", failure: r.error });
+          failures.push({ node, request, failure: r.error });
           if (r.error.kind === "unreachable") refused.add(node);
         }
         return r.ok;
@@ -437,9 +469,17 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
   };
 
   const quorums = await Promise.all(ringsOf(view).map(quorumOn));
-  if (signal?.aborted) return err({ kind: "cancelled" });
+  // Every request sent has settled by now (each lane awaited its own), so no body can arrive after this.
+  const discardPrefetched = () => {
+    if (prefetched !== undefined) deps.discardBody?.(prefetched.bytes);
+  };
+  if (signal?.aborted) {
+    discardPrefetched();
+    return err({ kind: "cancelled" });
+  }
   const short = quorums.find((q) => q.got < q.needed);
   if (short) {
+    discardPrefetched();
     const missed = missedPrimaries(ringsOf(view).flatMap((ring) => primariesOf(ring, partition)), (n) => answers.has(n), (n) => deps.isLive(n), failures);
     deps.log.warn("read.quorum-failed", { bucket, key, partition, needed: short.needed, got: short.got, missed, failures: describeFailures(failures) });
     deps.onQuorumFailed?.({ operation: "read" });
@@ -458,7 +498,36 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
       .map(([node]) => node);
     if (stale.length > 0) background = readRepair(deps, partition, version, holders, stale);
   }
-  return ok({ partition, version, holders, answers, standIns, failures, background });
+  const body = await prefetchedBodyOf(deps, prefetched, version, answers, partition);
+  return ok({ partition, version, holders, answers, standIns, failures, background, ...(body ? { body } : {}) });
+}
+
+/**
+ * The prefetched body if it is the quorum's version (the replica that sent it answered with exactly that stamp
+ * and checksum) and passes verifyBody, as openBody would check it; otherwise discarded.
+ */
+async function prefetchedBodyOf<Body>(
+  deps: CoordinatorDeps<Body>,
+  prefetched: PrefetchedBody<Body> | undefined,
+  version: ObjectVersion | null,
+  answers: ReadonlyMap<NodeId, ObjectVersion | null>,
+  partition: PartitionId,
+): Promise<PrefetchedBody<Body> | undefined> {
+  if (prefetched === undefined) return undefined;
+  // A node sends the body of the version it answered with: the body is the winner's when that answer is.
+  const sent = answers.get(prefetched.from);
+  if (version === null || version.deleted || sent?.stamp !== version.stamp || sent.checksum !== version.checksum) {
+    deps.discardBody?.(prefetched.bytes);
+    return undefined;
+  }
+  if (!deps.verifyBody || deps.faults?.skipReadChecksum) return prefetched;
+  const verified = await deps.verifyBody(prefetched.bytes, version, prefetched.range);
+  if (!verified.ok) {
+    deps.log.error("read.corrupt-replica", { bucket: version.bucket, key: version.key, stamp: version.stamp, node: prefetched.from, partition, failure: verified.error });
+    deps.discardBody?.(prefetched.bytes);
+    return undefined;
+  }
+  return { ...prefetched, bytes: verified.value };
 }
 
 const noRepair: Promise<readonly RepairedCopy[]> = Promise.resolve([]);
@@ -479,7 +548,7 @@ async function readRepair<Body>(deps: CoordinatorDeps<Body>, partition: Partitio
  * (none for a tombstone), then put and commit. Used by read repair.
  */
 export async function copyVersion<Body>(
-  deps: Pick<CoordinatorDeps<Body>, "transport" | "emptyBody">,
+  deps: Pick<CoordinatorDeps<Body>, "transport" | "emptyBody" | "discardBody">,
   partition: PartitionId,
   version: ObjectVersion,
   sources: readonly NodeId[],
@@ -497,6 +566,7 @@ export async function copyVersion<Body>(
         body = got.value.body;
         break;
       }
+      if (got.ok) deps.discardBody?.(got.value.body);
       lastFailure = got.ok ? { kind: "corrupt", detail: `${source} served checksum ${got.value.version.checksum}` } : got.error;
     }
   }
@@ -570,6 +640,7 @@ export async function openBody<Body>(
     const served = got.value.version;
     if (served.stamp !== version.stamp || served.checksum !== version.checksum) {
       failures.push({ node, request: "get", failure: { kind: "corrupt", detail: `served ${served.stamp}/${served.checksum}, wanted ${version.stamp}/${version.checksum}` } });
+      deps.discardBody?.(got.value.body);
       continue;
     }
     let body = got.value.body;
@@ -587,6 +658,36 @@ export async function openBody<Body>(
   }
   deps.log.warn("read.body-unavailable", { bucket: version.bucket, key: version.key, stamp: version.stamp, tried: candidates.length });
   return err({ kind: "unavailable", failures });
+}
+
+/**
+ * The body of a read answer's version, whole or `range`: the prefetched one when it is exactly those bytes from a
+ * replica not excluded (one round trip for the whole GET), else openBody's. A prefetched body not used is
+ * discarded here, so a caller that opens the body through this never leaks one.
+ */
+export function openAnswerBody<Body>(
+  deps: CoordinatorDeps<Body>,
+  answer: Pick<ReadAnswer<Body>, "partition" | "version" | "holders" | "body">,
+  range?: ByteRange,
+  sourcing: BodySourcing = {},
+  signal?: CancelSignal,
+): Promise<Result<BodyAnswer<Body>, BodyError>> {
+  const version = answer.version;
+  assert(version !== null && !version.deleted, "openAnswerBody needs a live (non-tombstone) version");
+  const prefetched = answer.body;
+  if (prefetched !== undefined) {
+    if (sameBytes(prefetched.range, range) && !(sourcing.exclude ?? []).includes(prefetched.from) && signal?.aborted !== true) {
+      return Promise.resolve(ok({ version, body: prefetched.bytes, from: prefetched.from, failures: [] }));
+    }
+    deps.discardBody?.(prefetched.bytes);
+  }
+  return openBody(deps, answer, range, sourcing, signal);
+}
+
+/** Do two ranges (undefined: the whole body) name the same bytes? Both are as served: clamped to the body. */
+function sameBytes(a: ByteRange | undefined, b: ByteRange | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.start === b.start && a.endInclusive === b.endInclusive;
 }
 
 /**

@@ -92,6 +92,13 @@ export type ReplicaRequest<Body> =
   | { readonly kind: "commit"; readonly partition: PartitionId; readonly version: ObjectVersion; readonly hintFor?: NodeId; readonly written?: VersionStamp }
   /** The newest committed version (tombstones included) this node holds for a key. */
   | { readonly kind: "head"; readonly partition: PartitionId; readonly bucket: string; readonly key: string }
+  /**
+   * A head and the body of the version it finds, in one round trip: what the first replica of a GET is asked
+   * (core/coordinator.ts readObject with a prefetch), so a small object is one round trip per replica. The body
+   * (a range of it, when asked) comes with a live version only; a multipart object's manifest comes whole, since
+   * a client's range is over the parts, not the manifest.
+   */
+  | { readonly kind: "read"; readonly partition: PartitionId; readonly bucket: string; readonly key: string; readonly range?: ByteRange }
   /** The body of one committed version, whole or a range; the node verifies the checksum as it reads. */
   | { readonly kind: "get"; readonly partition: PartitionId; readonly bucket: string; readonly key: string; readonly stamp: VersionStamp; readonly range?: ByteRange }
   /** Drop one copy (handoff clean-up, surplus removal, tombstone collection). */
@@ -134,6 +141,8 @@ export type ReplicaResponse<Body> = {
   commit: { readonly committed: true };
   head: { readonly version: ObjectVersion | null; readonly standInFor?: NodeId };
   get: { readonly version: ObjectVersion; readonly body: Body };
+  /** A head answer; with `body` when the node holds the version live and could read it (range: what it served; absent: whole). */
+  read: { readonly version: ObjectVersion | null; readonly standInFor?: NodeId; readonly body?: ServedBody<Body> };
   drop: { readonly dropped: boolean };
   "list-partition": { readonly entries: readonly PartitionEntry[]; readonly done: boolean };
   digest: DigestAnswer;
@@ -145,6 +154,12 @@ export type ReplicaResponse<Body> = {
   "get-map": { readonly map: ClusterMap };
   "install-map": { readonly outcome: "adopted-with-transition" | "adopted" | "ignored-not-newer" };
 };
+
+/** The bytes a read answer carries, and which of them: the range served (absent: the whole body). */
+export interface ServedBody<Body> {
+  readonly bytes: Body;
+  readonly range?: ByteRange;
+}
 
 export type RequestKind = ReplicaRequest<unknown>["kind"];
 export type RequestOf<K extends RequestKind, Body> = Extract<ReplicaRequest<Body>, { kind: K }>;

@@ -24,6 +24,7 @@
 import { type BucketEntry, type BucketTable, takesWrites } from "./bucket-table.ts";
 import type { BucketWriteGate } from "./bucket-write-gate.ts";
 import { DigestCachingStore } from "./digest-cache.ts";
+import { isManifestObject } from "./manifest.ts";
 import type { ForeignHoldings } from "./foreign-holdings.ts";
 import { type PartitionDigest, computeDigestSum, renderDigest } from "./partition-digest.ts";
 import type { CatchUpState } from "./catch-up.ts";
@@ -114,6 +115,8 @@ async function dispatch<Body>(ctx: StorageNodeContext<Body>, r: ReplicaRequest<B
       return commit(ctx, r);
     case "head":
       return head(ctx, r);
+    case "read":
+      return read(ctx, r);
     case "get":
       return get(ctx, r);
     case "drop": {
@@ -254,6 +257,27 @@ async function head<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"head", Bo
   const found = await ctx.store.headCommitted(r.bucket, r.key);
   if (!found.ok) return storeErr(found.error);
   return ok({ version: found.value ? toObjectVersion(found.value) : null, ...standInClaim(ctx, r.partition) });
+}
+
+/**
+ * A head, and the body of the version it found when that is live: the same checks as head and get, in one round
+ * trip. A body that cannot be served (gone since the head, or bad: get logs it and queues the copy's repair)
+ * leaves the head answer without one; it still counts toward the reader's quorum, and the reader opens the body
+ * from another holder.
+ */
+async function read<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"read", Body>): Promise<HandlerResult<Body, "read">> {
+  const found = await head(ctx, { kind: "head", partition: r.partition, bucket: r.bucket, key: r.key });
+  if (!found.ok) return found;
+  const version = found.value.version;
+  if (version === null || version.deleted) return found;
+  // A manifest is read whole: the client's range is over the parts it names.
+  const asked = isManifestObject(version) ? undefined : r.range;
+  if (asked !== undefined && asked.start >= version.size) return found;
+  // The range as served: clamped to the body, as the stores clamp it, so the reader knows exactly which bytes came.
+  const range = asked === undefined ? undefined : { start: asked.start, endInclusive: Math.min(asked.endInclusive, version.size - 1) };
+  const got = await get(ctx, { kind: "get", partition: r.partition, bucket: r.bucket, key: r.key, stamp: version.stamp, ...(range ? { range } : {}) });
+  if (!got.ok) return found;
+  return ok({ ...found.value, body: { bytes: got.value.body, ...(range ? { range } : {}) } });
 }
 
 async function get<Body>(ctx: StorageNodeContext<Body>, r: RequestOf<"get", Body>): Promise<HandlerResult<Body, "get">> {

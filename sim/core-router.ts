@@ -5,7 +5,7 @@
 // (SimBody.contentHash), so a corrupt replica is skipped unless the planted bug skipReadChecksum is on.
 // Assumes: heartbeat answers carry (epoch, mapHash, syncedEpoch) as core/ports.ts defines them.
 
-import { EMPTY_BODY_CHECKSUM, type CoordinatorDeps, deleteObject, openBody, readObject, writeVersion } from "../core/coordinator.ts";
+import { EMPTY_BODY_CHECKSUM, type CoordinatorDeps, deleteObject, openAnswerBody, readObject, writeVersion } from "../core/coordinator.ts";
 import { listBucketPage, readBucketListing } from "../core/bucket-listing.ts";
 import { type BucketRecordObjects, BucketRegistry, pushBucketEntries } from "../core/bucket-registry.ts";
 import { BucketTable } from "../core/bucket-table.ts";
@@ -255,7 +255,8 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
       const refused = await bucketRefusal(bucket);
       if (refused !== undefined) return { ok: false, reason: refused };
       const view = membership.view;
-      const answer = await readObject(deps, bucket, key);
+      // As the runtime's router reads a whole object: the first replica sends the body with its answer.
+      const answer = await readObject(deps, bucket, key, undefined, {});
       if (!answer.ok) return { ok: false, reason: `read ${answer.error.kind}` };
       // Did R primaries (or stand-ins the coordinator counted in place of down ones, core/quorum.ts) answer on
       // every ring, or did handoffs' answers make up the quorum? Only the latter is finding F1's sloppy quorum:
@@ -272,7 +273,7 @@ export function startCoreRouter(ctx: LogicContext): RouterInstance {
       // What this read saw, for the oracle's read repair check: primaries of the current ring behind the answer.
       const primaries = primariesOf(view.current, answer.value.partition);
       const stale = [...answer.value.answers].filter(([n, v]) => primaries.includes(n) && (v === null || v.stamp < version.stamp)).map(([n]) => n);
-      const body = await openBody(deps, answer.value);
+      const body = await openAnswerBody(deps, answer.value);
       if (!body.ok) return { ok: false, reason: `body ${body.error.kind}` };
       return { ok: true, found: true, version: body.value.version, body: body.value.body, sloppy, readRepair: { stale, done: answer.value.background } };
     },

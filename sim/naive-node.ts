@@ -24,7 +24,9 @@ export function startNaiveNode(ctx: NodeContext): NodeInstance {
         const r = await disk.commit(request.partition, request.version, request.hintFor, request.written);
         return r.ok ? ok({ committed: true }) : fail(r.error.kind === "not-found" ? "not-found" : "remote", r.error.detail);
       }
-      case "head": {
+      // A read is answered as a head: the reader then fetches the body with a get.
+      case "head":
+      case "read": {
         const r = await disk.headCommitted(request.bucket, request.key);
         return r.ok ? ok({ version: r.value }) : fail("remote", r.error.detail);
       }

@@ -216,17 +216,17 @@ export class SimNetwork {
             (answer) => {
               let result = this.replyOverTheWire(request.kind, answer, `${to}>${from} reply to ${describe(request)}`);
               if (!receiver.isCurrent(receiverIncarnation)) return; // the answer dies with the receiver
-              if (result.ok && request.kind === "get" && this.settings.replyCorruptProbability > 0 && this.rng.chance(this.settings.replyCorruptProbability)) {
+              const replyBody = result.ok ? bodyOfReply(request.kind, result.value) : undefined;
+              if (replyBody !== undefined && this.settings.replyCorruptProbability > 0 && this.rng.chance(this.settings.replyCorruptProbability)) {
                 // Bytes damaged on the way back: the reader's check must catch them and ask another replica.
-                const reply = result.value as { body: SimBody };
-                result = ok({ ...reply, body: flipped(reply.body, `wire-reply${this.loop.nowMs}`) });
+                result = ok(withReplyBody(request.kind, (result as { value: unknown }).value, flipped(replyBody, `wire-reply${this.loop.nowMs}`)));
                 this.trace.add(`net corrupt-reply ${to}>${from} ${describe(request)}`);
               }
               if (this.rng.chance(this.settings.lossProbability)) {
                 this.counters.lost += 1;
                 return;
               }
-              const replyBytes = result.ok && request.kind === "get" ? (result.value as { body: SimBody }).body.size : 0;
+              const replyBytes = replyBody?.size ?? 0;
               this.loop.after(this.latencyMs(replyBytes), () => {
                 if (!this.isOpen(to, from)) {
                   this.counters.blocked += 1;
@@ -249,7 +249,7 @@ export class SimNetwork {
       return err(decodeFailure(failure.status, failure.text));
     }
     const text = encodeReply(kind, answer.value as never);
-    const decoded = decodeReply(kind, text, kind === "get" ? (answer.value as { body: SimBody }).body : undefined);
+    const decoded = decodeReply(kind, text, bodyOfReply(kind, answer.value));
     if (decoded.ok) return decoded;
     // The runtime's client turns an undecodable reply into a "remote" failure (http-transport.ts).
     return err(this.refused(`${what}: ${decoded.error}`));
@@ -264,6 +264,20 @@ export class SimNetwork {
   }
 }
 
+/** The bytes a reply carries beside its text: a get's body, a read's body when it came with one. */
+function bodyOfReply(kind: RequestKind, value: unknown): SimBody | undefined {
+  if (kind === "get") return (value as ReplicaResponse<SimBody>["get"]).body;
+  if (kind === "read") return (value as ReplicaResponse<SimBody>["read"]).body?.bytes;
+  return undefined;
+}
+
+/** The same reply with other bytes (damaged on the wire). */
+function withReplyBody(kind: RequestKind, value: unknown, bytes: SimBody): unknown {
+  if (kind === "get") return { ...(value as ReplicaResponse<SimBody>["get"]), body: bytes };
+  const read = value as ReplicaResponse<SimBody>["read"];
+  return { ...read, body: { ...read.body, bytes } };
+}
+
 export function describe(request: ReplicaRequest<SimBody>): string {
   switch (request.kind) {
     case "put":
@@ -272,6 +286,8 @@ export function describe(request: ReplicaRequest<SimBody>): string {
       return `commit p${request.partition} ${request.version.bucket}/${request.version.key}@${request.version.stamp}`;
     case "head":
       return `head p${request.partition} ${request.bucket}/${request.key}`;
+    case "read":
+      return `read p${request.partition} ${request.bucket}/${request.key}`;
     case "get":
       return `get p${request.partition} ${request.bucket}/${request.key}@${request.stamp}`;
     case "drop":

@@ -12,7 +12,8 @@ import type { RuntimeLog } from "../log.ts";
 import type { RouterMetrics } from "../metrics.ts";
 import { S3Error, renderErrorXml, toS3Error } from "../s3/errors.ts";
 import { validateBucketName, validateObjectKey } from "../s3/names.ts";
-import { contentRange, contentRangeUnsatisfied, parseRange } from "../s3/range.ts";
+import { contentRange, contentRangeUnsatisfied, parseRange, rangeBeforeSize } from "../s3/range.ts";
+import type { BodyPrefetch } from "../../core/coordinator.ts";
 import { type PayloadPlan, planPayload } from "../s3/payload.ts";
 import { type SigV4Auth, hasAuthentication, verifySigV4 } from "../s3/sigv4.ts";
 import { hasSigV2Query, verifySigV2Query } from "../s3/sigv2-query.ts";
@@ -529,8 +530,32 @@ async function putObjectBody(ctx: S3Context, req: IncomingMessage, target: { buc
 
 async function getObject(ctx: S3Context, bucket: string, key: string, query: URLSearchParams, deps: RouterAppDeps): Promise<void> {
   const tagCount = startTagCount(deps.objects, bucket, key, (await deps.buckets.require(bucket)).settings.tagsSetLater === true, ctx.clientGone);
-  const version = await deps.objects.head(bucket, key, ctx.clientGone);
+  const version = await deps.objects.head(bucket, key, ctx.clientGone, bodyPrefetchOf(ctx));
   if (!version || version.deleted) throw new S3Error("NoSuchKey", undefined, { extra: { Key: key } });
+  try {
+    await answerGet(ctx, bucket, key, query, deps, version, tagCount);
+  } finally {
+    // A body that came with the answer and was not sent (304, 416, a failure on the way) is let go.
+    deps.objects.release(version);
+  }
+}
+
+/**
+ * What a GET asks the first replica for together with its answer, so that an object is one round trip per
+ * replica: the bytes the Range header names (the whole body without one). Not for HEAD, not when the answer
+ * may well be a 304 or 412 (a conditional GET), and not for a suffix range (it needs the size first).
+ */
+function bodyPrefetchOf(ctx: S3Context): BodyPrefetch | undefined {
+  if (ctx.method !== "GET") return undefined;
+  if (CONDITIONAL_HEADERS.some((name) => ctx.get(name) !== "")) return undefined;
+  const wanted = rangeBeforeSize(ctx.get("range") || undefined);
+  if (wanted.kind === "needs-size") return undefined;
+  return wanted.kind === "whole" ? {} : { range: { start: wanted.start, endInclusive: wanted.endInclusive } };
+}
+
+const CONDITIONAL_HEADERS = ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since"] as const;
+
+async function answerGet(ctx: S3Context, bucket: string, key: string, query: URLSearchParams, deps: RouterAppDeps, version: ObjectVersion, tagCount: (version: ObjectVersion) => Promise<number>): Promise<void> {
   const size = logicalSize(version);
   const range = parseRange(ctx.get("range") || undefined, size);
   if (evaluateConditions(ctx, version) === "not-modified") {

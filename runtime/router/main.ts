@@ -20,7 +20,7 @@ import { BucketRegistry } from "./buckets.ts";
 import { BucketTable } from "../../core/bucket-table.ts";
 import { pushBucketEntries } from "../../core/bucket-registry.ts";
 import { emptyBody } from "../empty-body.ts";
-import { ReplicatedObjects, verifyRouterBody } from "./replicated-objects.ts";
+import { ReplicatedObjects, verifyRouterBody, discardRouterBody } from "./replicated-objects.ts";
 import { teeingTransport } from "./tee-transport.ts";
 import { S3_SERVER_OPTIONS, S3_SOCKET_IDLE_MS } from "./slow-clients.ts";
 import { UPLOAD_AGE_MAX_MS_DEFAULT, UPLOAD_SWEEP_INTERVAL_MS_DEFAULT } from "./upload-expiry.ts";
@@ -88,6 +88,7 @@ export async function runRouter(options: RouterOptions): Promise<void> {
       settings: replication,
       emptyBody,
       verifyBody: verifyRouterBody,
+      discardBody: discardRouterBody,
       onQuorumFailed: (failure) => countQuorumFailure(routerMetrics.quorumFailures, failure),
     },
     startedUp: () => heartbeats.firstRoundDone(),

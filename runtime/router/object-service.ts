@@ -6,6 +6,7 @@
 import type { Readable } from "node:stream";
 import type { ObjectVersion } from "../../core/object-version.ts";
 import type { ByteRange } from "../../core/ports.ts";
+import type { BodyPrefetch } from "../../core/coordinator.ts";
 
 export interface BodyDigests {
   /** hex MD5 of the decoded body: the ETag. */
@@ -33,8 +34,14 @@ export interface ObjectService {
   put(input: PutInput): Promise<ObjectVersion>;
   /** Writes a tombstone. */
   remove(bucket: string, key: string): Promise<ObjectVersion>;
-  /** With `signal`: once it aborts (the client went away), the requests to the nodes in flight are cut. */
-  head(bucket: string, key: string, signal?: AbortSignal): Promise<ObjectVersion | null>;
+  /**
+   * With `signal`: once it aborts (the client went away), the requests to the nodes in flight are cut. With
+   * `prefetch`: the body (whole, or the range) comes with the answer when it can, for `open` to hand on without
+   * another round trip; whoever asks for it must `open` the version or `release` it.
+   */
+  head(bucket: string, key: string, signal?: AbortSignal, prefetch?: BodyPrefetch): Promise<ObjectVersion | null>;
+  /** Lets go of a body `head` prefetched for this version and `open` did not take (no-op otherwise). */
+  release(version: ObjectVersion): void;
   /** The body of the given version (as `head` returned it), whole or a range. */
   open(version: ObjectVersion, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
   /** The body of an exact version known from elsewhere (a manifest), without a metadata read first. */

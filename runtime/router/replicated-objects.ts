@@ -4,7 +4,7 @@
 // as a 503; a quorum failure is ServiceUnavailable; every failure an operator must act on is one log line.
 import type { Readable } from "node:stream";
 import { requestedBytes } from "../../core/body-resume.ts";
-import { type CoordinatorDeps, deleteObject, describeFailures, openBody, readObject, resumeBody, writeVersion } from "../../core/coordinator.ts";
+import { type BodyPrefetch, type CoordinatorDeps, type PrefetchedBody, deleteObject, describeFailures, openAnswerBody, readObject, resumeBody, writeVersion } from "../../core/coordinator.ts";
 import type { NodeId, PartitionId } from "../../core/ids.ts";
 import { partitionOf } from "../../core/placement.ts";
 import { readBucketListing } from "../../core/bucket-listing.ts";
@@ -24,9 +24,25 @@ export type RouterBody = Readable | StreamTee;
 
 const CLIENT_ERROR_WAIT_MS = 100;
 
-/** Where `head` found a version: carried on the returned object under a symbol, so it never serializes. */
+/**
+ * Where `head` found a version, and the body that came with the answer (a prefetch) until `open` takes it or
+ * `release` lets it go: carried on the returned object under a symbol, so it never serializes.
+ */
 const LOCATION: unique symbol = Symbol("ringstore.location");
-type Located = ObjectVersion & { readonly [LOCATION]?: { readonly partition: PartitionId; readonly holders: readonly NodeId[] } };
+interface Location {
+  readonly partition: PartitionId;
+  readonly holders: readonly NodeId[];
+  body: PrefetchedBody<RouterBody> | undefined;
+}
+type Located = ObjectVersion & { readonly [LOCATION]?: Location };
+
+/** The prefetched body a located version still holds, taken from it (so it is handed on or discarded once). */
+function takeBody(version: ObjectVersion): PrefetchedBody<RouterBody> | undefined {
+  const located = (version as Located)[LOCATION];
+  const body = located?.body;
+  if (located) located.body = undefined;
+  return body;
+}
 
 export interface ReplicatedObjectsOptions {
   readonly coordinator: CoordinatorDeps<RouterBody>;
@@ -96,15 +112,22 @@ export class ReplicatedObjects implements ObjectService {
     throw new S3Error("ServiceUnavailable", `The delete reached too few replicas (${outcome.error.kind === "quorum-failed" ? outcome.error.detail : outcome.error.detail}). Please retry.`);
   }
 
-  async head(bucket: string, key: string, signal?: AbortSignal): Promise<ObjectVersion | null> {
-    const answer = await this.read(bucket, key, signal);
+  async head(bucket: string, key: string, signal?: AbortSignal, prefetch?: BodyPrefetch): Promise<ObjectVersion | null> {
+    const answer = await this.read(bucket, key, signal, prefetch);
     if (!answer.version) return null;
-    // Remember where the version was found, so that a GET opens the body without a second quorum read.
-    return Object.assign({ ...answer.version }, { [LOCATION]: { partition: answer.partition, holders: answer.holders } });
+    // Remember where the version was found (and the body that came with it), so that a GET opens the body
+    // without a second quorum read, or without any further round trip.
+    const location: Location = { partition: answer.partition, holders: answer.holders, body: answer.body };
+    return Object.assign({ ...answer.version }, { [LOCATION]: location });
   }
 
-  private async read(bucket: string, key: string, signal?: AbortSignal) {
-    const answer = await readObject(this.deps, bucket, key, signal);
+  release(version: ObjectVersion): void {
+    const body = takeBody(version);
+    if (body !== undefined) discardRouterBody(body.bytes);
+  }
+
+  private async read(bucket: string, key: string, signal?: AbortSignal, prefetch?: BodyPrefetch) {
+    const answer = await readObject(this.deps, bucket, key, signal, prefetch);
     if (!answer.ok) {
       if (answer.error.kind === "cancelled") throw clientGoneError(signal);
       throw new S3Error("ServiceUnavailable", `Only ${answer.error.counted} of ${answer.error.needed} replicas answered. Please retry.`);
@@ -114,7 +137,7 @@ export class ReplicatedObjects implements ObjectService {
 
   async open(version: ObjectVersion, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
     const located = (version as Located)[LOCATION];
-    if (located) return this.openFrom(located.partition, version, located.holders, range, signal);
+    if (located) return this.openFrom(located.partition, version, located.holders, range, signal, takeBody(version));
     const answer = await this.read(version.bucket, version.key, signal);
     const holders = answer.version?.stamp === version.stamp ? answer.holders : [];
     return this.openFrom(answer.partition, version, holders, range, signal);
@@ -128,9 +151,16 @@ export class ReplicatedObjects implements ObjectService {
    * The body from one replica, resumed from another at the same byte when it breaks midway (resuming-body.ts);
    * a whole-object read is re-hashed end to end over the spliced bytes, so a resume cannot hide a bad byte.
    */
-  private async openFrom(partition: PartitionId, version: ObjectVersion, holders: readonly NodeId[], range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Readable> {
+  private async openFrom(
+    partition: PartitionId,
+    version: ObjectVersion,
+    holders: readonly NodeId[],
+    range: ByteRange | undefined,
+    signal: AbortSignal | undefined,
+    prefetched?: PrefetchedBody<RouterBody>,
+  ): Promise<Readable> {
     const answer = { partition, version, holders };
-    const body = await openBody(this.deps, answer, range, { last: this.suspects.of(version) }, signal);
+    const body = await openAnswerBody(this.deps, { ...answer, ...(prefetched ? { body: prefetched } : {}) }, range, { last: this.suspects.of(version) }, signal);
     if (!body.ok && body.error.kind === "cancelled") throw clientGoneError(signal);
     if (!body.ok) throw new S3Error("ServiceUnavailable", "No replica could serve the object's bytes. Please retry.", { cause: body.error });
     for (const f of body.value.failures) if (f.failure.kind === "corrupt") this.suspects.note(version, f.node);
@@ -186,6 +216,11 @@ export class ReplicatedObjects implements ObjectService {
 export function verifyRouterBody(body: RouterBody, _version: ObjectVersion, _range: ByteRange | undefined): Result<RouterBody, TransportFailure> {
   if (body instanceof StreamTee) return err({ kind: "remote", detail: "a get returned a tee" });
   return ok(body);
+}
+
+/** A body the router received and will not hand on: cut, so the connection it came on is let go. */
+export function discardRouterBody(body: RouterBody): void {
+  if (!(body instanceof StreamTee)) body.destroy();
 }
 
 /** What a read whose client went away fails with: the signal's reason (nobody is left to read an S3 error). */

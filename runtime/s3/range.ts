@@ -61,3 +61,18 @@ export function contentRange(start: number, endInclusive: number, size: number):
 export function contentRangeUnsatisfied(size: number): string {
   return `bytes */${size}`;
 }
+
+/**
+ * The bytes a Range header names before the object's size is known, for asking a replica for them together
+ * with its answer: the whole body, a range from a known start (its end is cut to the size where it is served,
+ * as parseRange cuts it), or nothing to ask yet (a suffix range, or one no object could satisfy, needs the size).
+ */
+export type RangeBeforeSize = { readonly kind: "whole" } | { readonly kind: "from"; readonly start: number; readonly endInclusive: number } | { readonly kind: "needs-size" };
+
+export function rangeBeforeSize(header: string | undefined): RangeBeforeSize {
+  if (header !== undefined && header.length <= RANGE_HEADER_LENGTH_MAX && SINGLE_RANGE.exec(header.replace(/\s+/g, ""))?.[1] === "") return { kind: "needs-size" };
+  const unbounded = parseRange(header, Number.MAX_SAFE_INTEGER);
+  if (unbounded.kind === "none") return { kind: "whole" };
+  if (unbounded.kind === "unsatisfiable") return { kind: "needs-size" };
+  return { kind: "from", start: unbounded.start, endInclusive: unbounded.endInclusive };
+}

@@ -4,7 +4,7 @@
 // - The HMAC (hmac.ts) is checked first, from headers alone: a request without a valid signature gets 403
 //   {kind:"forbidden"} and its body is never read (the connection is closed instead of drained).
 // - JSON request bodies are capped at 1 MiB and must hash to the SHA-256 the signature covers.
-// - A `get` reply streams the body with its Content-Length; a body that fails midway (a block failing its
+// - A `get` reply (and a `read` reply with bytes) streams the body with its Content-Length; a body that fails midway (a block failing its
 //   checksum, a disk error) or delivers a different length destroys the connection, so the reader sees an error,
 //   never a short body that looks complete.
 // - No process-global state: several servers can run in one process.
@@ -16,13 +16,14 @@ import { PassThrough, Transform, finished, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import Router, { type RouterContext } from "@koa/router";
 import Koa from "koa";
-import type { Log, ReplicaResponse, RequestKind, RequestOf, TransportFailure } from "../../core/ports.ts";
+import type { Log, LogFields, ReplicaResponse, RequestKind, RequestOf, TransportFailure } from "../../core/ports.ts";
 import type { Result } from "../../core/result.ts";
 import { assertUsableSecret, REQUEST_META_HEADER, sha256Hex, UNSIGNED_PAYLOAD, verifySignature } from "./hmac.ts";
 import {
   JSON_KINDS,
   JSON_REQUEST_BYTES_MAX,
   OBJECTS_PATH,
+  READ_PATH,
   VERSION_HEADER,
   bodyLengthOf,
   decodeRequestParams,
@@ -30,6 +31,7 @@ import {
   encodeReply,
   pathOfKind,
   readAll,
+  readReplyBodyLength,
   statusOfFailure,
 } from "./wire.ts";
 
@@ -104,24 +106,17 @@ export function createReplicaApp(options: ReplicaAppOptions): { app: Koa; router
     const result = await callHandler(handle, request, log);
     if (!result.ok) return reply(ctx, "get", result);
     const { version, body } = result.value;
-    const length = bodyLengthOf(version.size, request.range);
-    ctx.respond = false;
-    ctx.res.writeHead(200, {
-      "content-type": "application/octet-stream",
-      "content-length": String(length),
-      [VERSION_HEADER]: encodeReply("get", result.value),
-    });
-    try {
-      await pipeline(body, exactLength(length), ctx.res);
-    } catch (error) {
-      // The reader sees the connection cut before Content-Length was reached: an error, not a short body.
-      ctx.res.destroy();
-      body.destroy();
-      const fields = { bucket: request.bucket, key: request.key, stamp: request.stamp, detail: messageOf(error) };
-      // A reader that went away is routine; a body that failed on this side (disk, checksum) is not.
-      if ((error as { code?: unknown }).code === "ERR_STREAM_PREMATURE_CLOSE") log.debug("replica-server.get-reader-gone", fields);
-      else log.warn("replica-server.get-body-failed", fields);
-    }
+    await streamReply(ctx, encodeReply("get", result.value), body, bodyLengthOf(version.size, request.range), { bucket: request.bucket, key: request.key, stamp: request.stamp }, log);
+  });
+
+  router.get(READ_PATH, authenticate, async (ctx) => {
+    const decoded = decodeRequestParams<Readable>("read", ctx.get(REQUEST_META_HEADER) || undefined);
+    if (!decoded.ok) return refuse(ctx, { kind: "remote", detail: decoded.error }, 400);
+    const request = decoded.value as RequestOf<"read", Readable>;
+    const result = await callHandler(handle, request, log);
+    if (!result.ok) return reply(ctx, "read", result);
+    const where = { bucket: request.bucket, key: request.key, stamp: result.value.version?.stamp };
+    await streamReply(ctx, encodeReply("read", result.value), result.value.body?.bytes, readReplyBodyLength(result.value), where, log);
   });
 
   for (const kind of JSON_KINDS) {
@@ -183,6 +178,29 @@ async function callHandler<K extends RequestKind>(handle: ReplicaHandler, reques
   } catch (error) {
     log.error("replica-server.handler-threw", { kind: request.kind, detail: messageOf(error) });
     return { ok: false, error: { kind: "remote", detail: `handler failed: ${messageOf(error)}` } };
+  }
+}
+
+/**
+ * A 200 whose answer travels in VERSION_HEADER and whose bytes (none: an empty body) stream with their
+ * Content-Length. A body that fails or runs short cuts the connection: the reader sees an error, not a short body.
+ */
+async function streamReply(ctx: Ctx, answer: string, body: Readable | undefined, length: number, where: LogFields, log: Log): Promise<void> {
+  ctx.respond = false;
+  ctx.res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(length), [VERSION_HEADER]: answer });
+  if (body === undefined) {
+    ctx.res.end();
+    return;
+  }
+  try {
+    await pipeline(body, exactLength(length), ctx.res);
+  } catch (error) {
+    ctx.res.destroy();
+    body.destroy();
+    const fields = { ...where, detail: messageOf(error) };
+    // A reader that went away is routine; a body that failed on this side (disk, checksum) is not.
+    if ((error as { code?: unknown }).code === "ERR_STREAM_PREMATURE_CLOSE") log.debug("replica-server.get-reader-gone", fields);
+    else log.warn("replica-server.get-body-failed", fields);
   }
 }
 

@@ -8,7 +8,7 @@
 //   "timeout") once bytes wait and the node has taken none for progressTimeoutMs (progress-deadline.ts), and a
 //   reply body after bodyIdleTimeoutMs without a byte while the reader is asking for more. Both default to
 //   REPLICA_PROGRESS_TIMEOUT_MS (5 s): a hung node costs a request seconds, not minutes.
-// - A `get` resolves once the reply headers arrive, with the body as a Readable; a body that breaks midway
+// - A `get` (and a `read` whose reply carries bytes) resolves once the reply headers arrive, with the body as a Readable; a body that breaks midway
 //   errors that stream (undici checks Content-Length), it never just ends early.
 // - A request given a signal that aborts is cut at once, in flight or before it is sent (failure
 //   "cancelled"); a get's reply body is cut too when the signal aborts while it streams.
@@ -22,7 +22,7 @@ import type { CancelSignal, Log, ReplicaRequest, ReplicaResponse, RequestKind, R
 import { type Result, err, ok } from "../../core/result.ts";
 import { assertUsableSecret, EMPTY_BODY_SHA256, REQUEST_META_HEADER, sha256Hex, signingHeaders, UNSIGNED_PAYLOAD } from "./hmac.ts";
 import { REPLICA_PROGRESS_TIMEOUT_MS, watchProgress } from "./progress-deadline.ts";
-import { JSON_RESPONSE_BYTES_MAX, OBJECTS_PATH, VERSION_HEADER, decodeFailure, decodeReply, encodeRequestParams, pathOfKind, readAll } from "./wire.ts";
+import { JSON_RESPONSE_BYTES_MAX, OBJECTS_PATH, READ_PATH, VERSION_HEADER, decodeFailure, decodeReply, encodeRequestParams, pathOfKind, readAll } from "./wire.ts";
 
 export interface HttpTransportOptions {
   readonly resolveAddress: (node: NodeId) => string | undefined;
@@ -172,6 +172,22 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         response.body.once("close", stopListening);
         return decoded as Result<ReplicaResponse<Readable>[K], never>;
       }
+      if (typed.kind === "read") {
+        const decoded = decodeReply(typed.kind, headerValue(response.headers[VERSION_HEADER]), response.body as Readable);
+        if (!decoded.ok) {
+          response.body.destroy();
+          return err({ kind: "remote", detail: decoded.error });
+        }
+        if (decoded.value.body === undefined) {
+          // A head answer only: the reply has no bytes, read the (empty) body so the connection is reused.
+          const rest = await readAll(response.body, ERROR_BODY_BYTES_MAX);
+          if (!rest.ok) return err({ kind: "remote", detail: `read reply ${rest.error}` });
+        } else {
+          bodyHandedOn = true;
+          response.body.once("close", stopListening);
+        }
+        return decoded as Result<ReplicaResponse<Readable>[K], never>;
+      }
       const bytes = await readAll(response.body, JSON_RESPONSE_BYTES_MAX);
       if (!bytes.ok) return err({ kind: "remote", detail: `reply ${bytes.error}` });
       const decoded = decodeReply<K, Readable>(typed.kind as K, bytes.value.toString("utf8"));
@@ -231,7 +247,8 @@ function encode(request: ReplicaRequest<Readable>): EncodedCall {
         syncAllowanceMs: Math.ceil((request.header.size / SYNC_BYTES_PER_SECOND_MIN) * 1000),
       };
     case "get":
-      return { method: "GET", path: OBJECTS_PATH, headers: { [REQUEST_META_HEADER]: encodeRequestParams(request) }, body: undefined, contentSha256: EMPTY_BODY_SHA256, syncAllowanceMs: 0 };
+    case "read":
+      return { method: "GET", path: request.kind === "get" ? OBJECTS_PATH : READ_PATH, headers: { [REQUEST_META_HEADER]: encodeRequestParams(request) }, body: undefined, contentSha256: EMPTY_BODY_SHA256, syncAllowanceMs: 0 };
     default: {
       const json = encodeRequestParams(request);
       return { method: "POST", path: pathOfKind(request.kind), headers: { "content-type": "application/json" }, body: json, contentSha256: sha256Hex(json), syncAllowanceMs: 0 };

@@ -7,6 +7,8 @@
 // wire-roundtrip.test.ts). Bodies are not the codec's business: each side passes them beside the text.
 //   put  → PUT  /v1/objects  parameters in REQUEST_META_HEADER (base64url JSON), body streamed (Content-Length)
 //   get  → GET  /v1/objects  parameters in REQUEST_META_HEADER; the reply streams the bytes, its version in VERSION_HEADER
+//   read → GET  /v1/read     parameters in REQUEST_META_HEADER; the reply's head answer in VERSION_HEADER (naming
+//                            the bytes when a body follows), the bytes streamed when it does (else none)
 //   else → POST /v1/<kind>   JSON body: the request without `kind`
 //   replies: 200 with JSON (or the stream), or a failure status with JSON {kind, detail}.
 // Assumes: both sides run the same version of this file (a rolling upgrade would add /v2 routes).
@@ -32,6 +34,7 @@ import type {
 import { type Result, err, ok } from "../../core/result.ts";
 
 export const OBJECTS_PATH = "/v1/objects";
+export const READ_PATH = "/v1/read";
 export const VERSION_HEADER = "x-ringstore-version";
 export const JSON_REQUEST_BYTES_MAX = 1024 * 1024;
 /** A reply of list-partition or list-bucket at its largest page; anything bigger is refused. */
@@ -42,9 +45,12 @@ export const LIST_LIMIT_MAX = 100_000;
 const STRING_CHARS_MAX = 4096;
 const USER_META_ENTRIES_MAX = 256;
 
-export const pathOfKind = (kind: Exclude<RequestKind, "put" | "get">): string => `/v1/${kind}`;
+/** Kinds whose parameters travel in REQUEST_META_HEADER (base64url JSON) and whose replies may stream bytes. */
+type StreamKind = "put" | "get" | "read";
 
-export const JSON_KINDS = ["commit", "head", "drop", "list-partition", "digest", "digests", "list-bucket", "heartbeat", "buckets", "get-map", "install-map"] as const satisfies readonly Exclude<RequestKind, "put" | "get">[];
+export const pathOfKind = (kind: Exclude<RequestKind, StreamKind>): string => `/v1/${kind}`;
+
+export const JSON_KINDS = ["commit", "head", "drop", "list-partition", "digest", "digests", "list-bucket", "heartbeat", "buckets", "get-map", "install-map"] as const satisfies readonly Exclude<RequestKind, StreamKind>[];
 
 const STATUS_OF_KIND: Record<TransportFailureKind, number> = {
   unreachable: 502,
@@ -207,6 +213,7 @@ const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
   put: object<Params<"put">>({ partition: count, header: versionHeader, hintFor: str }, ["hintFor"]),
   commit: object<Params<"commit">>({ partition: count, version: objectVersion, hintFor: str, written: stamp }, ["hintFor", "written"]),
   head: object<Params<"head">>({ partition: count, bucket: str, key: str }),
+  read: object<Params<"read">>({ partition: count, bucket: str, key: str, range: byteRange }, ["range"]),
   get: object<Params<"get">>({ partition: count, bucket: str, key: str, stamp, range: byteRange }, ["range"]),
   drop: object<Params<"drop">>({ partition: count, bucket: str, key: str, stamp }),
   "list-partition": object<Params<"list-partition">>({ partition: count, from: cursor, limit }, ["from"]),
@@ -220,6 +227,8 @@ const REQUEST_DECODERS: { readonly [K in RequestKind]: Decoder } = {
 };
 
 type Reply<K extends RequestKind> = Omit<ReplicaResponse<unknown>[K], "body">;
+/** A read reply as its header carries it: the served body's range, without the bytes. */
+type ReadReplyText = Reply<"read"> & { readonly body?: { readonly range?: ByteRange } };
 
 const digestFields = { hash: str, count, caughtUpPrimary: bool, intactPrimary: bool };
 const partitionEntry = object<PartitionEntry>({ bucket: str, key: str, stamp, deleted: bool, checksum: str });
@@ -229,6 +238,8 @@ const REPLY_DECODERS: { readonly [K in RequestKind]: Decoder } = {
   put: object<Reply<"put">>({ checksum: str, size: count, standInFor: str }, ["standInFor"]),
   commit: object<Reply<"commit">>({ committed: literal(true) }),
   head: object<Reply<"head">>({ version: nullable(objectVersion), standInFor: str }, ["standInFor"]),
+  // The bytes themselves stream beside the header; `body` here only says that they do, and which.
+  read: object<ReadReplyText>({ version: nullable(objectVersion), standInFor: str, body: object<{ range?: ByteRange }>({ range: byteRange }, ["range"]) }, ["standInFor", "body"]),
   get: object<Reply<"get">>({ version: objectVersion }),
   drop: object<Reply<"drop">>({ dropped: bool }),
   "list-partition": object<Reply<"list-partition">>({ entries: arrayOf(partitionEntry, LIST_LIMIT_MAX), done: bool }),
@@ -242,7 +253,7 @@ const REPLY_DECODERS: { readonly [K in RequestKind]: Decoder } = {
 };
 
 /** Kinds whose parameters travel in REQUEST_META_HEADER (base64url JSON); all others in a JSON body. */
-const inHeader = (kind: RequestKind): kind is "put" | "get" => kind === "put" || kind === "get";
+const inHeader = (kind: RequestKind): kind is StreamKind => kind === "put" || kind === "get" || kind === "read";
 
 /**
  * Builds a typed request of `kind` from decoded JSON parameters (and, for put, the body).
@@ -280,7 +291,18 @@ export function decodeRequestParams<Body>(kind: RequestKind, text: string | unde
  */
 export function encodeReply<K extends RequestKind>(kind: K, value: ReplicaResponse<unknown>[K]): string {
   if (kind === "get") return encodeMeta((value as ReplicaResponse<unknown>["get"]).version);
+  if (kind === "read") {
+    const { body, ...answer } = value as ReplicaResponse<unknown>["read"];
+    const text: ReadReplyText = body === undefined ? answer : { ...answer, body: body.range ? { range: body.range } : {} };
+    return encodeMeta(text);
+  }
   return JSON.stringify(value);
+}
+
+/** Does a read reply (as its text decoded) carry bytes, and how many: the stream beside it must be exactly that long. */
+export function readReplyBodyLength(reply: ReplicaResponse<unknown>["read"]): number {
+  if (reply.body === undefined || reply.version === null) return 0;
+  return bodyLengthOf(reply.version.size, reply.body.range);
 }
 
 /** The receiving side of encodeReply; a get reply is given its body (the stream, or the simulator's SimBody). */
@@ -293,11 +315,26 @@ export function decodeReply<K extends RequestKind, Body>(kind: K, text: string |
     if (body === undefined) return err("get reply without a body");
     return ok({ ...(decoded as object), body } as ReplicaResponse<Body>[K]);
   }
+  if (kind === "read") return decodeReadReply(text, body) as Result<ReplicaResponse<Body>[K], string>;
   const parsed = parseJson(text ?? "", `${kind} reply is not JSON`);
   if (!parsed.ok) return parsed;
   const decoded = REPLY_DECODERS[kind](parsed.value);
   if (decoded === INVALID) return err(`malformed ${kind} reply`);
   return ok(decoded as ReplicaResponse<Body>[K]);
+}
+
+/** A read reply: the head answer, and the bytes beside it when its text says they follow (a live version only). */
+function decodeReadReply<Body>(text: string | undefined, body: Body | undefined): Result<ReplicaResponse<Body>["read"], string> {
+  const meta = decodeMeta(text);
+  if (!meta.ok) return err(`read reply without an answer: ${meta.error}`);
+  const decoded = REPLY_DECODERS.read(meta.value);
+  if (decoded === INVALID) return err("malformed read reply");
+  const { body: served, ...answer } = decoded as ReadReplyText;
+  if (served === undefined) return ok(answer);
+  if (answer.version === null || answer.version.deleted) return err("read reply with bytes but no live version");
+  if (served.range !== undefined && served.range.endInclusive >= answer.version.size) return err("read reply with a range beyond its version");
+  if (body === undefined) return err("read reply without its bytes");
+  return ok({ ...answer, body: { bytes: body, ...(served.range ? { range: served.range } : {}) } });
 }
 
 export function failureBody(failure: TransportFailure): { kind: TransportFailureKind; detail: string } {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { deleteObject, openBody, readObject, writeVersion, type WriteOutcome } from "../../core/coordinator.ts";
+import { type ReadAnswer, deleteObject, openAnswerBody, openBody, readObject, writeVersion, type WriteOutcome } from "../../core/coordinator.ts";
 import type { NodeId } from "../../core/ids.ts";
 import { ok } from "../../core/result.ts";
 import { primariesOf } from "../../core/placement.ts";
@@ -317,6 +317,77 @@ describe("coordinator read path", () => {
       { numRuns: 1_000, seed: SEARCH_SEED },
     );
     expect(found.failed).toBe(true);
+  });
+
+  /** The coordinator of `cluster`, counting the bodies read answers carry and those core discards. */
+  function countingBodies(cluster: TestCluster, settings: Parameters<TestCluster["coordinator"]>[0]) {
+    // No verifyBody, as the router's (it checks bytes end to end, after): a wrong body must be refused by what
+    // the read answers said, not only by a check of the bytes.
+    const { verifyBody: _unchecked, ...deps } = cluster.coordinator(settings);
+    const tally = { carried: 0, discarded: 0 };
+    const inner = deps.transport;
+    return {
+      tally,
+      deps: {
+        ...deps,
+        discardBody: () => void (tally.discarded += 1),
+        transport: {
+          send: async (to, request, signal) => {
+            const result = await inner.send(to, request, signal);
+            if (request.kind === "read" && result.ok && (result.value as { body?: unknown }).body !== undefined) tally.carried += 1;
+            return result;
+          },
+        } as typeof inner,
+      },
+    };
+  }
+
+  it("a read with a prefetch serves the winning version's bytes, and every body a replica sent is handed on or discarded, never dropped", async () => {
+    await fc.assert(
+      fc.asyncProperty(layout, fc.option(fc.record({ start: fc.nat(8), length: fc.integer({ min: 1, max: 12 }) }), { nil: undefined }), async (l, r) => {
+        const cluster = place(l);
+        const { deps, tally } = countingBodies(cluster, { readQuorum: l.readQuorum, readRepair: false });
+        const range = r === undefined ? undefined : { start: r.start, endInclusive: r.start + r.length - 1 };
+        const read = await readObject(deps, "b", "k", undefined, range ? { range } : {});
+        let handedOn = 0;
+        if (read.ok && read.value.version !== null && !read.value.version.deleted) {
+          const version = read.value.version;
+          // Ask for the bytes as the router does once it knows the size: the range cut to the body.
+          const wanted = range === undefined ? undefined : range.start >= version.size ? null : { start: range.start, endInclusive: Math.min(range.endInclusive, version.size - 1) };
+          if (wanted === null) {
+            expect(read.value.body).toBeUndefined(); // a range past the end: the node sends nothing
+          } else {
+            const gets = cluster.delivered.get("get") ?? 0;
+            const prefetched = read.value.body !== undefined;
+            const body = await openAnswerBody(deps, read.value, wanted);
+            if (body.ok) {
+              handedOn += prefetched ? 1 : 0;
+              // Only the bytes of the winning version, and no second round trip when they came with the answer.
+              expect(body.value.version.stamp).toBe(version.stamp);
+              if (wanted === undefined) expect(body.value.body.checksum).toBe(version.checksum);
+              if (prefetched) expect(cluster.delivered.get("get") ?? 0).toBe(gets);
+            }
+          }
+        } else if (read.ok) {
+          expect(read.value.body).toBeUndefined();
+        }
+        expect(tally.carried).toBe(handedOn + tally.discarded);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("a GET of an object every replica holds is one request per replica: one read (with the body) and R − 1 heads", async () => {
+    const cluster = new TestCluster({ nodes: 5 });
+    const deps = cluster.coordinator();
+    const w = await write(cluster, deps, "k", "payload");
+    await w.background;
+    cluster.delivered.clear();
+    const read = await readObject(deps, "b", "k", undefined, {});
+    if (!read.ok) throw new Error("read failed");
+    const body = await openAnswerBody(deps, read.value as ReadAnswer<MemBody>);
+    expect(body.ok && body.value.body.checksum).toBe(w.ok && w.value.version.checksum);
+    expect(Object.fromEntries(cluster.delivered)).toEqual({ read: 1, head: deps.settings.readQuorum - 1 });
   });
 
   it("read repair brings every answering primary up to the newest version", async () => {

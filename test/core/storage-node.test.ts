@@ -132,6 +132,43 @@ describe("storage node", () => {
     );
   });
 
+  it("read answers what head answers, with get's bytes of the live version it found (the range clamped), none otherwise", async () => {
+    const range = fc.option(fc.record({ start: fc.integer({ min: 0, max: 6 }), length: fc.integer({ min: 1, max: 6 }) }), { nil: undefined });
+    await fc.assert(
+      fc.asyncProperty(rows, fc.constantFrom("a", "b", "c", "zz"), range, async (entries, key, asked) => {
+        const ctx = contextFor(storeWith(entries));
+        const wanted = asked === undefined ? undefined : { start: asked.start, endInclusive: asked.start + asked.length - 1 };
+        const head = await handleReplicaRequest(ctx, { kind: "head", partition: P, bucket: "b", key });
+        const read = await handleReplicaRequest(ctx, { kind: "read", partition: P, bucket: "b", key, ...(wanted ? { range: wanted } : {}) });
+        if (!head.ok || !read.ok) throw new Error("a caught-up node answers");
+        expect(read.value.version).toEqual(head.value.version);
+        const version = head.value.version;
+        if (version === null || version.deleted || (wanted !== undefined && wanted.start >= version.size)) {
+          expect(read.value.body).toBeUndefined();
+          return;
+        }
+        const served = wanted === undefined ? undefined : { start: wanted.start, endInclusive: Math.min(wanted.endInclusive, version.size - 1) };
+        const got = await handleReplicaRequest(ctx, { kind: "get", partition: P, bucket: "b", key, stamp: version.stamp, ...(served ? { range: served } : {}) });
+        if (!got.ok) throw new Error(got.error.detail);
+        expect(read.value.body).toEqual({ bytes: got.value.body, ...(served ? { range: served } : {}) });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("read of a copy that fails its checksum still answers the head (it counts toward a quorum), without the bytes, and reports it", async () => {
+    const store = new MemoryStore();
+    const v = versionOf("b", "k", stampFor(5), "data");
+    store.put(P, v, bodyOf("data"), true);
+    store.corrupt("b", "k", v.stamp);
+    const reported: string[] = [];
+    const ctx = { ...contextFor(store), onCorrupt: (_p: PartitionId, version: { stamp: string }) => void reported.push(version.stamp) };
+    const read = await handleReplicaRequest(ctx, { kind: "read", partition: P, bucket: "b", key: "k" });
+    expect(read.ok && read.value.version?.stamp).toBe(v.stamp);
+    expect(read.ok && read.value.body).toBeUndefined();
+    expect(reported).toEqual([v.stamp]);
+  });
+
   it("get refuses a copy that fails its checksum and reports it; a pending version is not served", async () => {
     const store = new MemoryStore();
     const v = versionOf("b", "k", stampFor(5), "data");

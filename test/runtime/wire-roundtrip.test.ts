@@ -78,6 +78,7 @@ const REQUESTS: { readonly [K in RequestKind]: fc.Arbitrary<RequestOf<K, Body>> 
   put: fc.record({ kind: fc.constant("put" as const), partition, header, hintFor: node, body }, { requiredKeys: ["kind", "partition", "header", "body"] }),
   commit: fc.record({ kind: fc.constant("commit" as const), partition, version, hintFor: node, written: stamp }, { requiredKeys: ["kind", "partition", "version"] }),
   head: fc.record({ kind: fc.constant("head" as const), partition, bucket: name, key: name }),
+  read: fc.record({ kind: fc.constant("read" as const), partition, bucket: name, key: name, range }, { requiredKeys: ["kind", "partition", "bucket", "key"] }),
   get: fc.record({ kind: fc.constant("get" as const), partition, bucket: name, key: name, stamp, range }, { requiredKeys: ["kind", "partition", "bucket", "key", "stamp"] }),
   drop: fc.record({ kind: fc.constant("drop" as const), partition, bucket: name, key: name, stamp }),
   "list-partition": fc.record({ kind: fc.constant("list-partition" as const), partition, from: cursor, limit }, { requiredKeys: ["kind", "partition", "limit"] }),
@@ -93,10 +94,28 @@ const REQUESTS: { readonly [K in RequestKind]: fc.Arbitrary<RequestOf<K, Body>> 
 const digestAnswer: fc.Arbitrary<DigestAnswer> = fc.record({ hash: text, count: fc.nat(), caughtUpPrimary: fc.boolean(), intactPrimary: fc.boolean() });
 const entry: fc.Arbitrary<PartitionEntry> = fc.record({ bucket: name, key: name, stamp, deleted: fc.boolean(), checksum });
 
+/** A read reply with bytes: a live version, its body whole or a range within it (as a node serves it, clamped). */
+const readWithBody: fc.Arbitrary<ReplicaResponse<Body>["read"]> = version
+  .filter((v) => !v.deleted && v.size > 0)
+  .chain((v) =>
+    fc.record(
+      {
+        version: fc.constant(v),
+        standInFor: node,
+        body: fc.record(
+          { bytes: body, range: fc.tuple(fc.nat({ max: v.size - 1 }), fc.nat({ max: v.size - 1 })).map(([a, b]) => ({ start: Math.min(a, b), endInclusive: Math.max(a, b) })) },
+          { requiredKeys: ["bytes"] },
+        ),
+      },
+      { requiredKeys: ["version", "body"] },
+    ),
+  );
+
 const REPLIES: { readonly [K in RequestKind]: fc.Arbitrary<ReplicaResponse<Body>[K]> } = {
   put: fc.record({ checksum, size, standInFor: node }, { requiredKeys: ["checksum", "size"] }),
   commit: fc.constant({ committed: true as const }),
   head: fc.record({ version: fc.option(version, { nil: null }), standInFor: node }, { requiredKeys: ["version"] }),
+  read: fc.oneof(fc.record({ version: fc.option(version, { nil: null }), standInFor: node }, { requiredKeys: ["version"] }), readWithBody),
   get: fc.record({ version, body }),
   drop: fc.record({ dropped: fc.boolean() }),
   "list-partition": fc.record({ entries: fc.array(entry, { maxLength: 12 }), done: fc.boolean() }),
@@ -121,7 +140,8 @@ function roundTrip(request: ReplicaRequest<Body>) {
 }
 
 function roundTripReply<K extends RequestKind>(kind: K, value: ReplicaResponse<Body>[K]) {
-  return decodeReply<K, Body>(kind, encodeReply(kind, value), kind === "get" ? (value as ReplicaResponse<Body>["get"]).body : undefined);
+  const bytes = kind === "get" ? (value as ReplicaResponse<Body>["get"]).body : kind === "read" ? (value as ReplicaResponse<Body>["read"]).body?.bytes : undefined;
+  return decodeReply<K, Body>(kind, encodeReply(kind, value), bytes);
 }
 
 /** Every field path of an object that the port types require (not the optional ones our generators may omit). */
@@ -169,7 +189,7 @@ describe("wire codec round trips", () => {
         const required = requiredPaths(params, OPTIONAL_REQUEST_FIELDS);
         fc.pre(required.length > 0);
         delete params[required[pick % required.length]!];
-        const text = request.kind === "put" || request.kind === "get" ? Buffer.from(JSON.stringify(params)).toString("base64url") : JSON.stringify(params);
+        const text = request.kind === "put" || request.kind === "get" || request.kind === "read" ? Buffer.from(JSON.stringify(params)).toString("base64url") : JSON.stringify(params);
         expect(decodeRequestParams(request.kind, text, request.kind === "put" ? request.body : undefined).ok).toBe(false);
       }),
       { numRuns: RUNS * KINDS.length },
@@ -179,7 +199,7 @@ describe("wire codec round trips", () => {
   it("a reply with any required field missing is refused", () => {
     fc.assert(
       fc.property(anyReply, fc.nat(), ({ kind, value }, pick) => {
-        fc.pre(kind !== "get");
+        fc.pre(kind !== "get" && kind !== "read"); // their answers travel in a header (below for read)
         const parsed = JSON.parse(encodeReply(kind, value)) as Record<string, unknown>;
         const optional = kind === "heartbeat" ? ["syncedEpoch", "foreign", "bucketsHash"] : kind === "put" || kind === "head" ? ["standInFor"] : [];
         const required = Object.keys(parsed).filter((k) => !optional.includes(k));
@@ -189,6 +209,19 @@ describe("wire codec round trips", () => {
       }),
       { numRuns: RUNS * KINDS.length },
     );
+  });
+
+  it("a read reply is refused when its bytes do not fit its answer: bytes without a live version, a range past the end, a promise of bytes with none beside it", () => {
+    const meta = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const live: ObjectVersion = { bucket: "b", key: "k", stamp: formatStamp({ physicalMs: 1, logical: 0, writer: "r1" }), size: 10, contentType: "", userMeta: {}, deleted: false, etag: "e", checksum: "0123456789abcdef" };
+    const bytes: Body = { size: 10, contentHash: "0123456789abcdef" };
+    expect(decodeReply("read", meta({ version: live, body: {} }), bytes)).toEqual({ ok: true, value: { version: live, body: { bytes } } });
+    expect(decodeReply("read", meta({ version: live }), bytes)).toEqual({ ok: true, value: { version: live } });
+    expect(decodeReply("read", meta({ version: live, body: {} })).ok).toBe(false);
+    expect(decodeReply("read", meta({ version: null, body: {} }), bytes).ok).toBe(false);
+    expect(decodeReply("read", meta({ version: { ...live, deleted: true }, body: {} }), bytes).ok).toBe(false);
+    expect(decodeReply("read", meta({ version: live, body: { range: { start: 2, endInclusive: 10 } } }), bytes).ok).toBe(false);
+    expect(decodeReply("read", meta({ version: live, body: { range: { start: 2, endInclusive: 9 } } }), bytes).ok).toBe(true);
   });
 
   it("a cursor is strict: an empty or missing stamp on 'after', a stamp on 'key-start', or an unknown kind is refused", () => {

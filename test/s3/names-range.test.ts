@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isReservedBucketName, isValidBucketName, validateBucketName, validateObjectKey } from "../../runtime/s3/names.ts";
-import { contentRange, contentRangeUnsatisfied, parseRange } from "../../runtime/s3/range.ts";
+import { contentRange, contentRangeUnsatisfied, parseRange, rangeBeforeSize } from "../../runtime/s3/range.ts";
 
 describe("bucket names", () => {
   it("accepts S3-valid names", () => {
@@ -104,5 +104,31 @@ describe("Range", () => {
     expect(contentRange(0, 4, 10)).toBe("bytes 0-4/10");
     expect(contentRangeUnsatisfied(10)).toBe("bytes */10");
     expect(() => contentRange(5, 10, 10)).toThrow();
+  });
+
+  it("rangeBeforeSize names, before the size is known, the bytes parseRange picks once it is (what a GET prefetches)", () => {
+    const n = fc.integer({ min: 0, max: 40 });
+    const header = fc.oneof(
+      fc.tuple(n, n).map(([a, b]) => `bytes=${a}-${b}`),
+      n.map((a) => `bytes=${a}-`),
+      n.map((b) => `bytes=-${b}`),
+      fc.tuple(n, n).map(([a, b]) => `bytes=${a}-${b},${b}-`),
+      fc.constantFrom("bytes=", "bytes=-", "items=0-1", "bytes=x-3", " bytes = 2 - 5 "),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(fc.option(header, { nil: undefined }), fc.integer({ min: 0, max: 50 }), (h, size) => {
+        const before = rangeBeforeSize(h);
+        const after = parseRange(h, size);
+        if (before.kind === "whole") expect(after.kind).toBe("none");
+        if (before.kind === "from") {
+          if (before.start >= size) expect(after.kind).toBe("unsatisfiable");
+          else expect(after).toMatchObject({ kind: "range", start: before.start, endInclusive: Math.min(before.endInclusive, size - 1) });
+        }
+        // A suffix range needs the size; every other form is known before it.
+        if (before.kind === "needs-size") expect(h?.replace(/\s+/g, "")).toMatch(/^bytes=-/);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

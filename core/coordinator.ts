@@ -409,8 +409,8 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
 
   // With a prefetch, the first replica asked is asked for the body too ("read"); the others only for a head.
   let prefetched: PrefetchedBody<Body> | undefined;
-  const send = (node: NodeId) => {
-    if (prefetch === undefined || asked.size > 0) return safeSend(deps.transport, node, { kind: "head", partition, bucket, key }, signal);
+  const send = (node: NodeId, request: "head" | "read") => {
+    if (request === "head" || prefetch === undefined) return safeSend(deps.transport, node, { kind: "head", partition, bucket, key }, signal);
     return safeSend(deps.transport, node, { kind: "read", partition, bucket, key, ...(prefetch.range ? { range: prefetch.range } : {}) }, signal).then((r) => {
       if (r.ok && r.value.body !== undefined) prefetched = { ...r.value.body, from: node };
       return r;
@@ -420,7 +420,7 @@ export async function readObject<Body>(deps: CoordinatorDeps<Body>, bucket: stri
     let pending = asked.get(node);
     if (!pending) {
       const request = prefetch !== undefined && asked.size === 0 ? "read" : "head";
-      pending = send(node).then((r) => {
+      pending = send(node, request).then((r) => {
         if (r.ok) {
           answers.set(node, r.value.version);
           if (r.value.standInFor !== undefined) claims.set(node, r.value.standInFor);

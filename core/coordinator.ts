@@ -676,7 +676,9 @@ export function openAnswerBody<Body>(
   assert(version !== null && !version.deleted, "openAnswerBody needs a live (non-tombstone) version");
   const prefetched = answer.body;
   if (prefetched !== undefined) {
-    if (sameBytes(prefetched.range, range) && !(sourcing.exclude ?? []).includes(prefetched.from) && signal?.aborted !== true) {
+    // A replica in `last` (its copy recently failed or broke midway) is not used first: openBody asks it last.
+    const avoided = [...(sourcing.exclude ?? []), ...(sourcing.last ?? [])];
+    if (sameBytes(prefetched.range, range) && !avoided.includes(prefetched.from) && signal?.aborted !== true) {
       return Promise.resolve(ok({ version, body: prefetched.bytes, from: prefetched.from, failures: [] }));
     }
     deps.discardBody?.(prefetched.bytes);
